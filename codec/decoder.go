@@ -1,0 +1,378 @@
+package codec
+
+import (
+	"errors"
+	"fmt"
+	"math"
+	"unicode/utf8"
+)
+
+// Error is a decoding failure with the byte offset where it happened.
+type Error struct {
+	Offset int
+	What   string
+}
+
+func (e *Error) Error() string { return fmt.Sprintf("cbor: %s at byte %d", e.What, e.Offset) }
+
+// ErrTrailing reports bytes left over after the last expected item.
+var ErrTrailing = errors.New("trailing bytes")
+
+// Decoder reads CBOR items from a byte slice. Errors are sticky: after the
+// first failure every read returns a zero value and Err reports the failure,
+// so a decoding function can read all its fields and check once at the end.
+type Decoder struct {
+	data []byte
+	off  int
+	err  error
+	// intern, when set, maps repeated strings (peer IDs, addresses) to one
+	// allocation. Replaying a log decodes the same few peer IDs millions of
+	// times.
+	intern      map[string]string
+	internLimit int
+}
+
+// NewDecoder returns a decoder over b. The decoder never retains b beyond
+// the values it returns by copy.
+func NewDecoder(b []byte) *Decoder { return &Decoder{data: b} }
+
+// Reset points the decoder at new data and clears its error.
+func (d *Decoder) Reset(b []byte) {
+	d.data, d.off, d.err = b, 0, nil
+}
+
+// Intern makes String reuse one copy of each distinct string it returns,
+// bounded to limit entries.
+func (d *Decoder) Intern(limit int) {
+	if d.intern == nil {
+		d.intern = make(map[string]string)
+	}
+	d.internLimit = limit
+}
+
+// Err is the first error met, or nil.
+func (d *Decoder) Err() error { return d.err }
+
+// Offset is the position of the next unread byte.
+func (d *Decoder) Offset() int { return d.off }
+
+// Remaining is the number of unread bytes.
+func (d *Decoder) Remaining() int { return len(d.data) - d.off }
+
+// Fail records an error found by the caller (a value out of range, an
+// unknown enum) at the current offset, unless an earlier error is recorded.
+func (d *Decoder) Fail(format string, args ...any) {
+	if d.err == nil {
+		d.err = &Error{Offset: d.off, What: fmt.Sprintf(format, args...)}
+	}
+}
+
+// FailAt is Fail for a value that started at byte off.
+func (d *Decoder) FailAt(off int, format string, args ...any) {
+	if d.err == nil {
+		d.err = &Error{Offset: off, What: fmt.Sprintf(format, args...)}
+	}
+}
+
+// Finish reports an error if bytes remain after the last item, and returns
+// the decoder's error.
+func (d *Decoder) Finish() error {
+	if d.err == nil && d.off != len(d.data) {
+		d.err = &Error{Offset: d.off, What: ErrTrailing.Error()}
+	}
+	return d.err
+}
+
+// head reads an item head and returns its major type and argument. It
+// rejects indefinite lengths and non-shortest forms.
+func (d *Decoder) head() (major byte, arg uint64, ok bool) {
+	if d.err != nil {
+		return 0, 0, false
+	}
+	if d.off >= len(d.data) {
+		d.Fail("unexpected end of data")
+		return 0, 0, false
+	}
+	start := d.off
+	b := d.data[d.off]
+	d.off++
+	major, info := b>>5, b&0x1f
+	var n int
+	switch {
+	case info < 24:
+		return major, uint64(info), true
+	case info == 24:
+		n = 1
+	case info == 25:
+		n = 2
+	case info == 26:
+		n = 4
+	case info == 27:
+		n = 8
+	default:
+		d.off = start
+		d.Fail("unsupported additional info %d", info)
+		return 0, 0, false
+	}
+	if len(d.data)-d.off < n {
+		d.off = start
+		d.Fail("unexpected end of data")
+		return 0, 0, false
+	}
+	for i := 0; i < n; i++ {
+		arg = arg<<8 | uint64(d.data[d.off+i])
+	}
+	d.off += n
+	// Core deterministic encoding: the argument must use the shortest head.
+	var min uint64
+	switch n {
+	case 1:
+		min = 24
+	case 2:
+		min = math.MaxUint8 + 1
+	case 4:
+		min = math.MaxUint16 + 1
+	case 8:
+		min = math.MaxUint32 + 1
+	}
+	if arg < min && major != majorSimple {
+		d.off = start
+		d.Fail("non-canonical integer encoding")
+		return 0, 0, false
+	}
+	return major, arg, true
+}
+
+func (d *Decoder) expect(want byte, what string) (uint64, bool) {
+	start := d.off
+	major, arg, ok := d.head()
+	if !ok {
+		return 0, false
+	}
+	if major != want {
+		d.off = start
+		d.Fail("expected %s, found major type %d", what, major)
+		return 0, false
+	}
+	return arg, true
+}
+
+// Array reads an array head and returns its length. The length is checked
+// against the bytes that remain (every item takes at least one byte), so a
+// hostile length can never make the caller allocate more than the input.
+func (d *Decoder) Array() int {
+	start := d.off
+	n, ok := d.expect(majorArray, "array")
+	if !ok {
+		return 0
+	}
+	if n > uint64(d.Remaining()) {
+		d.off = start
+		d.Fail("array of %d items exceeds the %d bytes left", n, d.Remaining())
+		return 0
+	}
+	return int(n)
+}
+
+// ArrayLen reads an array head and requires exactly n items.
+func (d *Decoder) ArrayLen(n int) bool {
+	start := d.off
+	got := d.Array()
+	if d.err != nil {
+		return false
+	}
+	if got != n {
+		d.off = start
+		d.Fail("expected an array of %d items, found %d", n, got)
+		return false
+	}
+	return true
+}
+
+// ArrayMax reads an array head and requires at most max items.
+func (d *Decoder) ArrayMax(max int) int {
+	start := d.off
+	n := d.Array()
+	if d.err == nil && n > max {
+		d.off = start
+		d.Fail("array of %d items exceeds the limit of %d", n, max)
+		return 0
+	}
+	return n
+}
+
+// Uint reads an unsigned integer.
+func (d *Decoder) Uint() uint64 {
+	v, _ := d.expect(majorUint, "unsigned integer")
+	return v
+}
+
+// UintMax reads an unsigned integer no larger than max.
+func (d *Decoder) UintMax(max uint64) uint64 {
+	start := d.off
+	v := d.Uint()
+	if d.err == nil && v > max {
+		d.off = start
+		d.Fail("integer %d exceeds %d", v, max)
+		return 0
+	}
+	return v
+}
+
+// Int reads a signed integer that fits in int64.
+func (d *Decoder) Int() int64 {
+	start := d.off
+	major, arg, ok := d.head()
+	if !ok {
+		return 0
+	}
+	switch {
+	case major == majorUint && arg <= math.MaxInt64:
+		return int64(arg)
+	case major == majorNegInt && arg <= math.MaxInt64:
+		return -int64(arg) - 1
+	}
+	d.off = start
+	d.Fail("expected a signed 64-bit integer")
+	return 0
+}
+
+// Bool reads true or false.
+func (d *Decoder) Bool() bool {
+	start := d.off
+	major, arg, ok := d.head()
+	if !ok {
+		return false
+	}
+	if major == majorSimple && arg == simpleTrue {
+		return true
+	}
+	if major == majorSimple && arg == simpleFalse {
+		return false
+	}
+	d.off = start
+	d.Fail("expected a boolean")
+	return false
+}
+
+// view reads a byte or text string head and returns the content in place.
+func (d *Decoder) view(max int, allowText bool) (b []byte, text bool) {
+	start := d.off
+	major, n, ok := d.head()
+	if !ok {
+		return nil, false
+	}
+	if major != majorBytes && !(allowText && major == majorText) {
+		d.off = start
+		if allowText {
+			d.Fail("expected a string, found major type %d", major)
+		} else {
+			d.Fail("expected a byte string, found major type %d", major)
+		}
+		return nil, false
+	}
+	if n > uint64(max) {
+		d.off = start
+		d.Fail("string of %d bytes exceeds the limit of %d", n, max)
+		return nil, false
+	}
+	if n > uint64(d.Remaining()) {
+		d.off = start
+		d.Fail("string of %d bytes exceeds the %d bytes left", n, d.Remaining())
+		return nil, false
+	}
+	b = d.data[d.off : d.off+int(n)]
+	d.off += int(n)
+	return b, major == majorText
+}
+
+// BytesView reads a byte string of at most max bytes and returns it without
+// copying; it aliases the decoder's input.
+func (d *Decoder) BytesView(max int) []byte {
+	b, _ := d.view(max, false)
+	return b
+}
+
+// Bytes reads a byte string of at most max bytes into a fresh slice. An
+// empty string decodes as nil.
+func (d *Decoder) Bytes(max int) []byte {
+	b := d.BytesView(max)
+	if len(b) == 0 {
+		return nil
+	}
+	return append([]byte(nil), b...)
+}
+
+// String reads a text string, or a byte string holding invalid UTF-8 (see
+// Encoder.String), of at most max bytes. A text string must be valid UTF-8
+// and a byte string must not be, so each Go string has one encoding.
+func (d *Decoder) String(max int) string {
+	start := d.off
+	b, text := d.view(max, true)
+	if d.err != nil {
+		return ""
+	}
+	valid := utf8.Valid(b)
+	if text != valid {
+		d.off = start
+		if text {
+			d.Fail("text string is not valid UTF-8")
+		} else {
+			d.Fail("byte string used for valid UTF-8 text")
+		}
+		return ""
+	}
+	if d.intern != nil {
+		if s, ok := d.intern[string(b)]; ok {
+			return s
+		}
+		s := string(b)
+		if len(d.intern) < d.internLimit {
+			d.intern[s] = s
+		}
+		return s
+	}
+	return string(b)
+}
+
+// Skip reads and discards one complete item of any supported type, nested
+// at most depth levels.
+func (d *Decoder) Skip(depth int) {
+	start := d.off
+	major, arg, ok := d.head()
+	if !ok {
+		return
+	}
+	switch major {
+	case majorUint, majorNegInt:
+	case majorBytes, majorText:
+		if arg > uint64(d.Remaining()) {
+			d.off = start
+			d.Fail("string exceeds the bytes left")
+			return
+		}
+		d.off += int(arg)
+	case majorArray:
+		if depth <= 0 {
+			d.off = start
+			d.Fail("nesting too deep")
+			return
+		}
+		if arg > uint64(d.Remaining()) {
+			d.off = start
+			d.Fail("array exceeds the bytes left")
+			return
+		}
+		for i := uint64(0); i < arg && d.err == nil; i++ {
+			d.Skip(depth - 1)
+		}
+	case majorSimple:
+		if arg != simpleTrue && arg != simpleFalse {
+			d.off = start
+			d.Fail("unsupported simple value %d", arg)
+		}
+	default:
+		d.off = start
+		d.Fail("unsupported major type %d", major)
+	}
+}

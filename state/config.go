@@ -1,0 +1,232 @@
+package state
+
+import (
+	"errors"
+	"fmt"
+	"time"
+)
+
+// ProtocolVersion is the p2pcore wire protocol version this build speaks.
+const ProtocolVersion = 1
+
+// MiB is 2^20 bytes.
+const MiB = 1 << 20
+
+// Config holds every rule and limit of the state machine. It is part of the
+// state (and of the log header), so a replay runs under exactly the rules
+// the node ran under. Defaults come from DefaultConfig; the numbers are
+// those of DESIGN.md §7.
+type Config struct {
+	// Network is the network id; peers on another network are refused.
+	Network string
+	// ProtocolVersion is the highest protocol version we speak and
+	// MinProtocolVersion the lowest we accept.
+	ProtocolVersion    uint32
+	MinProtocolVersion uint32
+	// Software names this implementation in the handshake.
+	Software string
+	// Services is the bitmap of services we offer, announced in Hello.
+	Services uint64
+
+	// OutboundTarget is the number of outbound peers the node keeps.
+	OutboundTarget int
+	// MaxInbound is the most inbound peers accepted (handshaking or ready).
+	MaxInbound int
+	// MaxPendingInbound caps inbound connections still in their handshake.
+	MaxPendingInbound int
+	// MaxDialsPerTick bounds how many outbound dials one Tick starts.
+	MaxDialsPerTick int
+	// DialTimeout is how long a dial may take before it is abandoned.
+	DialTimeout time.Duration
+	// BackoffBase and BackoffCap shape the redial delay after a failure:
+	// BackoffBase × 2^(failures-1), at most BackoffCap, minus up to 20 %
+	// jitter drawn from the state RNG.
+	BackoffBase time.Duration
+	BackoffCap  time.Duration
+
+	// HandshakeTimeout is how long a connection may stay in its handshake.
+	HandshakeTimeout time.Duration
+	// MaxClockSkew is the largest clock difference accepted in a handshake.
+	MaxClockSkew time.Duration
+
+	// PingInterval is the idle time after which a peer is pinged, and
+	// PingTimeout how long it has to answer.
+	PingInterval time.Duration
+	PingTimeout  time.Duration
+
+	// Bootnodes are dialled first and never dropped from the address book.
+	Bootnodes []PeerAddr
+	// MaxAddrList bounds an AddrListResponse; MaxAddrAnnounce an
+	// AddrAnnounce. AddrRelayFanout is how many peers a new address is
+	// relayed to.
+	MaxAddrList     int
+	MaxAddrAnnounce int
+	AddrRelayFanout int
+	// AddrBookNew and AddrBookTried bound the two tables of the address
+	// book; AddrBookPerGroup bounds the entries of one address group in
+	// each table, so one /16 cannot fill the book.
+	AddrBookNew      int
+	AddrBookTried    int
+	AddrBookPerGroup int
+	// MaxAddrsPerPeer bounds the addresses kept for one peer.
+	MaxAddrsPerPeer int
+	// SaveInterval is how often a changed address book and ban list are
+	// written to the data dir.
+	SaveInterval time.Duration
+
+	// BanThreshold is the misbehaviour score at which a peer is
+	// disconnected and discouraged for DiscourageFor.
+	BanThreshold  int
+	DiscourageFor time.Duration
+	// Scores per offence.
+	ScoreMalformed   int
+	ScoreOversized   int
+	ScoreViolation   int
+	ScoreUnsolicited int
+
+	// MaxMessageSize is the global ceiling on any message.
+	MaxMessageSize int
+	// Channels configures each channel, indexed by Channel.
+	Channels [NumChannels]ChannelConfig
+}
+
+// ChannelConfig is the policy of one channel.
+type ChannelConfig struct {
+	// Broadcast channels go through GossipSub; the others are direct.
+	Broadcast bool
+	// Priority messages are written before bulk ones.
+	Priority bool
+	// MaxSize bounds one message.
+	MaxSize int
+	// QueueLimit bounds messages handed to the service and not yet sent:
+	// per channel for broadcasts, per peer and channel for direct sends.
+	// A full queue refuses new messages with ErrQueueFull; it never drops.
+	QueueLimit int
+}
+
+// DefaultConfig returns the defaults of DESIGN.md §7 for network.
+func DefaultConfig(network string) Config {
+	c := Config{
+		Network:            network,
+		ProtocolVersion:    ProtocolVersion,
+		MinProtocolVersion: 1,
+		Software:           "p2pcore",
+		Services:           0,
+
+		OutboundTarget:    8,
+		MaxInbound:        64,
+		MaxPendingInbound: 16,
+		MaxDialsPerTick:   8,
+		DialTimeout:       10 * time.Second,
+		BackoffBase:       10 * time.Second,
+		BackoffCap:        time.Hour,
+
+		HandshakeTimeout: 10 * time.Second,
+		MaxClockSkew:     10 * time.Second,
+
+		PingInterval: 60 * time.Second,
+		PingTimeout:  30 * time.Second,
+
+		MaxAddrList:      1000,
+		MaxAddrAnnounce:  10,
+		AddrRelayFanout:  2,
+		AddrBookNew:      4096,
+		AddrBookTried:    1024,
+		AddrBookPerGroup: 64,
+		MaxAddrsPerPeer:  4,
+		SaveInterval:     time.Minute,
+
+		BanThreshold:     100,
+		DiscourageFor:    24 * time.Hour,
+		ScoreMalformed:   100,
+		ScoreOversized:   100,
+		ScoreViolation:   20,
+		ScoreUnsolicited: 20,
+
+		MaxMessageSize: 10 * MiB,
+	}
+	c.Channels[ChannelControl] = ChannelConfig{Priority: true, MaxSize: 256 << 10, QueueLimit: 1 << 16}
+	c.Channels[ChannelBlock] = ChannelConfig{Broadcast: true, Priority: true, MaxSize: 10 * MiB, QueueLimit: 64}
+	c.Channels[ChannelTransaction] = ChannelConfig{Broadcast: true, MaxSize: 1 * MiB, QueueLimit: 4096}
+	c.Channels[ChannelSnarkWork] = ChannelConfig{Broadcast: true, MaxSize: 4 * MiB, QueueLimit: 1024}
+	c.Channels[ChannelSync] = ChannelConfig{MaxSize: 10 * MiB, QueueLimit: 256}
+	return c
+}
+
+// Validate reports the first setting that makes no sense, naming it.
+func (c *Config) Validate() error {
+	var errs []error
+	bad := func(field, format string, args ...any) {
+		errs = append(errs, fmt.Errorf("config %s: "+format, append([]any{field}, args...)...))
+	}
+	if c.Network == "" {
+		bad("Network", "must not be empty")
+	}
+	if len(c.Network) > 64 {
+		bad("Network", "is %d bytes long; at most 64", len(c.Network))
+	}
+	if c.ProtocolVersion == 0 || c.MinProtocolVersion == 0 || c.MinProtocolVersion > c.ProtocolVersion {
+		bad("ProtocolVersion", "range [%d, %d] is empty or starts at 0", c.MinProtocolVersion, c.ProtocolVersion)
+	}
+	if len(c.Software) > 64 {
+		bad("Software", "is %d bytes long; at most 64", len(c.Software))
+	}
+	nonNeg := map[string]int{
+		"OutboundTarget": c.OutboundTarget, "MaxInbound": c.MaxInbound,
+	}
+	for _, name := range SortedKeys(nonNeg) {
+		if nonNeg[name] < 0 {
+			bad(name, "is %d; must not be negative", nonNeg[name])
+		}
+	}
+	positive := map[string]int{
+		"MaxPendingInbound": c.MaxPendingInbound, "MaxDialsPerTick": c.MaxDialsPerTick,
+		"MaxAddrList": c.MaxAddrList, "MaxAddrAnnounce": c.MaxAddrAnnounce,
+		"AddrBookNew": c.AddrBookNew, "AddrBookTried": c.AddrBookTried,
+		"AddrBookPerGroup": c.AddrBookPerGroup, "MaxAddrsPerPeer": c.MaxAddrsPerPeer,
+		"BanThreshold": c.BanThreshold, "MaxMessageSize": c.MaxMessageSize,
+	}
+	for _, name := range SortedKeys(positive) {
+		if positive[name] <= 0 {
+			bad(name, "is %d; must be positive", positive[name])
+		}
+	}
+	durations := map[string]time.Duration{
+		"DialTimeout": c.DialTimeout, "BackoffBase": c.BackoffBase, "BackoffCap": c.BackoffCap,
+		"HandshakeTimeout": c.HandshakeTimeout, "MaxClockSkew": c.MaxClockSkew,
+		"PingInterval": c.PingInterval, "PingTimeout": c.PingTimeout,
+		"SaveInterval": c.SaveInterval, "DiscourageFor": c.DiscourageFor,
+	}
+	for _, name := range SortedKeys(durations) {
+		if durations[name] <= 0 {
+			bad(name, "is %v; must be positive", durations[name])
+		}
+	}
+	if c.BackoffCap < c.BackoffBase {
+		bad("BackoffCap", "%v is below BackoffBase %v", c.BackoffCap, c.BackoffBase)
+	}
+	if c.AddrRelayFanout < 0 {
+		bad("AddrRelayFanout", "is %d; must not be negative", c.AddrRelayFanout)
+	}
+	if c.MaxMessageSize > 64*MiB {
+		bad("MaxMessageSize", "is %d; at most 64 MiB", c.MaxMessageSize)
+	}
+	for i, ch := range c.Channels {
+		name := fmt.Sprintf("Channels[%s]", Channel(i))
+		if ch.MaxSize <= 0 || ch.MaxSize > c.MaxMessageSize {
+			bad(name+".MaxSize", "is %d; must be in 1..MaxMessageSize (%d)", ch.MaxSize, c.MaxMessageSize)
+		}
+		if ch.QueueLimit <= 0 {
+			bad(name+".QueueLimit", "is %d; must be positive", ch.QueueLimit)
+		}
+		if Channel(i) == ChannelControl && ch.Broadcast {
+			bad(name+".Broadcast", "the control channel is never broadcast")
+		}
+	}
+	for i, b := range c.Bootnodes {
+		if b.ID == "" || len(b.Addrs) == 0 {
+			bad(fmt.Sprintf("Bootnodes[%d]", i), "needs a peer ID and at least one address")
+		}
+	}
+	return errors.Join(errs...)
+}

@@ -1,0 +1,22 @@
+package state
+
+// Counters are the node's metrics. They live in the state, so they are
+// replayed and hashed like everything else, and a log shows how each one
+// moved.
+type Counters struct {
+	// Actions counts every dispatched action, enabled or not.
+	Actions uint64
+	// Dropped counts actions whose enabling condition was false, by kind.
+	Dropped map[string]uint64
+	// Disconnects counts the reasons we closed or refused connections;
+	// RemoteDisconnects the reasons peers gave us.
+	Disconnects       map[Reason]uint64
+	RemoteDisconnects map[Reason]uint64
+	// Offences counts misbehaviour by kind.
+	Offences map[Offence]uint64
+	// Handshakes counts completed handshakes; DialFailures failed dials.
+	Handshakes   uint64
+	DialFailures uint64
+	// PingsSent counts PingRequests we sent.
+	PingsSent uint64
+}

@@ -1,0 +1,133 @@
+package state
+
+import (
+	"fmt"
+	"strconv"
+)
+
+// PeerID identifies a peer. Under go-libp2p it is the peer ID's string form;
+// in the simulator it is a short name. The state machine treats it as an
+// opaque string.
+type PeerID string
+
+// Short is a prefix of the ID for one-line output.
+func (p PeerID) Short() string {
+	const keep = 12
+	if len(p) <= keep+2 {
+		return string(p)
+	}
+	// libp2p IDs share their first characters ("12D3KooW"), so keep the tail.
+	return "…" + string(p[len(p)-keep:])
+}
+
+// Addr is a multiaddr in its canonical text form, e.g.
+// "/ip4/127.0.0.1/tcp/4001".
+type Addr string
+
+// PeerAddr is a peer with the addresses it can be dialled at.
+type PeerAddr struct {
+	ID    PeerID
+	Addrs []Addr
+}
+
+// Channel is a logical message stream. Broadcast channels travel over
+// GossipSub; the control and direct channels over a framed stream.
+type Channel uint8
+
+// The channels. Control carries the p2pcore protocol itself (handshake,
+// ping, peer exchange, disconnect reasons) and is never exposed to the
+// application.
+const (
+	ChannelControl Channel = iota
+	ChannelBlock
+	ChannelTransaction
+	ChannelSnarkWork
+	ChannelSync
+	NumChannels
+)
+
+var channelNames = [NumChannels]string{"control", "block", "transaction", "snark_work", "sync"}
+
+func (c Channel) String() string {
+	if c < NumChannels {
+		return channelNames[c]
+	}
+	return "channel(" + strconv.Itoa(int(c)) + ")"
+}
+
+// Valid reports whether c is a known channel.
+func (c Channel) Valid() bool { return c < NumChannels }
+
+// MarshalText names the channel.
+func (c Channel) MarshalText() ([]byte, error) { return []byte(c.String()), nil }
+
+// UnmarshalText accepts a channel name or its number.
+func (c *Channel) UnmarshalText(b []byte) error {
+	for i, n := range channelNames {
+		if n == string(b) {
+			*c = Channel(i)
+			return nil
+		}
+	}
+	v, err := strconv.ParseUint(string(b), 10, 8)
+	if err != nil || v >= uint64(NumChannels) {
+		return fmt.Errorf("unknown channel %q (want one of control, block, transaction, snark_work, sync)", b)
+	}
+	*c = Channel(v)
+	return nil
+}
+
+// Direction says who opened a connection.
+type Direction uint8
+
+// Directions.
+const (
+	DirNone Direction = iota
+	Outbound
+	Inbound
+)
+
+func (d Direction) String() string {
+	switch d {
+	case Outbound:
+		return "out"
+	case Inbound:
+		return "in"
+	}
+	return "none"
+}
+
+// MarshalText names the direction.
+func (d Direction) MarshalText() ([]byte, error) { return []byte(d.String()), nil }
+
+// UnmarshalText parses "out" or "in".
+func (d *Direction) UnmarshalText(b []byte) error {
+	switch string(b) {
+	case "out":
+		*d = Outbound
+	case "in":
+		*d = Inbound
+	case "none":
+		*d = DirNone
+	default:
+		return fmt.Errorf("unknown direction %q (want out or in)", b)
+	}
+	return nil
+}
+
+// enumText is shared by the small enums that have a name table.
+func enumText(names []string, v int, kind string) string {
+	if v >= 0 && v < len(names) && names[v] != "" {
+		return names[v]
+	}
+	return kind + "(" + strconv.Itoa(v) + ")"
+}
+
+func enumParse(names []string, b []byte, kind string) (int, error) {
+	for i, n := range names {
+		if n != "" && n == string(b) {
+			return i, nil
+		}
+	}
+	return 0, fmt.Errorf("unknown %s %q", kind, b)
+}

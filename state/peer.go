@@ -1,0 +1,167 @@
+package state
+
+// Status is where a peer is in its life cycle:
+//
+//	Connecting(out) ─> Handshaking ─> Ready ─> Disconnecting ─> Disconnected
+//	  inbound connections start at Handshaking
+//
+// Every status records the time it was entered (Peer.Since). A peer leaves
+// the Peers map when it reaches Disconnected; Disconnecting is left only
+// when the service confirms the close.
+type Status uint8
+
+// Peer statuses.
+const (
+	StatusNone Status = iota
+	StatusConnecting
+	StatusHandshaking
+	StatusReady
+	StatusDisconnecting
+	StatusDisconnected
+)
+
+var statusNames = []string{"none", "connecting", "handshaking", "ready", "disconnecting", "disconnected"}
+
+func (s Status) String() string { return enumText(statusNames, int(s), "status") }
+
+// MarshalText names the status.
+func (s Status) MarshalText() ([]byte, error) { return []byte(s.String()), nil }
+
+// UnmarshalText parses a status name.
+func (s *Status) UnmarshalText(b []byte) error {
+	v, err := enumParse(statusNames, b, "status")
+	*s = Status(v)
+	return err
+}
+
+// Connected reports whether the transport connection is up (handshaking or
+// ready), which is when the peer may send us messages.
+func (s Status) Connected() bool { return s == StatusHandshaking || s == StatusReady }
+
+// Peer is one remote node we are dialling, connected to, or closing.
+type Peer struct {
+	ID PeerID
+	// Dir is who opened the connection; Manual marks a dial asked for
+	// through the API, which does not count against OutboundTarget.
+	Dir    Direction
+	Manual bool
+	// Addr is the remote address of the connection (for an outbound dial,
+	// the addresses tried are in Dialled).
+	Addr    Addr
+	Dialled []Addr
+	// Group is the address group of Addr, used for outbound diversity.
+	Group string
+
+	Status Status
+	Since  int64
+	// Open is set once the transport connection is up; a peer closed while
+	// still Connecting never had one, so nothing is sent to it.
+	Open bool
+	// Reason is why we are closing (set in Disconnecting); RemoteReason is
+	// what the peer told us before it closed.
+	Reason       Reason
+	RemoteReason Reason
+
+	Handshake Handshake
+	Ping      Ping
+
+	// LastRecv is when the last message from the peer arrived; a peer idle
+	// for PingInterval is pinged.
+	LastRecv int64
+	// Score is the misbehaviour score; at BanThreshold the peer is dropped.
+	Score int
+
+	// Peer exchange: AddrAsked when we sent AddrListRequest, AddrReceived
+	// when its answer came, AddrAnswered when we answered its request.
+	AddrAsked    bool
+	AddrReceived bool
+	AddrAnswered bool
+	// Announced is set once the peer announced its own address; only the
+	// first such announcement is relayed.
+	Announced bool
+
+	// InFlight counts direct messages per channel handed to the service and
+	// not yet reported sent; Received and Sent count messages per channel.
+	InFlight [NumChannels]int
+	Received [NumChannels]uint64
+	Sent     [NumChannels]uint64
+}
+
+// Outbound reports whether the peer is counted against OutboundTarget.
+func (p *Peer) Outbound() bool { return p.Dir == Outbound && !p.Manual }
+
+// PeerCounts are the numbers the connection limits are decided on.
+type PeerCounts struct {
+	// Outbound counts automatic outbound peers not yet disconnecting.
+	Outbound int
+	// OutboundReady counts automatic outbound peers that are ready.
+	OutboundReady int
+	// Inbound counts inbound peers handshaking or ready.
+	Inbound int
+	// InboundReady counts inbound peers that are ready.
+	InboundReady int
+	// PendingInbound counts inbound peers still in their handshake.
+	PendingInbound int
+	// Ready counts all ready peers, manual ones included.
+	Ready int
+	// Disconnecting counts peers waiting for the service to confirm a close.
+	Disconnecting int
+}
+
+// Counts walks the peers and counts them. It is O(peers); the reducers
+// call it where a limit is decided, and Check uses it to audit.
+func (s *State) Counts() PeerCounts {
+	var c PeerCounts
+	for _, id := range SortedKeys(s.Peers) {
+		c.add(s.Peers[id])
+	}
+	return c
+}
+
+func (c *PeerCounts) add(p *Peer) {
+	if p.Status == StatusDisconnecting {
+		c.Disconnecting++
+		return
+	}
+	if p.Status == StatusReady {
+		c.Ready++
+	}
+	switch {
+	case p.Outbound():
+		c.Outbound++
+		if p.Status == StatusReady {
+			c.OutboundReady++
+		}
+	case p.Dir == Inbound:
+		c.Inbound++
+		if p.Status == StatusReady {
+			c.InboundReady++
+		} else {
+			c.PendingInbound++
+		}
+	}
+}
+
+// OutboundGroups returns the address groups used by automatic outbound
+// peers that are not disconnecting.
+func (s *State) OutboundGroups() map[string]bool {
+	groups := make(map[string]bool)
+	for _, id := range SortedKeys(s.Peers) {
+		p := s.Peers[id]
+		if p.Outbound() && p.Status != StatusDisconnecting && p.Group != "" {
+			groups[p.Group] = true
+		}
+	}
+	return groups
+}
+
+// ReadyPeers returns the IDs of ready peers in ascending order.
+func (s *State) ReadyPeers() []PeerID {
+	var ids []PeerID
+	for _, id := range SortedKeys(s.Peers) {
+		if s.Peers[id].Status == StatusReady {
+			ids = append(ids, id)
+		}
+	}
+	return ids
+}
