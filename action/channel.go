@@ -1,0 +1,114 @@
+package action
+
+import (
+	"github.com/p2pcore/p2pcore/codec"
+	"github.com/p2pcore/p2pcore/state"
+)
+
+// MessageReceived is a message from a peer: a control message (decoded by
+// the reducers), a direct message, or a broadcast relayed by that peer.
+type MessageReceived struct {
+	Peer    state.PeerID
+	Channel state.Channel
+	Data    []byte
+}
+
+// Kind is KindMessageReceived.
+func (MessageReceived) Kind() Kind { return KindMessageReceived }
+func (a MessageReceived) EncodeCBOR(e *codec.Encoder) {
+	e.Array(3)
+	e.String(string(a.Peer))
+	e.Uint(uint64(a.Channel))
+	e.Bytes(a.Data)
+}
+
+// BroadcastMessage publishes a message on a broadcast channel.
+type BroadcastMessage struct {
+	Channel state.Channel
+	Data    []byte
+}
+
+// Kind is KindBroadcastMessage.
+func (BroadcastMessage) Kind() Kind { return KindBroadcastMessage }
+func (a BroadcastMessage) EncodeCBOR(e *codec.Encoder) {
+	e.Array(2)
+	e.Uint(uint64(a.Channel))
+	e.Bytes(a.Data)
+}
+
+// SendMessage sends a direct message to one ready peer.
+type SendMessage struct {
+	Peer    state.PeerID
+	Channel state.Channel
+	Data    []byte
+}
+
+// Kind is KindSendMessage.
+func (SendMessage) Kind() Kind { return KindSendMessage }
+func (a SendMessage) EncodeCBOR(e *codec.Encoder) {
+	e.Array(3)
+	e.String(string(a.Peer))
+	e.Uint(uint64(a.Channel))
+	e.Bytes(a.Data)
+}
+
+// Sent reports that the service wrote Count direct messages on a channel to
+// a peer (or gave up on them because the connection closed), freeing their
+// place in the queue.
+type Sent struct {
+	Peer    state.PeerID
+	Channel state.Channel
+	Count   uint32
+}
+
+// Kind is KindSent.
+func (Sent) Kind() Kind { return KindSent }
+func (a Sent) EncodeCBOR(e *codec.Encoder) {
+	e.Array(3)
+	e.String(string(a.Peer))
+	e.Uint(uint64(a.Channel))
+	e.Uint(uint64(a.Count))
+}
+
+// Published reports that the service handed Count broadcasts on a channel
+// to the network, freeing their place in the queue.
+type Published struct {
+	Channel state.Channel
+	Count   uint32
+}
+
+// Kind is KindPublished.
+func (Published) Kind() Kind { return KindPublished }
+func (a Published) EncodeCBOR(e *codec.Encoder) {
+	e.Array(2)
+	e.Uint(uint64(a.Channel))
+	e.Uint(uint64(a.Count))
+}
+
+func init() {
+	register(KindMessageReceived, "MessageReceived", true, func(d *codec.Decoder) (a MessageReceived) {
+		d.ArrayLen(3)
+		a.Peer, a.Channel, a.Data = peerID(d), channel(d), d.Bytes(MaxData)
+		return
+	})
+	register(KindBroadcastMessage, "BroadcastMessage", true, func(d *codec.Decoder) (a BroadcastMessage) {
+		d.ArrayLen(2)
+		a.Channel, a.Data = channel(d), d.Bytes(MaxData)
+		return
+	})
+	register(KindSendMessage, "SendMessage", true, func(d *codec.Decoder) (a SendMessage) {
+		d.ArrayLen(3)
+		a.Peer, a.Channel, a.Data = peerID(d), channel(d), d.Bytes(MaxData)
+		return
+	})
+	register(KindSent, "Sent", true, func(d *codec.Decoder) (a Sent) {
+		d.ArrayLen(3)
+		a.Peer, a.Channel, a.Count = peerID(d), channel(d), uint32(d.UintMax(1<<32-1))
+		return
+	})
+	register(KindPublished, "Published", true, func(d *codec.Decoder) (a Published) {
+		d.ArrayLen(2)
+		a.Channel, a.Count = channel(d), uint32(d.UintMax(1<<32-1))
+		return
+	})
+}

@@ -1,0 +1,161 @@
+package action
+
+import (
+	"github.com/p2pcore/p2pcore/codec"
+	"github.com/p2pcore/p2pcore/state"
+)
+
+// Connect dials a peer. From the API it is a manual dial that does not
+// count against the outbound target; queued by the maintenance reducer it
+// fills the target.
+type Connect struct {
+	Peer  state.PeerID
+	Addrs []state.Addr
+	// Manual is set for dials asked for through the API.
+	Manual bool
+}
+
+// Kind is KindConnect.
+func (Connect) Kind() Kind { return KindConnect }
+func (a Connect) EncodeCBOR(e *codec.Encoder) {
+	e.Array(3)
+	e.String(string(a.Peer))
+	encodeAddrs(e, a.Addrs)
+	e.Bool(a.Manual)
+}
+
+// Connected reports that a dial we asked for reached the peer: the
+// transport connection is up and the handshake can start.
+type Connected struct {
+	Peer state.PeerID
+	// Addr is the remote address the connection uses.
+	Addr state.Addr
+}
+
+// Kind is KindConnected.
+func (Connected) Kind() Kind { return KindConnected }
+func (a Connected) EncodeCBOR(e *codec.Encoder) {
+	e.Array(2)
+	e.String(string(a.Peer))
+	e.String(string(a.Addr))
+}
+
+// ConnectionFailed reports that a dial we asked for failed.
+type ConnectionFailed struct {
+	Peer  state.PeerID
+	Error string
+}
+
+// Kind is KindConnectionFailed.
+func (ConnectionFailed) Kind() Kind { return KindConnectionFailed }
+func (a ConnectionFailed) EncodeCBOR(e *codec.Encoder) {
+	e.Array(2)
+	e.String(string(a.Peer))
+	e.String(a.Error)
+}
+
+// IncomingConnection reports a connection the state machine did not ask
+// for: a remote peer dialled us, or (Outbound set) another part of the
+// libp2p stack — the DHT, GossipSub — dialled on its own. Either way the
+// connection counts against our limits and the state machine decides to
+// keep it or close it.
+type IncomingConnection struct {
+	Peer     state.PeerID
+	Addr     state.Addr
+	Outbound bool
+}
+
+// Kind is KindIncomingConnection.
+func (IncomingConnection) Kind() Kind { return KindIncomingConnection }
+func (a IncomingConnection) EncodeCBOR(e *codec.Encoder) {
+	e.Array(3)
+	e.String(string(a.Peer))
+	e.String(string(a.Addr))
+	e.Bool(a.Outbound)
+}
+
+// Disconnect closes the connection to a peer, telling it why first.
+type Disconnect struct {
+	Peer   state.PeerID
+	Reason state.Reason
+}
+
+// Kind is KindDisconnect.
+func (Disconnect) Kind() Kind { return KindDisconnect }
+func (a Disconnect) EncodeCBOR(e *codec.Encoder) {
+	e.Array(2)
+	e.String(string(a.Peer))
+	e.Uint(uint64(a.Reason))
+}
+
+// Disconnected reports that the service has no connection left to a peer:
+// the confirmation of our close, a dial we cancelled, or the remote side
+// going away.
+type Disconnected struct {
+	Peer  state.PeerID
+	Error string
+}
+
+// Kind is KindDisconnected.
+func (Disconnected) Kind() Kind { return KindDisconnected }
+func (a Disconnected) EncodeCBOR(e *codec.Encoder) {
+	e.Array(2)
+	e.String(string(a.Peer))
+	e.String(a.Error)
+}
+
+func init() {
+	register(KindConnect, "Connect", true, func(d *codec.Decoder) (a Connect) {
+		d.ArrayLen(3)
+		a.Peer, a.Addrs, a.Manual = peerID(d), decodeAddrs(d), d.Bool()
+		return
+	})
+	register(KindConnected, "Connected", true, func(d *codec.Decoder) (a Connected) {
+		d.ArrayLen(2)
+		a.Peer, a.Addr = peerID(d), state.Addr(str(d))
+		return
+	})
+	register(KindConnectionFailed, "ConnectionFailed", true, func(d *codec.Decoder) (a ConnectionFailed) {
+		d.ArrayLen(2)
+		a.Peer, a.Error = peerID(d), str(d)
+		return
+	})
+	register(KindIncomingConnection, "IncomingConnection", true, func(d *codec.Decoder) (a IncomingConnection) {
+		d.ArrayLen(3)
+		a.Peer, a.Addr, a.Outbound = peerID(d), state.Addr(str(d)), d.Bool()
+		return
+	})
+	register(KindDisconnect, "Disconnect", true, func(d *codec.Decoder) (a Disconnect) {
+		d.ArrayLen(2)
+		a.Peer, a.Reason = peerID(d), state.Reason(d.UintMax(255))
+		return
+	})
+	register(KindDisconnected, "Disconnected", true, func(d *codec.Decoder) (a Disconnected) {
+		d.ArrayLen(2)
+		a.Peer, a.Error = peerID(d), str(d)
+		return
+	})
+}
+
+// DisconnectReceived is a decoded Disconnect from a peer: why it is about
+// to close.
+type DisconnectReceived struct {
+	Peer   state.PeerID
+	Reason state.Reason
+}
+
+// Kind is KindDisconnectReceived.
+func (DisconnectReceived) Kind() Kind { return KindDisconnectReceived }
+func (a DisconnectReceived) EncodeCBOR(e *codec.Encoder) {
+	e.Array(2)
+	e.String(string(a.Peer))
+	e.Uint(uint64(a.Reason))
+}
+
+func init() {
+	register(KindDisconnectReceived, "DisconnectReceived", false, func(d *codec.Decoder) (a DisconnectReceived) {
+		d.ArrayLen(2)
+		a.Peer, a.Reason = peerID(d), state.Reason(d.UintMax(255))
+		return
+	})
+}

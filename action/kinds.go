@@ -1,0 +1,39 @@
+package action
+
+// The stable kind numbers. Inputs take 1–31, derived actions 32 and up.
+// Connect and Disconnect are inputs when the API asks for them and derived
+// when a reducer decides them; either way their kind is the same.
+const (
+	KindTick               Kind = 1
+	KindConnect            Kind = 2
+	KindConnected          Kind = 3
+	KindConnectionFailed   Kind = 4
+	KindIncomingConnection Kind = 5
+	KindDisconnect         Kind = 6
+	KindDisconnected       Kind = 7
+	KindMessageReceived    Kind = 8
+	KindBroadcastMessage   Kind = 9
+	KindSendMessage        Kind = 10
+	KindSent               Kind = 11
+	KindPublished          Kind = 12
+	KindFrameRejected      Kind = 13
+	KindBan                Kind = 14
+	KindUnban              Kind = 15
+	KindPeersDiscovered    Kind = 16
+	KindPeerStoreLoaded    Kind = 17
+
+	KindHelloReceived            Kind = 32
+	KindHelloAckReceived         Kind = 33
+	KindDisconnectReceived       Kind = 34
+	KindPeerReady                Kind = 35
+	KindPingSend                 Kind = 36
+	KindPingRequestReceived      Kind = 37
+	KindPingResponseReceived     Kind = 38
+	KindAddrListRequestReceived  Kind = 39
+	KindAddrListResponseReceived Kind = 40
+	KindAddrAnnounceReceived     Kind = 41
+	KindAddrListSend             Kind = 42
+	KindAddrAnnounceSend         Kind = 43
+	KindMisbehaved               Kind = 44
+	KindSavePeerStore            Kind = 45
+)
