@@ -1,0 +1,15 @@
+package effects
+
+import (
+	"github.com/p2pcore/p2pcore/action"
+	"github.com/p2pcore/p2pcore/service"
+	"github.com/p2pcore/p2pcore/state"
+)
+
+// deliver hands data-channel messages to the application; control messages
+// stay inside the state machine.
+func deliver(a action.MessageReceived, svc service.Service) {
+	if a.Channel != state.ChannelControl {
+		svc.Deliver(a.Peer, a.Channel, a.Data)
+	}
+}

@@ -1,0 +1,13 @@
+package effects
+
+import (
+	"github.com/p2pcore/p2pcore/message"
+	"github.com/p2pcore/p2pcore/service"
+	"github.com/p2pcore/p2pcore/state"
+)
+
+func sendPing(s *state.State, id state.PeerID, svc service.Service) {
+	if p, ok := s.Peers[id]; ok && p.Ping.Outstanding {
+		sendControl(svc, id, message.PingRequest{Nonce: p.Ping.Nonce})
+	}
+}

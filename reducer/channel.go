@@ -1,0 +1,166 @@
+package reducer
+
+import (
+	"fmt"
+
+	"github.com/p2pcore/p2pcore/action"
+	"github.com/p2pcore/p2pcore/message"
+	"github.com/p2pcore/p2pcore/state"
+)
+
+// Channels: messages in and out. Control messages are decoded here and
+// routed to the area that handles them; data messages are counted and
+// handed to the application by the effect. Outgoing messages are bounded by
+// each channel's QueueLimit: a full queue refuses with ErrQueueFull and
+// never drops.
+
+func enabledMessageReceived(s *state.State, a action.MessageReceived) error {
+	p, ok := s.Peers[a.Peer]
+	if !ok {
+		return ErrUnknownPeer
+	}
+	if !a.Channel.Valid() {
+		return ErrUnknownChannel
+	}
+	if len(a.Data) > s.Config.Channels[a.Channel].MaxSize {
+		return ErrTooLarge
+	}
+	if a.Channel == state.ChannelControl {
+		if !p.Status.Connected() {
+			return fmt.Errorf("%w: %s", ErrWrongStatus, p.Status)
+		}
+		return nil
+	}
+	if p.Status != state.StatusReady {
+		return ErrNotReady
+	}
+	return nil
+}
+
+func reduceMessageReceived(s *state.State, a action.MessageReceived, q action.Queue) {
+	p := s.Peers[a.Peer]
+	p.LastRecv = s.Now
+	p.Received[a.Channel]++
+	s.Channels[a.Channel].Received++
+	if a.Channel == state.ChannelControl {
+		routeControl(s, p, a.Data, q)
+	}
+}
+
+// routeControl decodes a control message and queues the action of the area
+// that handles it. A message that does not decode is scored as malformed;
+// one that breaks the protocol in the peer's current state (see Violation)
+// is scored as well as dropped.
+func routeControl(s *state.State, p *state.Peer, data []byte, q action.Queue) {
+	m, err := message.Decode(data)
+	if err != nil {
+		q.Push(action.Misbehaved{Peer: p.ID, Offence: state.OffenceMalformed, Detail: err.Error()})
+		return
+	}
+	var next action.Action
+	switch m := m.(type) {
+	case message.Hello:
+		next = action.HelloReceived{Peer: p.ID, Hello: m}
+	case message.HelloAck:
+		next = action.HelloAckReceived{Peer: p.ID, Ack: m}
+	case message.PingRequest:
+		next = action.PingRequestReceived{Peer: p.ID, Nonce: m.Nonce}
+	case message.PingResponse:
+		next = action.PingResponseReceived{Peer: p.ID, Nonce: m.Nonce}
+	case message.AddrListRequest:
+		next = action.AddrListRequestReceived{Peer: p.ID}
+	case message.AddrListResponse:
+		next = action.AddrListResponseReceived{Peer: p.ID, Peers: m.Peers}
+	case message.AddrAnnounce:
+		next = action.AddrAnnounceReceived{Peer: p.ID, Peers: m.Peers}
+	case message.Disconnect:
+		next = action.DisconnectReceived{Peer: p.ID, Reason: m.Reason}
+	}
+	if v, ok := Enabled(s, next).(*Violation); ok {
+		q.Push(action.Misbehaved{Peer: p.ID, Offence: v.Offence, Detail: v.What})
+	}
+	q.Push(next)
+}
+
+// checkOutgoing is the size rule shared by broadcasts and direct sends.
+func checkOutgoing(s *state.State, ch state.Channel, size int) error {
+	if !ch.Valid() || ch == state.ChannelControl {
+		return ErrUnknownChannel
+	}
+	if limit := s.Config.Channels[ch].MaxSize; size > limit {
+		return fmt.Errorf("%w: %d bytes on %s, limit %d", ErrTooLarge, size, ch, limit)
+	}
+	return nil
+}
+
+func enabledBroadcastMessage(s *state.State, a action.BroadcastMessage) error {
+	if err := checkOutgoing(s, a.Channel, len(a.Data)); err != nil {
+		return err
+	}
+	if !s.Config.Channels[a.Channel].Broadcast {
+		return ErrNotBroadcast
+	}
+	if s.Channels[a.Channel].InFlight >= s.Config.Channels[a.Channel].QueueLimit {
+		return fmt.Errorf("%w: %s has %d broadcasts queued", ErrQueueFull, a.Channel, s.Channels[a.Channel].InFlight)
+	}
+	return nil
+}
+
+func reduceBroadcastMessage(s *state.State, a action.BroadcastMessage) {
+	c := &s.Channels[a.Channel]
+	c.InFlight++
+	c.Published++
+}
+
+func enabledPublished(s *state.State, a action.Published) error {
+	if !a.Channel.Valid() {
+		return ErrUnknownChannel
+	}
+	if a.Count == 0 || int(a.Count) > s.Channels[a.Channel].InFlight {
+		return fmt.Errorf("%w: %d published, %d in flight", ErrNotOutstanding, a.Count, s.Channels[a.Channel].InFlight)
+	}
+	return nil
+}
+
+func reducePublished(s *state.State, a action.Published) {
+	s.Channels[a.Channel].InFlight -= int(a.Count)
+}
+
+func enabledSendMessage(s *state.State, a action.SendMessage) error {
+	if err := checkOutgoing(s, a.Channel, len(a.Data)); err != nil {
+		return err
+	}
+	if err := readyPeer(s, a.Peer); err != nil {
+		return err
+	}
+	p := s.Peers[a.Peer]
+	if p.InFlight[a.Channel] >= s.Config.Channels[a.Channel].QueueLimit {
+		return fmt.Errorf("%w: %d messages queued for %s on %s", ErrQueueFull, p.InFlight[a.Channel], a.Peer, a.Channel)
+	}
+	return nil
+}
+
+func reduceSendMessage(s *state.State, a action.SendMessage) {
+	p := s.Peers[a.Peer]
+	p.InFlight[a.Channel]++
+	p.Sent[a.Channel]++
+	s.Channels[a.Channel].Sent++
+}
+
+func enabledSent(s *state.State, a action.Sent) error {
+	p, ok := s.Peers[a.Peer]
+	if !ok {
+		return ErrUnknownPeer
+	}
+	if !a.Channel.Valid() {
+		return ErrUnknownChannel
+	}
+	if a.Count == 0 || int(a.Count) > p.InFlight[a.Channel] {
+		return fmt.Errorf("%w: %d sent, %d in flight", ErrNotOutstanding, a.Count, p.InFlight[a.Channel])
+	}
+	return nil
+}
+
+func reduceSent(s *state.State, a action.Sent) {
+	s.Peers[a.Peer].InFlight[a.Channel] -= int(a.Count)
+}

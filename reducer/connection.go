@@ -1,0 +1,262 @@
+package reducer
+
+import (
+	"fmt"
+
+	"github.com/p2pcore/p2pcore/action"
+	"github.com/p2pcore/p2pcore/message"
+	"github.com/p2pcore/p2pcore/state"
+)
+
+// The connection life cycle: dial, accept or refuse, close, and the
+// service's confirmations. Every close goes through Disconnect, so every
+// refused or dropped peer is told why and the reason is counted.
+
+func enabledConnect(s *state.State, a action.Connect) error {
+	if !message.ValidPeerID(string(a.Peer)) {
+		return fmt.Errorf("%w: peer ID %q", ErrInvalid, a.Peer)
+	}
+	if len(a.Addrs) == 0 {
+		return fmt.Errorf("%w: no address to dial %s", ErrInvalid, a.Peer)
+	}
+	for _, addr := range a.Addrs {
+		if !message.ValidAddr(string(addr)) {
+			return fmt.Errorf("%w: address %q", ErrInvalid, addr)
+		}
+	}
+	if s.IsSelf(a.Peer, a.Addrs...) {
+		return ErrSelf
+	}
+	if p, ok := s.Peers[a.Peer]; ok {
+		return fmt.Errorf("%w (%s)", ErrAlreadyConnected, p.Status)
+	}
+	if s.Banned(a.Peer, a.Addrs...) {
+		return ErrBanned
+	}
+	if !a.Manual {
+		if s.Counts().Outbound >= s.Config.OutboundTarget {
+			return ErrOutboundFull
+		}
+		if s.OutboundGroups()[state.AddrGroup(a.Addrs[0])] {
+			return ErrGroupUsed
+		}
+	}
+	return nil
+}
+
+func reduceConnect(s *state.State, a action.Connect) {
+	s.Peers[a.Peer] = &state.Peer{
+		ID:      a.Peer,
+		Dir:     state.Outbound,
+		Manual:  a.Manual,
+		Addr:    a.Addrs[0],
+		Dialled: append([]state.Addr(nil), a.Addrs...),
+		Group:   state.AddrGroup(a.Addrs[0]),
+		Status:  state.StatusConnecting,
+		Since:   s.Now,
+	}
+	if e, ok := s.Discovery.Book[a.Peer]; ok {
+		e.LastAttempt = s.Now
+	}
+}
+
+func enabledConnected(s *state.State, a action.Connected) error {
+	_, err := peerIn(s, a.Peer, state.StatusConnecting)
+	return err
+}
+
+func reduceConnected(s *state.State, a action.Connected) {
+	p := s.Peers[a.Peer]
+	if a.Addr != "" {
+		p.Addr = a.Addr
+	}
+	startHandshake(s, p, state.Outbound)
+}
+
+func enabledConnectionFailed(s *state.State, a action.ConnectionFailed) error {
+	_, err := peerIn(s, a.Peer, state.StatusConnecting)
+	return err
+}
+
+func reduceConnectionFailed(s *state.State, a action.ConnectionFailed) {
+	s.Counters.DialFailures++
+	removePeer(s, s.Peers[a.Peer])
+}
+
+func enabledIncomingConnection(s *state.State, a action.IncomingConnection) error {
+	if !message.ValidPeerID(string(a.Peer)) {
+		return fmt.Errorf("%w: peer ID %q", ErrInvalid, a.Peer)
+	}
+	if a.Peer == s.Self.ID {
+		return ErrSelf
+	}
+	if p, ok := s.Peers[a.Peer]; ok && p.Status != state.StatusConnecting {
+		return fmt.Errorf("%w (%s)", ErrAlreadyConnected, p.Status)
+	}
+	return nil
+}
+
+// reduceIncomingConnection takes a connection we did not dial: it is
+// accepted into its handshake if our limits allow, or accepted only to be
+// told why it is refused and closed.
+func reduceIncomingConnection(s *state.State, a action.IncomingConnection, q action.Queue) {
+	dir := state.Inbound
+	if a.Outbound {
+		dir = state.Outbound
+	}
+	if p, dialling := s.Peers[a.Peer]; dialling {
+		// We are dialling the peer and its own dial reached us first. Both
+		// sides apply the same rule so exactly one of them says Hello: the
+		// node with the smaller ID keeps the dialler role.
+		if s.Self.ID < a.Peer {
+			if a.Addr != "" {
+				p.Addr = a.Addr
+			}
+			startHandshake(s, p, state.Outbound)
+			return
+		}
+		delete(s.Peers, a.Peer)
+	}
+	p := &state.Peer{
+		ID:     a.Peer,
+		Dir:    dir,
+		Addr:   a.Addr,
+		Group:  state.AddrGroup(a.Addr),
+		Status: state.StatusHandshaking,
+		Since:  s.Now,
+		Open:   true,
+	}
+	reason := admission(s, p)
+	s.Peers[a.Peer] = p
+	if reason != state.ReasonNone {
+		q.Push(action.Disconnect{Peer: a.Peer, Reason: reason})
+		return
+	}
+	startHandshake(s, p, dir)
+}
+
+// admission decides whether a connection we did not dial may stay, before
+// it is added to the peer table.
+func admission(s *state.State, p *state.Peer) state.Reason {
+	if s.Banned(p.ID, p.Addr) {
+		return state.ReasonBanned
+	}
+	c := s.Counts()
+	if p.Dir == state.Inbound {
+		switch {
+		case c.Inbound >= s.Config.MaxInbound:
+			return state.ReasonTooManyPeers
+		case c.PendingInbound >= s.Config.MaxPendingInbound:
+			return state.ReasonTooManyPending
+		}
+		return state.ReasonNone
+	}
+	// An outbound connection another subsystem opened counts like our own.
+	switch {
+	case c.Outbound >= s.Config.OutboundTarget:
+		return state.ReasonTooManyPeers
+	case s.OutboundGroups()[p.Group]:
+		return state.ReasonGroupLimit
+	}
+	return state.ReasonNone
+}
+
+func enabledDisconnect(s *state.State, a action.Disconnect) error {
+	p, ok := s.Peers[a.Peer]
+	if !ok {
+		return ErrUnknownPeer
+	}
+	if p.Status == state.StatusDisconnecting {
+		return fmt.Errorf("%w: already disconnecting", ErrWrongStatus)
+	}
+	return nil
+}
+
+func reduceDisconnect(s *state.State, a action.Disconnect) {
+	p := s.Peers[a.Peer]
+	reason := a.Reason
+	if reason == state.ReasonNone {
+		reason = state.ReasonRequested
+	}
+	p.Status = state.StatusDisconnecting
+	p.Since = s.Now
+	p.Reason = reason
+	p.Ping.Outstanding = false
+	s.Counters.Disconnects[reason]++
+}
+
+func enabledDisconnected(s *state.State, a action.Disconnected) error {
+	if _, ok := s.Peers[a.Peer]; !ok {
+		return ErrUnknownPeer
+	}
+	return nil
+}
+
+// reduceDisconnected is the service's word that no connection to the peer
+// is left: the end of every peer's life, whoever closed.
+func reduceDisconnected(s *state.State, a action.Disconnected) {
+	p := s.Peers[a.Peer]
+	if p.Status != state.StatusDisconnecting {
+		s.Counters.Disconnects[state.ReasonRemoteClosed]++
+		if p.RemoteReason == state.ReasonNone {
+			s.Counters.RemoteDisconnects[state.ReasonRemoteClosed]++
+		}
+	}
+	removePeer(s, p)
+}
+
+func enabledDisconnectReceived(s *state.State, a action.DisconnectReceived) error {
+	_, err := peerIn(s, a.Peer, state.StatusHandshaking, state.StatusReady)
+	return err
+}
+
+// reduceDisconnectReceived records why the peer is leaving; we stop using
+// it at once and wait for the service to see the close.
+func reduceDisconnectReceived(s *state.State, a action.DisconnectReceived) {
+	p := s.Peers[a.Peer]
+	p.RemoteReason = a.Reason
+	s.Counters.RemoteDisconnects[a.Reason]++
+	p.Status = state.StatusDisconnecting
+	p.Since = s.Now
+	p.Reason = state.ReasonRemoteClosed
+	p.Ping.Outstanding = false
+	s.Counters.Disconnects[state.ReasonRemoteClosed]++
+}
+
+// removePeer takes a peer out of the table (status Disconnected) and
+// updates its address-book entry: a dial that never completed a handshake
+// is a failure and backs off exponentially; a peer we were connected to
+// waits one base interval before we dial it again.
+func removePeer(s *state.State, p *state.Peer) {
+	delete(s.Peers, p.ID)
+	if p.Dir != state.Outbound {
+		return
+	}
+	e, ok := s.Discovery.Book[p.ID]
+	if !ok {
+		return
+	}
+	if p.Handshake.Done {
+		e.Failures = 0
+		e.RetryAt = s.Now + int64(s.Config.BackoffBase)
+	} else {
+		e.Failures++
+		e.RetryAt = s.Now + backoff(s, e.Failures)
+	}
+	s.Discovery.Dirty = true
+}
+
+// backoff is the wait after the n-th consecutive failure: BackoffBase ×
+// 2^(n-1), capped at BackoffCap, less up to a fifth drawn from the state RNG
+// so that nodes that failed together do not retry together.
+func backoff(s *state.State, n int) int64 {
+	base, ceiling := int64(s.Config.BackoffBase), int64(s.Config.BackoffCap)
+	d := base
+	for i := 1; i < n && d < ceiling; i++ {
+		d *= 2
+	}
+	if d > ceiling {
+		d = ceiling
+	}
+	return d - s.RNG.Int63n(d/5+1)
+}

@@ -1,0 +1,352 @@
+package reducer
+
+import (
+	"slices"
+
+	"github.com/p2pcore/p2pcore/action"
+	"github.com/p2pcore/p2pcore/message"
+	"github.com/p2pcore/p2pcore/state"
+)
+
+// Discovery: bootnodes, the address book, peer exchange and keeping the
+// outbound target.
+//
+// Peer exchange has two parts. A node asks each new outbound peer once for
+// addresses (AddrListRequest, answered once per inbound peer with at most
+// MaxAddrList entries). And, as in Bitcoin, a node announces its own
+// address to each new outbound peer; a node relays addresses that are new
+// to it to AddrRelayFanout random peers. Without the second part the
+// earliest nodes of a network, which asked the bootnode before anyone else
+// had joined, would never learn of the nodes that came later.
+
+// tickOutbound dials address-book entries until the outbound target is met:
+// at most MaxDialsPerTick per tick, at most one per address group, choosing
+// between the tried and new tables by coin flip as Bitcoin Core does.
+// Bootnodes are dialled only when nothing else is left.
+func tickOutbound(s *state.State, q action.Queue) {
+	need := min(s.Config.OutboundTarget-s.Counts().Outbound, s.Config.MaxDialsPerTick)
+	if need <= 0 {
+		return
+	}
+	used := s.OutboundGroups()
+	tried, fresh, boot := dialCandidates(s, used)
+	if len(tried)+len(fresh) == 0 {
+		fresh = boot
+	}
+	for ; need > 0 && len(tried)+len(fresh) > 0; need-- {
+		from := &fresh
+		if len(fresh) == 0 || (len(tried) > 0 && s.RNG.Intn(2) == 0) {
+			from = &tried
+		}
+		e := (*from)[s.RNG.Intn(len(*from))]
+		q.Push(action.Connect{Peer: e.ID, Addrs: slices.Clone(e.Addrs)})
+		sameGroup := func(x *state.AddrEntry) bool { return x.Group == e.Group }
+		tried = slices.DeleteFunc(tried, sameGroup)
+		fresh = slices.DeleteFunc(fresh, sameGroup)
+	}
+}
+
+// dialCandidates lists the book entries we could dial now, in ID order:
+// not connected, not backing off, not banned, not us, and in a group no
+// outbound peer uses. Bootnodes are listed apart.
+func dialCandidates(s *state.State, used map[string]bool) (tried, fresh, boot []*state.AddrEntry) {
+	for _, id := range state.SortedKeys(s.Discovery.Book) {
+		e := s.Discovery.Book[id]
+		if _, busy := s.Peers[id]; busy || e.RetryAt > s.Now || used[e.Group] ||
+			s.Banned(id, e.Addrs...) || s.IsSelf(id, e.Addrs...) {
+			continue
+		}
+		switch {
+		case e.Boot:
+			boot = append(boot, e)
+		case e.Tried:
+			tried = append(tried, e)
+		default:
+			fresh = append(fresh, e)
+		}
+	}
+	return tried, fresh, boot
+}
+
+// tickBootnodes releases a bootnode once it has served its purpose: it
+// answered our AddrListRequest and the book now offers another peer to dial
+// in its place. Bootnodes that everyone keeps would end up with every slot
+// full of inbound peers and none of their own outbound peers, and would cap
+// the network at their inbound limit; like Bitcoin's seed connections, ours
+// are for bootstrapping. A node that knows no one else keeps its bootnode.
+func tickBootnodes(s *state.State, q action.Queue) {
+	for _, id := range state.SortedKeys(s.Peers) {
+		p := s.Peers[id]
+		e, known := s.Discovery.Book[id]
+		if !known || !e.Boot || !p.Outbound() || p.Status != state.StatusReady || !p.AddrReceived {
+			continue
+		}
+		used := s.OutboundGroups()
+		delete(used, p.Group)
+		if tried, fresh, _ := dialCandidates(s, used); len(tried)+len(fresh) > 0 {
+			q.Push(action.Disconnect{Peer: id, Reason: state.ReasonBootstrapDone})
+			return // one at a time: the next tick refills the place
+		}
+	}
+}
+
+// learn adds a peer heard of to the new table and reports whether it was
+// new to us. Invalid addresses are skipped; a known peer only has its
+// LastSeen refreshed (and its addresses, if it is not tried).
+func learn(s *state.State, pa state.PeerAddr, source state.PeerID) bool {
+	if !message.ValidPeerID(string(pa.ID)) {
+		return false
+	}
+	var addrs []state.Addr
+	for _, a := range pa.Addrs {
+		if len(addrs) < s.Config.MaxAddrsPerPeer && message.ValidAddr(string(a)) && !slices.Contains(addrs, a) {
+			addrs = append(addrs, a)
+		}
+	}
+	if len(addrs) == 0 || s.IsSelf(pa.ID, addrs...) {
+		return false
+	}
+	if e, ok := s.Discovery.Book[pa.ID]; ok {
+		e.LastSeen = s.Now
+		if !e.Tried && !e.Boot && !slices.Equal(e.Addrs, addrs) {
+			// A peer may move; follow it if its new group has room.
+			moved := *e
+			moved.Addrs, moved.Group = addrs, state.AddrGroup(addrs[0])
+			if moved.Group == e.Group || s.Discovery.NewGroups[moved.Group] < s.Config.AddrBookPerGroup {
+				s.BookPut(&moved)
+			}
+		}
+		return false
+	}
+	group := state.AddrGroup(addrs[0])
+	if !makeRoom(s, false, group) {
+		return false
+	}
+	s.BookPut(&state.AddrEntry{
+		ID: pa.ID, Addrs: addrs, Group: group, Source: source,
+		AddedAt: s.Now, LastSeen: s.Now,
+	})
+	return true
+}
+
+// makeRoom frees a place for one more entry of group in a table by
+// evicting the stalest entry of that group, or of the table, when either is
+// full. Bootnodes are never evicted. It reports whether there is room.
+func makeRoom(s *state.State, tried bool, group string) bool {
+	d, cfg := &s.Discovery, &s.Config
+	groups, count, limit := d.NewGroups, d.NewCount, cfg.AddrBookNew
+	if tried {
+		groups, count, limit = d.TriedGroups, d.TriedCount, cfg.AddrBookTried
+	}
+	if groups[group] >= cfg.AddrBookPerGroup {
+		if !evictStalest(s, tried, group) {
+			return false
+		}
+		count--
+	}
+	if count >= limit {
+		return evictStalest(s, tried, "")
+	}
+	return true
+}
+
+// evictStalest removes the entry of a table (and of group, if given) seen
+// or used longest ago; ties go to the smaller ID.
+func evictStalest(s *state.State, tried bool, group string) bool {
+	var victim *state.AddrEntry
+	age := func(e *state.AddrEntry) int64 {
+		if tried {
+			return e.LastSuccess
+		}
+		return e.LastSeen
+	}
+	for _, id := range state.SortedKeys(s.Discovery.Book) {
+		e := s.Discovery.Book[id]
+		if e.Tried != tried || e.Boot || (group != "" && e.Group != group) {
+			continue
+		}
+		if victim == nil || age(e) < age(victim) {
+			victim = e
+		}
+	}
+	if victim == nil {
+		return false
+	}
+	s.BookDelete(victim.ID)
+	return true
+}
+
+// markTried records a completed handshake with an outbound peer: its entry
+// moves to the tried table and its failures are forgotten.
+func markTried(s *state.State, p *state.Peer) {
+	e, ok := s.Discovery.Book[p.ID]
+	if !ok {
+		addrs := p.Dialled
+		if len(addrs) == 0 {
+			addrs = []state.Addr{p.Addr}
+		}
+		if !learn(s, state.PeerAddr{ID: p.ID, Addrs: addrs}, "") {
+			return
+		}
+		e = s.Discovery.Book[p.ID]
+	}
+	e.LastSuccess, e.LastSeen, e.Failures, e.RetryAt = s.Now, s.Now, 0, 0
+	if !e.Tried && (e.Boot || makeRoom(s, true, e.Group)) {
+		s.BookMove(e, true)
+	}
+	s.Discovery.Dirty = true
+}
+
+func enabledAddrListRequestReceived(s *state.State, a action.AddrListRequestReceived) error {
+	p, err := readyForExchange(s, a.Peer, "AddrListRequest")
+	switch {
+	case err != nil:
+		return err
+	case p.Dir != state.Inbound:
+		return ErrWrongStatus // only inbound peers are answered
+	case p.AddrAnswered:
+		return violation("a second AddrListRequest")
+	}
+	return nil
+}
+
+// reduceAddrListRequestReceived answers once with a random sample of the
+// book, drawn from the state RNG.
+func reduceAddrListRequestReceived(s *state.State, a action.AddrListRequestReceived, q action.Queue) {
+	s.Peers[a.Peer].AddrAnswered = true
+	var pool []state.PeerAddr
+	for _, id := range state.SortedKeys(s.Discovery.Book) {
+		e := s.Discovery.Book[id]
+		if id == a.Peer || s.Banned(id, e.Addrs...) {
+			continue
+		}
+		pool = append(pool, state.PeerAddr{ID: id, Addrs: slices.Clone(e.Addrs)})
+	}
+	n := min(len(pool), s.Config.MaxAddrList, message.MaxAddrList)
+	for i := 0; i < n; i++ {
+		j := i + s.RNG.Intn(len(pool)-i)
+		pool[i], pool[j] = pool[j], pool[i]
+	}
+	q.Push(action.AddrListSend{Peer: a.Peer, Peers: pool[:n]})
+}
+
+func enabledAddrListResponseReceived(s *state.State, a action.AddrListResponseReceived) error {
+	p, err := readyForExchange(s, a.Peer, "AddrListResponse")
+	if err != nil {
+		return err
+	}
+	if !p.AddrAsked || p.AddrReceived {
+		return unsolicited("AddrListResponse nobody asked for")
+	}
+	return nil
+}
+
+func reduceAddrListResponseReceived(s *state.State, a action.AddrListResponseReceived) {
+	s.Peers[a.Peer].AddrReceived = true
+	for i, pa := range a.Peers {
+		if i >= s.Config.MaxAddrList {
+			break
+		}
+		learn(s, pa, a.Peer)
+	}
+}
+
+func enabledAddrAnnounceReceived(s *state.State, a action.AddrAnnounceReceived) error {
+	_, err := readyForExchange(s, a.Peer, "AddrAnnounce")
+	return err
+}
+
+// reduceAddrAnnounceReceived learns announced addresses and relays the ones
+// that were new to us, plus a peer's first announcement of itself, to a
+// few random ready peers.
+func reduceAddrAnnounceReceived(s *state.State, a action.AddrAnnounceReceived, q action.Queue) {
+	src := s.Peers[a.Peer]
+	var relay []state.PeerAddr
+	for i, pa := range a.Peers {
+		if i >= s.Config.MaxAddrAnnounce {
+			break
+		}
+		added := learn(s, pa, a.Peer)
+		firstHand := pa.ID == a.Peer && !src.Announced
+		if firstHand {
+			src.Announced = true
+		}
+		if added || firstHand {
+			relay = append(relay, state.PeerAddr{ID: pa.ID, Addrs: slices.Clone(pa.Addrs)})
+		}
+	}
+	if len(relay) == 0 {
+		return
+	}
+	var targets []state.PeerID
+	for _, id := range s.ReadyPeers() {
+		if id != a.Peer && !slices.ContainsFunc(relay, func(pa state.PeerAddr) bool { return pa.ID == id }) {
+			targets = append(targets, id)
+		}
+	}
+	for i := 0; i < s.Config.AddrRelayFanout && len(targets) > 0; i++ {
+		j := s.RNG.Intn(len(targets))
+		q.Push(action.AddrAnnounceSend{Peer: targets[j], Peers: relay})
+		targets = slices.Delete(targets, j, j+1)
+	}
+}
+
+// readyForExchange is the shared enabling rule of peer-exchange messages:
+// they are a protocol violation before the handshake.
+func readyForExchange(s *state.State, id state.PeerID, what string) (*state.Peer, error) {
+	p, ok := s.Peers[id]
+	switch {
+	case !ok:
+		return nil, ErrUnknownPeer
+	case p.Status == state.StatusHandshaking:
+		return p, violation(what + " before the handshake")
+	case p.Status != state.StatusReady:
+		return p, ErrNotReady
+	}
+	return p, nil
+}
+
+func reducePeersDiscovered(s *state.State, a action.PeersDiscovered) {
+	for _, pa := range a.Peers {
+		learn(s, pa, "")
+	}
+}
+
+// reducePeerStoreLoaded restores a saved book and bans. Saved entries keep
+// their history (failures, backoff); limits still apply, and bans that have
+// expired are dropped.
+func reducePeerStoreLoaded(s *state.State, a action.PeerStoreLoaded) {
+	for _, saved := range a.Store.Entries {
+		if !learn(s, state.PeerAddr{ID: saved.ID, Addrs: saved.Addrs}, saved.Source) {
+			if _, known := s.Discovery.Book[saved.ID]; !known {
+				continue
+			}
+		}
+		e := s.Discovery.Book[saved.ID]
+		e.AddedAt, e.LastSeen = saved.AddedAt, saved.LastSeen
+		e.LastAttempt, e.LastSuccess = saved.LastAttempt, saved.LastSuccess
+		e.Failures, e.RetryAt = max(saved.Failures, 0), saved.RetryAt
+		if saved.Tried && !e.Tried && (e.Boot || makeRoom(s, true, e.Group)) {
+			s.BookMove(e, true)
+		}
+	}
+	for _, b := range a.Store.Bans {
+		if b.Target != "" && b.Ban.Until > s.Now {
+			s.Bans[b.Target] = b.Ban
+		}
+	}
+	s.Discovery.Dirty = false
+	s.Discovery.LastSave = s.Now
+}
+
+func reduceSavePeerStore(s *state.State) {
+	s.Discovery.Dirty = false
+	s.Discovery.LastSave = s.Now
+}
+
+// tickSave persists a changed book every SaveInterval.
+func tickSave(s *state.State, q action.Queue) {
+	if s.Discovery.Dirty && s.Now-s.Discovery.LastSave >= int64(s.Config.SaveInterval) {
+		q.Push(action.SavePeerStore{})
+	}
+}

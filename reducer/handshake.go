@@ -1,0 +1,201 @@
+package reducer
+
+import (
+	"github.com/p2pcore/p2pcore/action"
+	"github.com/p2pcore/p2pcore/message"
+	"github.com/p2pcore/p2pcore/state"
+)
+
+// The handshake (Mintlayer's Hello/HelloAck): the dialler sends Hello, the
+// listener checks it and answers HelloAck, the dialler checks that. A peer
+// is Ready only after both. Incompatible peers are told why and closed.
+
+// startHandshake moves a peer whose transport just came up into its
+// handshake; in the dialler role it draws the Hello nonce (the effect sends
+// the Hello).
+func startHandshake(s *state.State, p *state.Peer, dir state.Direction) {
+	p.Dir = dir
+	p.Status = state.StatusHandshaking
+	p.Since = s.Now
+	p.Open = true
+	p.LastRecv = s.Now
+	if dir == state.Outbound {
+		p.Handshake.Nonce = s.RNG.Nonce()
+		p.Handshake.HelloSent = true
+	}
+}
+
+func enabledHelloReceived(s *state.State, a action.HelloReceived) error {
+	p, err := peerIn(s, a.Peer, state.StatusHandshaking)
+	if err != nil {
+		if p != nil && p.Status == state.StatusReady {
+			return violation("Hello after the handshake")
+		}
+		return err
+	}
+	if p.Dir == state.Outbound {
+		// Both sides dialled and both sent Hello. The one with the smaller
+		// ID stays the dialler; the other answers as the listener.
+		if s.Self.ID < a.Peer {
+			return ErrSimultaneousOpen
+		}
+	}
+	return nil
+}
+
+func reduceHelloReceived(s *state.State, a action.HelloReceived, q action.Queue) {
+	p := s.Peers[a.Peer]
+	h := a.Hello
+	if self := selfConnection(s, h.Nonce); self != nil {
+		// Our own Hello came back: this connection and the dial that sent
+		// it are both us. Remember the address so we never dial it again.
+		s.Self.Observed = appendObserved(s.Self.Observed, self.Addr)
+		s.BookDelete(self.ID)
+		q.Push(action.Disconnect{Peer: p.ID, Reason: state.ReasonSelfConnection})
+		if self != p {
+			q.Push(action.Disconnect{Peer: self.ID, Reason: state.ReasonSelfConnection})
+		}
+		return
+	}
+	if reason := checkHello(s, p, h.Version, h.Network, h.UnixTime); reason != state.ReasonNone {
+		q.Push(action.Disconnect{Peer: p.ID, Reason: reason})
+		return
+	}
+	// In a simultaneous open we answer as the listener from here on.
+	p.Handshake.HelloSent = false
+	completeHandshake(s, p, h.Software, h.Services, h.ListenAddrs, h.Observed, q)
+}
+
+func enabledHelloAckReceived(s *state.State, a action.HelloAckReceived) error {
+	p, err := peerIn(s, a.Peer, state.StatusHandshaking)
+	if err != nil {
+		if p != nil && p.Status == state.StatusReady {
+			return violation("HelloAck after the handshake")
+		}
+		return err
+	}
+	if !p.Handshake.HelloSent {
+		return violation("HelloAck without our Hello")
+	}
+	return nil
+}
+
+func reduceHelloAckReceived(s *state.State, a action.HelloAckReceived, q action.Queue) {
+	p := s.Peers[a.Peer]
+	h := a.Ack
+	if reason := checkHello(s, p, h.Version, h.Network, h.UnixTime); reason != state.ReasonNone {
+		q.Push(action.Disconnect{Peer: p.ID, Reason: reason})
+		return
+	}
+	completeHandshake(s, p, h.Software, h.Services, h.ListenAddrs, h.Observed, q)
+}
+
+// checkHello applies the compatibility rules shared by Hello and HelloAck
+// and negotiates the protocol version.
+func checkHello(s *state.State, p *state.Peer, version uint32, network string, unix int64) state.Reason {
+	cfg := &s.Config
+	if network != cfg.Network {
+		return state.ReasonWrongNetwork
+	}
+	common := min(version, cfg.ProtocolVersion)
+	if version == 0 || common < cfg.MinProtocolVersion {
+		return state.ReasonIncompatibleVersion
+	}
+	offset := unix - s.Now/1e9
+	if limit := int64(cfg.MaxClockSkew / 1e9); offset > limit || offset < -limit {
+		return state.ReasonClockSkew
+	}
+	p.Handshake.Version = common
+	p.Handshake.ClockOffset = offset
+	return state.ReasonNone
+}
+
+// selfConnection returns the outbound peer whose Hello carried nonce, if
+// any: receiving it means we reached ourselves.
+func selfConnection(s *state.State, nonce uint64) *state.Peer {
+	if nonce == 0 {
+		return nil
+	}
+	for _, id := range state.SortedKeys(s.Peers) {
+		p := s.Peers[id]
+		if p.Handshake.HelloSent && p.Handshake.Nonce == nonce {
+			return p
+		}
+	}
+	return nil
+}
+
+func completeHandshake(s *state.State, p *state.Peer, software string, services uint64,
+	listen []state.Addr, observed state.Addr, q action.Queue) {
+	hs := &p.Handshake
+	hs.Done = true
+	hs.Software = software
+	hs.Services = services
+	hs.ListenAddrs = append([]state.Addr(nil), listen...)
+	hs.Observed = observed
+	p.Status = state.StatusReady
+	p.Since = s.Now
+	p.LastRecv = s.Now
+	s.Counters.Handshakes++
+	if observed != "" {
+		s.Self.Observed = appendObserved(s.Self.Observed, observed)
+	}
+	q.Push(action.PeerReady{Peer: p.ID})
+}
+
+// appendObserved remembers one of our own addresses, keeping the newest
+// MaxObserved.
+func appendObserved(list []state.Addr, a state.Addr) []state.Addr {
+	if a == "" || !message.ValidAddr(string(a)) {
+		return list
+	}
+	for _, x := range list {
+		if x == a {
+			return list
+		}
+	}
+	list = append(list, a)
+	if len(list) > state.MaxObserved {
+		list = append([]state.Addr(nil), list[len(list)-state.MaxObserved:]...)
+	}
+	return list
+}
+
+func enabledPeerReady(s *state.State, a action.PeerReady) error {
+	return readyPeer(s, a.Peer)
+}
+
+// reducePeerReady starts peer exchange with a new outbound peer: we ask it
+// for addresses once and announce our own address to it. The peer's listen
+// addresses go into the book as heard first-hand.
+func reducePeerReady(s *state.State, a action.PeerReady, q action.Queue) {
+	p := s.Peers[a.Peer]
+	if p.Dir == state.Outbound {
+		p.AddrAsked = true
+		markTried(s, p)
+		if len(s.Self.ListenAddrs) > 0 {
+			self := state.PeerAddr{ID: s.Self.ID, Addrs: append([]state.Addr(nil), s.Self.ListenAddrs...)}
+			q.Push(action.AddrAnnounceSend{Peer: p.ID, Peers: []state.PeerAddr{self}})
+			s.Discovery.Announced++
+		}
+		return
+	}
+	if len(p.Handshake.ListenAddrs) > 0 {
+		learn(s, state.PeerAddr{ID: p.ID, Addrs: p.Handshake.ListenAddrs}, "")
+	}
+}
+
+// tickHandshakes drops peers that did not finish a dial or a handshake in
+// time.
+func tickHandshakes(s *state.State, q action.Queue) {
+	for _, id := range state.SortedKeys(s.Peers) {
+		p := s.Peers[id]
+		age := s.Now - p.Since
+		switch {
+		case p.Status == state.StatusConnecting && age >= int64(s.Config.DialTimeout):
+			q.Push(action.Disconnect{Peer: id, Reason: state.ReasonDialTimeout})
+		case p.Status == state.StatusHandshaking && age >= int64(s.Config.HandshakeTimeout):
+			q.Push(action.Disconnect{Peer: id, Reason: state.ReasonHandshakeTimeout})
+		}
+	}
+}

@@ -1,0 +1,20 @@
+package reducer
+
+import (
+	"github.com/p2pcore/p2pcore/action"
+	"github.com/p2pcore/p2pcore/state"
+)
+
+// reduceTick lets time pass. The order is fixed: drop what timed out, ping
+// the idle, forget expired bans, release a bootnode no
+// longer needed, refill the outbound target, save. The
+// Disconnects queued here apply after this reducer returns, so places they
+// free are refilled on the next tick.
+func reduceTick(s *state.State, q action.Queue) {
+	tickHandshakes(s, q)
+	tickPings(s, q)
+	tickBans(s)
+	tickBootnodes(s, q)
+	tickOutbound(s, q)
+	tickSave(s, q)
+}

@@ -1,0 +1,182 @@
+// Package store is the dispatch loop of DESIGN.md §1 without the
+// goroutine: it owns a State, gives each action its Meta, checks the
+// enabling condition, runs the reducer and the effects, and drains the
+// derived actions in FIFO order.
+//
+// It is the one implementation of dispatch. The node wraps it in a
+// goroutine fed by the service and the API; the simulator drives many
+// stores from one virtual clock; the replayer feeds it a log. Because they
+// all run this code, a replay is the same computation as the run it
+// replays. (DESIGN.md puts the loop in `node`, but `replay` may not import
+// `node`; a package of its own lets both use it.)
+package store
+
+import (
+	"github.com/p2pcore/p2pcore/action"
+	"github.com/p2pcore/p2pcore/effects"
+	"github.com/p2pcore/p2pcore/reducer"
+	"github.com/p2pcore/p2pcore/service"
+	"github.com/p2pcore/p2pcore/state"
+)
+
+// Clock gives input actions their time, in ns. The store never lets time
+// go backwards: a reading earlier than the state's time is raised to it.
+type Clock interface {
+	Now() int64
+}
+
+// Observer sees every dispatched action: the recorder writes them to the
+// log, the replayer checks them against it, transcript tests print them.
+type Observer interface {
+	// Input is called for an input action before it is applied.
+	Input(m action.Meta, a action.Action)
+	// Derived is called for a derived action before it is applied;
+	// dropped is set when its enabling condition is false.
+	Derived(m action.Meta, a action.Action, dropped bool)
+	// Checkpoint is called with the state hash after the action lastID
+	// and all it caused.
+	Checkpoint(lastID uint64, h state.Hash, sections []state.SectionHash)
+}
+
+// Options configure a store.
+type Options struct {
+	// Observer, if set, sees every action.
+	Observer Observer
+	// CheckpointEvery is the number of actions between state-hash
+	// checkpoints; 0 disables them.
+	CheckpointEvery uint64
+	// CheckInvariants runs State.Check after every input (simulations,
+	// fuzzing, tests); otherwise Check runs at checkpoints only.
+	CheckInvariants bool
+}
+
+// Store dispatches actions to one State. It is not safe for concurrent
+// use: one goroutine owns it.
+type Store struct {
+	st    *state.State
+	svc   service.Service
+	clock Clock
+	opts  Options
+
+	queue   []queued
+	head    int
+	lastID  uint64
+	current uint64 // ID of the action being applied: the parent of pushes
+
+	lastCheckpoint uint64
+	violations     uint64
+	firstViolation error
+}
+
+type queued struct {
+	parent uint64
+	a      action.Action
+}
+
+// New returns a store over st. st must not be touched by anyone else from
+// now on.
+func New(st *state.State, svc service.Service, clock Clock, opts Options) *Store {
+	return &Store{st: st, svc: svc, clock: clock, opts: opts}
+}
+
+// State is the store's state. Callers may read it between dispatches, from
+// the goroutine that owns the store.
+func (s *Store) State() *state.State { return s.st }
+
+// LastID is the ID of the last dispatched action.
+func (s *Store) LastID() uint64 { return s.lastID }
+
+// SetLastID makes the next action's ID id+1; a replay that resumes a log
+// uses it.
+func (s *Store) SetLastID(id uint64) { s.lastID, s.lastCheckpoint = id, id }
+
+// Violations is how many inputs left the state violating an invariant,
+// and the first violation found.
+func (s *Store) Violations() (uint64, error) { return s.violations, s.firstViolation }
+
+// Push queues a derived action; reducers and effects call it through
+// action.Queue.
+func (s *Store) Push(a action.Action) {
+	s.queue = append(s.queue, queued{parent: s.current, a: a})
+}
+
+// Dispatch applies an input action and everything it causes. It returns
+// the input's Meta and, if the input was not enabled, why.
+func (s *Store) Dispatch(a action.Action) (action.Meta, error) {
+	now := s.clock.Now()
+	if now < s.st.Now {
+		now = s.st.Now
+	}
+	s.st.Now = now
+	s.lastID++
+	m := action.Meta{ID: s.lastID, Time: now}
+	if s.opts.Observer != nil {
+		s.opts.Observer.Input(m, a)
+	}
+	err := reducer.Enabled(s.st, a)
+	s.apply(m, a, err)
+
+	for s.head < len(s.queue) {
+		q := s.queue[s.head]
+		s.queue[s.head] = queued{}
+		s.head++
+		s.lastID++
+		dm := action.Meta{ID: s.lastID, Time: now, Parent: q.parent}
+		derr := reducer.Enabled(s.st, q.a)
+		if s.opts.Observer != nil {
+			s.opts.Observer.Derived(dm, q.a, derr != nil)
+		}
+		s.apply(dm, q.a, derr)
+	}
+	s.queue, s.head = s.queue[:0], 0
+
+	if s.opts.CheckInvariants {
+		s.audit()
+	}
+	if s.opts.CheckpointEvery > 0 && s.lastID-s.lastCheckpoint >= s.opts.CheckpointEvery {
+		s.Checkpoint()
+	}
+	return m, err
+}
+
+// apply runs an enabled action's reducer and effects, or counts it as
+// dropped when its enabling condition failed with notEnabled.
+func (s *Store) apply(m action.Meta, a action.Action, notEnabled error) {
+	s.st.Counters.Actions++
+	if notEnabled != nil {
+		s.drop(a)
+		return
+	}
+	s.current = m.ID
+	reducer.Reduce(s.st, m, a, s)
+	effects.Run(s.st, m, a, s.svc, s)
+}
+
+func (s *Store) drop(a action.Action) {
+	if d := s.st.Counters.Dropped; d != nil {
+		d[a.Kind().String()]++
+	}
+}
+
+// Checkpoint hashes the state now and reports it to the observer; it also
+// audits the invariants when they are not audited after every input.
+func (s *Store) Checkpoint() state.Hash {
+	s.lastCheckpoint = s.lastID
+	if !s.opts.CheckInvariants {
+		s.audit()
+	}
+	h, sections := s.st.Hashes()
+	if s.opts.Observer != nil {
+		s.opts.Observer.Checkpoint(s.lastID, h, sections)
+	}
+	return h
+}
+
+func (s *Store) audit() {
+	if err := s.st.Check(); err != nil {
+		s.violations++
+		if s.firstViolation == nil {
+			s.firstViolation = err
+		}
+	}
+}
