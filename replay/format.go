@@ -1,0 +1,97 @@
+// Package replay writes and reads p2pcore action logs and replays them.
+//
+// # Log format (version 1)
+//
+//	file    = magic record*
+//	magic   = "P2PCLOG\n"                                  8 bytes
+//	record  = crc len type payload
+//	crc     = CRC-32C (Castagnoli) of len‖type‖payload     4 bytes, little endian
+//	len     = byte length of type‖payload                  unsigned LEB128
+//	type    = 1 header | 2 input | 3 derived | 4 checkpoint | 5 end
+//
+// Payloads are CBOR in its core deterministic form. The header (always the
+// first record) is a CBOR map: format version, build version, network, our
+// peer ID and addresses, the full Config, the RNG seed, the start time, the
+// checkpoint interval and the hash of the initial state. The other payloads
+// are CBOR sequences:
+//
+//	input      = kind  id−prevID  time−prevTime  action-array
+//	derived    = kind·2+dropped  id−prevID  id−parent
+//	checkpoint = lastID  hash(32 bytes)  [section-hash(8 bytes)…]
+//	end        = lastID  hash(32 bytes)
+//
+// Inputs are recorded in full, derived actions as kind and ID (a replay
+// recomputes them and checks they match), and the state hash every
+// CheckpointEvery actions and at the end. A log without its end record was
+// cut short: the reader reports how many records were good.
+package replay
+
+import (
+	"hash/crc32"
+	"runtime"
+
+	"github.com/p2pcore/p2pcore/state"
+)
+
+// Magic opens every log file.
+const Magic = "P2PCLOG\n"
+
+// FormatVersion is the version of the record layout.
+const FormatVersion = 1
+
+// Version is the p2pcore release; logs record it with the Go version.
+const Version = "0.1.0"
+
+// BuildVersion names the build that writes a log. A replay by another build
+// is allowed but may diverge if the rules changed.
+func BuildVersion() string { return "p2pcore/" + Version + " " + runtime.Version() }
+
+// Record types.
+const (
+	RecordHeader     byte = 1
+	RecordInput      byte = 2
+	RecordDerived    byte = 3
+	RecordCheckpoint byte = 4
+	RecordEnd        byte = 5
+)
+
+// MaxRecord bounds one record; it leaves room for the largest message an
+// action may carry.
+const MaxRecord = 64<<20 + 64<<10
+
+var castagnoli = crc32.MakeTable(crc32.Castagnoli)
+
+// Header is the first record of a log: everything needed to rebuild the
+// initial state and check it.
+type Header struct {
+	Format          int          `cbor:"format"`
+	Build           string       `cbor:"build"`
+	Network         string       `cbor:"network"`
+	Self            state.Self   `cbor:"self"`
+	Config          state.Config `cbor:"config"`
+	Seed            uint64       `cbor:"seed"`
+	StartTime       int64        `cbor:"start_time"`
+	CheckpointEvery uint64       `cbor:"checkpoint_every"`
+	InitialHash     []byte       `cbor:"initial_hash"`
+}
+
+// NewHeader describes a log of a node that starts from st.
+func NewHeader(st *state.State, seed uint64, checkpointEvery uint64) Header {
+	h := st.Hash()
+	return Header{
+		Format:          FormatVersion,
+		Build:           BuildVersion(),
+		Network:         st.Config.Network,
+		Self:            st.Self,
+		Config:          st.Config,
+		Seed:            seed,
+		StartTime:       st.Now,
+		CheckpointEvery: checkpointEvery,
+		InitialHash:     h[:],
+	}
+}
+
+// InitialState rebuilds the state the logged node started from.
+func (h *Header) InitialState() *state.State {
+	return state.New(h.Config, h.Self, h.Seed, h.StartTime)
+}

@@ -1,0 +1,354 @@
+package replay
+
+import (
+	"bufio"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"hash/crc32"
+	"io"
+	"os"
+
+	"github.com/fxamacker/cbor/v2"
+
+	"github.com/p2pcore/p2pcore/action"
+	"github.com/p2pcore/p2pcore/codec"
+	"github.com/p2pcore/p2pcore/state"
+)
+
+// CorruptError reports a log that cannot be read past some offset.
+type CorruptError struct {
+	// Name is the file.
+	Name string
+	// Offset is where the bad record starts (or where the file ends).
+	Offset int64
+	// Good is the number of records read without fault before it.
+	Good uint64
+	// Torn is set when the file simply ends early: a crash or a truncated
+	// copy, rather than bytes that changed.
+	Torn bool
+	What string
+}
+
+func (e *CorruptError) Error() string {
+	if e.Torn {
+		return fmt.Sprintf("%s: torn tail at offset %d: %s; the %d records before it are good", e.Name, e.Offset, e.What, e.Good)
+	}
+	return fmt.Sprintf("%s: corrupt record at offset %d (after %d good records): %s", e.Name, e.Offset, e.Good, e.What)
+}
+
+// Record is one decoded log record.
+type Record struct {
+	Type   byte
+	Offset int64
+	// Meta and Kind describe input and derived records; Action is the
+	// input action; Dropped marks a derived action that was not enabled.
+	Meta    action.Meta
+	Kind    action.Kind
+	Action  action.Action
+	Dropped bool
+	// LastID, Hash and Sections describe checkpoint and end records.
+	LastID   uint64
+	Hash     state.Hash
+	Sections [][8]byte
+}
+
+var headerDecMode = func() cbor.DecMode {
+	dm, err := cbor.DecOptions{
+		MaxNestedLevels:  16,
+		MaxArrayElements: 4096,
+		MaxMapPairs:      256,
+		DupMapKey:        cbor.DupMapKeyEnforcedAPF,
+	}.DecMode()
+	if err != nil {
+		panic(err) // fixed options; cannot fail
+	}
+	return dm
+}()
+
+// Reader reads a log record by record. It never panics and never reads or
+// allocates more than the file holds: every length is checked against the
+// bytes that remain before it is trusted.
+type Reader struct {
+	name   string
+	br     *bufio.Reader
+	file   *os.File
+	size   int64 // -1 when unknown
+	off    int64
+	header Header
+
+	buf    []byte
+	dec    codec.Decoder
+	good   uint64
+	prevID uint64
+	prevT  int64
+	ended  bool
+	err    error
+}
+
+// Open opens a log file and reads its header.
+func Open(path string) (*Reader, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	size := int64(-1)
+	if fi, err := f.Stat(); err == nil && fi.Mode().IsRegular() {
+		size = fi.Size()
+	}
+	r, err := NewReader(f, size, path)
+	if err != nil {
+		f.Close()
+		return nil, err
+	}
+	r.file = f
+	return r, nil
+}
+
+// NewReader reads a log from in, whose size is size bytes (or -1 if
+// unknown); name is used in errors.
+func NewReader(in io.Reader, size int64, name string) (*Reader, error) {
+	r := &Reader{name: name, br: bufio.NewReaderSize(in, 256<<10), size: size}
+	r.dec.Intern(4096)
+	magic := make([]byte, len(Magic))
+	n, err := io.ReadFull(r.br, magic)
+	if n == 0 && err == io.EOF {
+		return nil, &CorruptError{Name: name, Offset: 0, Torn: true, What: "the file is empty"}
+	}
+	if err != nil || string(magic) != Magic {
+		if n < len(Magic) && (err == io.EOF || err == io.ErrUnexpectedEOF) && string(magic[:n]) == Magic[:n] {
+			return nil, &CorruptError{Name: name, Offset: int64(n), Torn: true, What: "the file ends inside its magic number"}
+		}
+		return nil, &CorruptError{Name: name, Offset: 0, What: fmt.Sprintf("not a p2pcore action log (magic %q)", magic[:n])}
+	}
+	r.off = int64(len(Magic))
+	typ, payload, start, err := r.frame()
+	if err != nil {
+		if err == io.EOF {
+			return nil, &CorruptError{Name: name, Offset: r.off, Torn: true, What: "the file ends before its header"}
+		}
+		return nil, err
+	}
+	if typ != RecordHeader {
+		return nil, r.corrupt(start, "the first record is of type %d, not a header", typ)
+	}
+	if err := headerDecMode.Unmarshal(payload, &r.header); err != nil {
+		return nil, r.corrupt(start, "header: %v", err)
+	}
+	if r.header.Format != FormatVersion {
+		return nil, r.corrupt(start, "log format version %d; this build reads version %d", r.header.Format, FormatVersion)
+	}
+	if len(r.header.InitialHash) != len(state.Hash{}) {
+		return nil, r.corrupt(start, "header: initial hash of %d bytes", len(r.header.InitialHash))
+	}
+	if err := r.header.Config.Validate(); err != nil {
+		return nil, r.corrupt(start, "header: %v", err)
+	}
+	r.prevT = r.header.StartTime
+	r.good = 1
+	return r, nil
+}
+
+// Header is the log's header.
+func (r *Reader) Header() Header { return r.header }
+
+// Good is the number of records read so far without fault, header
+// included.
+func (r *Reader) Good() uint64 { return r.good }
+
+// Offset is the position of the next record.
+func (r *Reader) Offset() int64 { return r.off }
+
+// Ended reports whether the end record has been read.
+func (r *Reader) Ended() bool { return r.ended }
+
+// Close closes the file opened by Open.
+func (r *Reader) Close() error {
+	if r.file != nil {
+		return r.file.Close()
+	}
+	return nil
+}
+
+func (r *Reader) corrupt(off int64, format string, args ...any) *CorruptError {
+	return &CorruptError{Name: r.name, Offset: off, Good: r.good, What: fmt.Sprintf(format, args...)}
+}
+
+func (r *Reader) torn(off int64, format string, args ...any) *CorruptError {
+	e := r.corrupt(off, format, args...)
+	e.Torn = true
+	return e
+}
+
+// frame reads one framed record and checks its checksum. It returns io.EOF
+// only at a record boundary.
+func (r *Reader) frame() (typ byte, payload []byte, start int64, err error) {
+	start = r.off
+	var head [4 + binary.MaxVarintLen64]byte
+	n, err := io.ReadFull(r.br, head[:4])
+	if err == io.EOF {
+		return 0, nil, start, io.EOF
+	}
+	if err != nil {
+		return 0, nil, start, r.torn(start, "the file ends inside a record's checksum (%d of 4 bytes)", n)
+	}
+	var length uint64
+	lenBytes := 0
+	for shift := uint(0); ; shift += 7 {
+		b, err := r.br.ReadByte()
+		if err != nil {
+			return 0, nil, start, r.torn(start, "the file ends inside a record's length")
+		}
+		head[4+lenBytes] = b
+		lenBytes++
+		if lenBytes > binary.MaxVarintLen64 || (lenBytes == binary.MaxVarintLen64 && b > 1) {
+			return 0, nil, start, r.corrupt(start, "record length overflows")
+		}
+		length |= uint64(b&0x7f) << shift
+		if b < 0x80 {
+			break
+		}
+	}
+	bodyStart := start + 4 + int64(lenBytes)
+	if length == 0 {
+		return 0, nil, start, r.corrupt(start, "record of length 0")
+	}
+	if length > MaxRecord {
+		return 0, nil, start, r.corrupt(start, "record claims %d bytes, more than the %d a record may hold", length, MaxRecord)
+	}
+	if r.size >= 0 && int64(length) > r.size-bodyStart {
+		return 0, nil, start, r.torn(start, "record claims %d bytes, only %d remain", length, r.size-bodyStart)
+	}
+	if cap(r.buf) < int(length) {
+		r.buf = make([]byte, 0, max(int(length), 2*cap(r.buf)))
+	}
+	body, err := r.readBody(int(length))
+	if err != nil {
+		return 0, nil, start, r.torn(start, "record claims %d bytes, the file ends first", length)
+	}
+	crc := crc32.Update(crc32.Checksum(head[4:4+lenBytes], castagnoli), castagnoli, body)
+	if want := binary.LittleEndian.Uint32(head[:4]); crc != want {
+		return 0, nil, start, r.corrupt(start, "checksum mismatch (stored %08x, computed %08x)", want, crc)
+	}
+	r.off = bodyStart + int64(length)
+	return body[0], body[1:], start, nil
+}
+
+// readBody reads n bytes. With an unknown size it grows the buffer as data
+// arrives, so a corrupt length cannot make it allocate ahead of the data.
+func (r *Reader) readBody(n int) ([]byte, error) {
+	if r.size >= 0 {
+		b := r.buf[:n]
+		_, err := io.ReadFull(r.br, b)
+		return b, err
+	}
+	b := r.buf[:0]
+	for len(b) < n {
+		chunk := min(n-len(b), 1<<20)
+		if cap(b)-len(b) < chunk {
+			b = append(b, make([]byte, chunk)...)[:len(b)]
+		}
+		if _, err := io.ReadFull(r.br, b[len(b):len(b)+chunk]); err != nil {
+			return nil, err
+		}
+		b = b[:len(b)+chunk]
+	}
+	r.buf = b[:0]
+	return b, nil
+}
+
+// Next reads the next record. At the end of a complete log it returns
+// io.EOF; a log that stops early or holds a bad record yields a
+// *CorruptError, and so does every later call.
+func (r *Reader) Next() (*Record, error) {
+	if r.err != nil {
+		return nil, r.err
+	}
+	rec, err := r.next()
+	if err != nil {
+		r.err = err
+		return nil, err
+	}
+	r.good++
+	return rec, nil
+}
+
+func (r *Reader) next() (*Record, error) {
+	typ, payload, start, err := r.frame()
+	if err == io.EOF {
+		if r.ended {
+			return nil, io.EOF
+		}
+		return nil, r.torn(r.off, "the log ends without its end record (the node did not close it)")
+	}
+	if err != nil {
+		return nil, err
+	}
+	if r.ended {
+		return nil, r.corrupt(start, "record after the end record")
+	}
+	rec := &Record{Type: typ, Offset: start}
+	d := &r.dec
+	d.Reset(payload)
+	switch typ {
+	case RecordInput:
+		rec.Kind = action.Kind(d.UintMax(1<<16 - 1))
+		idDelta, tDelta := d.Uint(), d.UintMax(1<<62)
+		if d.Err() == nil && !rec.Kind.Input() {
+			return nil, r.corrupt(start, "input record of kind %d, which is not an input kind", rec.Kind)
+		}
+		if d.Err() == nil && idDelta == 0 {
+			return nil, r.corrupt(start, "input record does not advance the action ID")
+		}
+		rec.Meta = action.Meta{ID: r.prevID + idDelta, Time: r.prevT + int64(tDelta)}
+		if d.Err() == nil {
+			a, err := action.Decode(rec.Kind, d)
+			if err != nil {
+				return nil, r.corrupt(start, "%v", err)
+			}
+			rec.Action = a
+		}
+		r.prevID, r.prevT = rec.Meta.ID, rec.Meta.Time
+	case RecordDerived:
+		k, idDelta, parentDelta := d.UintMax(1<<17-1), d.Uint(), d.Uint()
+		rec.Kind, rec.Dropped = action.Kind(k>>1), k&1 == 1
+		id := r.prevID + idDelta
+		if d.Err() == nil && (idDelta == 0 || parentDelta == 0 || parentDelta >= id || !rec.Kind.Known()) {
+			return nil, r.corrupt(start, "derived record with kind %d, ID step %d, parent step %d", rec.Kind, idDelta, parentDelta)
+		}
+		rec.Meta = action.Meta{ID: id, Time: r.prevT, Parent: id - parentDelta}
+		r.prevID = id
+	case RecordCheckpoint, RecordEnd:
+		rec.LastID = d.Uint()
+		h := d.BytesView(32)
+		if d.Err() == nil && len(h) != 32 {
+			return nil, r.corrupt(start, "hash of %d bytes", len(h))
+		}
+		copy(rec.Hash[:], h)
+		if typ == RecordCheckpoint {
+			n := d.ArrayMax(64)
+			for i := 0; i < n && d.Err() == nil; i++ {
+				var s [8]byte
+				copy(s[:], d.BytesView(8))
+				rec.Sections = append(rec.Sections, s)
+			}
+		} else {
+			r.ended = true
+		}
+	case RecordHeader:
+		return nil, r.corrupt(start, "a second header")
+	default:
+		return nil, r.corrupt(start, "unknown record type %d", typ)
+	}
+	if err := d.Finish(); err != nil {
+		r.ended = false
+		return nil, r.corrupt(start, "%v", err)
+	}
+	return rec, nil
+}
+
+// ErrNotComplete is matched by errors.Is for a log that stops early.
+var ErrNotComplete = errors.New("log not complete")
+
+// Is lets errors.Is(err, ErrNotComplete) match torn logs.
+func (e *CorruptError) Is(target error) bool { return target == ErrNotComplete && e.Torn }

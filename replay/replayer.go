@@ -1,0 +1,333 @@
+package replay
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"strings"
+
+	"github.com/p2pcore/p2pcore/action"
+	"github.com/p2pcore/p2pcore/reducer"
+	"github.com/p2pcore/p2pcore/service"
+	"github.com/p2pcore/p2pcore/state"
+	"github.com/p2pcore/p2pcore/store"
+)
+
+// DivergenceError reports that a replay did not do what the log says the
+// node did: the rules changed, or the run was not deterministic.
+type DivergenceError struct {
+	// ID and Kind name the action where it showed; Input is the input
+	// action whose processing diverged.
+	ID    uint64
+	Kind  action.Kind
+	Input uint64
+	What  string
+	// Sections lists the state sections whose hashes differ, for a
+	// checkpoint mismatch.
+	Sections []string
+}
+
+func (e *DivergenceError) Error() string {
+	s := fmt.Sprintf("replay diverged at action #%d (%s, caused by input #%d): %s", e.ID, e.Kind, e.Input, e.What)
+	if len(e.Sections) > 0 {
+		s += "; differing state sections: " + strings.Join(e.Sections, ", ")
+	}
+	return s
+}
+
+// Event is one action as the replay applies it, passed to OnAction just
+// before the action is applied.
+type Event struct {
+	Meta   action.Meta
+	Action action.Action
+	Input  bool
+	// NotEnabled is why the action is a no-op, or nil.
+	NotEnabled error
+}
+
+// Summary describes a finished replay.
+type Summary struct {
+	Inputs, Derived, Checkpoints uint64
+	LastID                       uint64
+	Final                        state.Hash
+	// Complete is set when the log had its end record and its hash
+	// matched.
+	Complete bool
+	// Violations counts inputs after which an invariant failed (with
+	// CheckInvariants).
+	Violations     uint64
+	FirstViolation error
+}
+
+// Replayer feeds a log's input actions, at their recorded times, through
+// the same store, reducers and effects that produced it (with the no-op
+// service), and checks every derived action and every checkpoint against
+// the log.
+type Replayer struct {
+	rd    *Reader
+	st    *store.Store
+	clock replayClock
+
+	next    *Record // the next input record, read ahead
+	end     *Record // the end record, once seen
+	readErr error   // a read error met while reading ahead
+
+	group    []*Record // the records that followed the current input
+	diverged *DivergenceError
+	current  uint64
+
+	// OnAction, if set, is called before each action is applied.
+	OnAction func(Event)
+
+	sum Summary
+}
+
+type replayClock struct{ t int64 }
+
+func (c *replayClock) Now() int64 { return c.t }
+
+// Options tune a replay.
+type Options struct {
+	// CheckInvariants runs State.Check after every input.
+	CheckInvariants bool
+}
+
+// NewReplayer prepares a replay of the log read by rd: it rebuilds the
+// initial state and checks it against the header.
+func NewReplayer(rd *Reader, opts Options) (*Replayer, error) {
+	h := rd.Header()
+	st := h.InitialState()
+	if got := st.Hash(); string(got[:]) != string(h.InitialHash) {
+		return nil, fmt.Errorf("%s: the initial state rebuilt from the header hashes to %s, the log says %x (log written by %s, replayed by %s)",
+			rd.name, got.Short(), h.InitialHash[:4], h.Build, BuildVersion())
+	}
+	r := &Replayer{rd: rd}
+	r.st = store.New(st, service.Noop{}, &r.clock, store.Options{
+		Observer:        (*verifier)(r),
+		CheckpointEvery: h.CheckpointEvery,
+		CheckInvariants: opts.CheckInvariants,
+	})
+	r.readAhead()
+	if len(r.group) > 0 {
+		g := r.group[0]
+		return nil, &CorruptError{Name: rd.name, Offset: g.Offset, Good: 1,
+			What: fmt.Sprintf("a %s record before the first input", recordName(g.Type))}
+	}
+	return r, nil
+}
+
+// State is the replayed state after the last step.
+func (r *Replayer) State() *state.State { return r.st.State() }
+
+// LastID is the ID of the last action applied.
+func (r *Replayer) LastID() uint64 { return r.st.LastID() }
+
+// readAhead reads records up to the next input, collecting what follows
+// the current one.
+func (r *Replayer) readAhead() {
+	r.group = r.group[:0]
+	r.next = nil
+	for r.readErr == nil {
+		rec, err := r.rd.Next()
+		if err == io.EOF {
+			return
+		}
+		if err != nil {
+			r.readErr = err
+			return
+		}
+		switch rec.Type {
+		case RecordInput:
+			r.next = rec
+			return
+		case RecordEnd:
+			r.end = rec
+		default:
+			r.group = append(r.group, rec)
+		}
+	}
+}
+
+// Step replays the next input action and all it caused. It returns false
+// when there is nothing left; the error is a divergence, or a read error
+// from a log that stops early or is corrupt.
+func (r *Replayer) Step() (bool, error) {
+	if r.diverged != nil {
+		return false, r.diverged
+	}
+	in := r.next
+	if in == nil {
+		if r.readErr != nil {
+			return false, r.readErr
+		}
+		return false, nil
+	}
+	// Read the records that follow this input before applying it, so the
+	// verifier can compare as the store produces them. The group is
+	// complete once the next input or the end record is seen; if the log
+	// breaks before that, stop without applying this input.
+	r.readAhead()
+	if r.next == nil && r.end == nil && r.readErr != nil {
+		return false, r.readErr
+	}
+	r.clock.t = in.Meta.Time
+	r.current = in.Meta.ID
+	m, _ := r.st.Dispatch(in.Action)
+	r.sum.Inputs++
+	if r.diverged == nil && m.ID != in.Meta.ID {
+		r.diverge(m.ID, in.Kind, "the log gives this input ID #%d", in.Meta.ID)
+	}
+	if r.diverged == nil && len(r.group) > 0 {
+		g := r.group[0]
+		r.diverge(g.Meta.ID, g.Kind, "the log has a %s record here that the replay did not produce", recordName(g.Type))
+	}
+	r.group = r.group[:0]
+	if r.diverged != nil {
+		return false, r.diverged
+	}
+	return true, nil
+}
+
+// Run replays the whole log and checks its end. A log that ends early is
+// replayed up to its last complete input, and the error says so.
+func (r *Replayer) Run() (Summary, error) {
+	for {
+		more, err := r.Step()
+		if err != nil {
+			return r.summary(), err
+		}
+		if !more {
+			break
+		}
+	}
+	return r.Finish()
+}
+
+// Finish checks the end record against the replayed state.
+func (r *Replayer) Finish() (Summary, error) {
+	sum := r.summary()
+	if r.readErr != nil {
+		return sum, r.readErr
+	}
+	if r.end == nil {
+		return sum, &CorruptError{Name: r.rd.name, Offset: r.rd.Offset(), Good: r.rd.Good(), Torn: true,
+			What: "the log ends without its end record"}
+	}
+	if r.end.LastID != sum.LastID {
+		return sum, &DivergenceError{ID: sum.LastID, Input: r.current,
+			What: fmt.Sprintf("the log ends after action #%d, the replay after #%d", r.end.LastID, sum.LastID)}
+	}
+	if r.end.Hash != sum.Final {
+		return sum, &DivergenceError{ID: sum.LastID, Input: r.current,
+			What: fmt.Sprintf("final state hash %s, the log says %s", sum.Final.Short(), r.end.Hash.Short())}
+	}
+	sum.Complete = true
+	return sum, nil
+}
+
+func (r *Replayer) summary() Summary {
+	s := r.sum
+	s.LastID = r.st.LastID()
+	s.Final = r.st.State().Hash()
+	s.Violations, s.FirstViolation = r.st.Violations()
+	return s
+}
+
+func (r *Replayer) diverge(id uint64, k action.Kind, format string, args ...any) {
+	if r.diverged == nil {
+		r.diverged = &DivergenceError{ID: id, Kind: k, Input: r.current, What: fmt.Sprintf(format, args...)}
+	}
+}
+
+// expect takes the next record the log has for the current input.
+func (r *Replayer) expect() *Record {
+	if len(r.group) == 0 {
+		return nil
+	}
+	rec := r.group[0]
+	r.group = r.group[1:]
+	return rec
+}
+
+func recordName(t byte) string {
+	switch t {
+	case RecordInput:
+		return "input"
+	case RecordDerived:
+		return "derived"
+	case RecordCheckpoint:
+		return "checkpoint"
+	case RecordEnd:
+		return "end"
+	}
+	return fmt.Sprintf("type-%d", t)
+}
+
+// verifier is the Replayer seen as the store's observer.
+type verifier Replayer
+
+func (v *verifier) Input(m action.Meta, a action.Action) {
+	r := (*Replayer)(v)
+	if r.OnAction != nil {
+		r.OnAction(Event{Meta: m, Action: a, Input: true, NotEnabled: reducer.Enabled(r.st.State(), a)})
+	}
+}
+
+func (v *verifier) Derived(m action.Meta, a action.Action, dropped bool) {
+	r := (*Replayer)(v)
+	r.sum.Derived++
+	if r.OnAction != nil {
+		r.OnAction(Event{Meta: m, Action: a, NotEnabled: reducer.Enabled(r.st.State(), a)})
+	}
+	rec := r.expect()
+	switch {
+	case rec == nil:
+		r.diverge(m.ID, a.Kind(), "the replay produced %s, the log has nothing more for this input", a.Kind())
+	case rec.Type != RecordDerived:
+		r.diverge(m.ID, a.Kind(), "the replay produced %s, the log has a %s record", a.Kind(), recordName(rec.Type))
+	case rec.Kind != a.Kind() || rec.Meta.ID != m.ID || rec.Meta.Parent != m.Parent:
+		r.diverge(m.ID, a.Kind(), "the replay produced %s #%d (parent #%d), the log has %s #%d (parent #%d)",
+			a.Kind(), m.ID, m.Parent, rec.Kind, rec.Meta.ID, rec.Meta.Parent)
+	case rec.Dropped != dropped:
+		r.diverge(m.ID, a.Kind(), "the replay found it enabled=%v, the log says enabled=%v", !dropped, !rec.Dropped)
+	}
+}
+
+func (v *verifier) Checkpoint(lastID uint64, h state.Hash, sections []state.SectionHash) {
+	r := (*Replayer)(v)
+	rec := r.expect()
+	switch {
+	case rec == nil || rec.Type != RecordCheckpoint:
+		r.diverge(lastID, 0, "the replay took a checkpoint the log does not have")
+	case rec.LastID != lastID:
+		r.diverge(lastID, 0, "checkpoint after #%d, the log has one after #%d", lastID, rec.LastID)
+	case rec.Hash != h:
+		var differ []string
+		for i, s := range sections {
+			if i >= len(rec.Sections) || rec.Sections[i] != s.Sum {
+				differ = append(differ, s.Name)
+			}
+		}
+		r.diverge(lastID, 0, "state hash %s at the checkpoint, the log says %s", h.Short(), rec.Hash.Short())
+		r.diverged.Sections = differ
+	default:
+		r.sum.Checkpoints++
+	}
+}
+
+// VerifyFile replays the log at path and checks it completely.
+func VerifyFile(path string, opts Options) (Summary, error) {
+	rd, err := Open(path)
+	if err != nil {
+		return Summary{}, err
+	}
+	defer rd.Close()
+	r, err := NewReplayer(rd, opts)
+	if err != nil {
+		return Summary{}, err
+	}
+	return r.Run()
+}
+
+// IsTorn reports whether err is a log that stops early.
+func IsTorn(err error) bool { return errors.Is(err, ErrNotComplete) }

@@ -1,0 +1,183 @@
+package replay
+
+import (
+	"bufio"
+	"encoding/binary"
+	"fmt"
+	"hash/crc32"
+	"io"
+	"os"
+
+	"github.com/fxamacker/cbor/v2"
+
+	"github.com/p2pcore/p2pcore/action"
+	"github.com/p2pcore/p2pcore/codec"
+	"github.com/p2pcore/p2pcore/state"
+)
+
+var headerEncMode = func() cbor.EncMode {
+	em, err := cbor.CoreDetEncOptions().EncMode()
+	if err != nil {
+		panic(err) // fixed options; cannot fail
+	}
+	return em
+}()
+
+// Writer records a node's actions. It implements store.Observer. Writes are
+// buffered; Flush pushes them to the file, End closes the log with its end
+// record. A write error is sticky: Err reports it and later records are
+// not written, so a log is never silently missing a record in its middle.
+type Writer struct {
+	w      io.Writer
+	bw     *bufio.Writer
+	file   *os.File
+	enc    codec.Encoder
+	frame  []byte
+	prevID uint64
+	prevT  int64
+
+	records uint64
+	bytes   uint64
+	err     error
+	ended   bool
+}
+
+// Create writes a new log file at path, replacing any file there.
+func Create(path string, h Header) (*Writer, error) {
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o644)
+	if err != nil {
+		return nil, fmt.Errorf("action log: %w", err)
+	}
+	w, err := NewWriter(f, h)
+	if err != nil {
+		f.Close()
+		return nil, err
+	}
+	w.file = f
+	return w, nil
+}
+
+// NewWriter writes a log to out, starting with the magic and the header.
+func NewWriter(out io.Writer, h Header) (*Writer, error) {
+	w := &Writer{w: out, bw: bufio.NewWriterSize(out, 256<<10), prevT: h.StartTime}
+	payload, err := headerEncMode.Marshal(h)
+	if err != nil {
+		return nil, fmt.Errorf("action log header: %w", err)
+	}
+	if _, err := w.bw.WriteString(Magic); err != nil {
+		return nil, fmt.Errorf("action log: %w", err)
+	}
+	w.bytes += uint64(len(Magic))
+	w.record(RecordHeader, payload)
+	return w, w.err
+}
+
+// record frames one record and writes it.
+func (w *Writer) record(typ byte, payload []byte) {
+	if w.err != nil || w.ended {
+		return
+	}
+	f := append(w.frame[:0], 0, 0, 0, 0)
+	f = binary.AppendUvarint(f, uint64(len(payload)+1))
+	f = append(f, typ)
+	f = append(f, payload...)
+	binary.LittleEndian.PutUint32(f, crc32.Checksum(f[4:], castagnoli))
+	w.frame = f
+	if _, err := w.bw.Write(f); err != nil {
+		w.err = fmt.Errorf("action log: %w", err)
+		return
+	}
+	w.records++
+	w.bytes += uint64(len(f))
+}
+
+// Input records an input action in full.
+func (w *Writer) Input(m action.Meta, a action.Action) {
+	w.enc.Reset()
+	w.enc.Uint(uint64(a.Kind()))
+	w.enc.Uint(m.ID - w.prevID)
+	w.enc.Uint(uint64(m.Time - w.prevT))
+	a.EncodeCBOR(&w.enc)
+	w.prevID, w.prevT = m.ID, m.Time
+	w.record(RecordInput, w.enc.Encoded())
+}
+
+// Derived records a derived action as its kind and ID.
+func (w *Writer) Derived(m action.Meta, a action.Action, dropped bool) {
+	w.enc.Reset()
+	k := uint64(a.Kind()) << 1
+	if dropped {
+		k |= 1
+	}
+	w.enc.Uint(k)
+	w.enc.Uint(m.ID - w.prevID)
+	w.enc.Uint(m.ID - m.Parent)
+	w.prevID = m.ID
+	w.record(RecordDerived, w.enc.Encoded())
+}
+
+// Checkpoint records the state hash after action lastID.
+func (w *Writer) Checkpoint(lastID uint64, h state.Hash, sections []state.SectionHash) {
+	w.enc.Reset()
+	w.enc.Uint(lastID)
+	w.enc.Bytes(h[:])
+	w.enc.Array(len(sections))
+	for _, s := range sections {
+		w.enc.Bytes(s.Sum[:])
+	}
+	w.record(RecordCheckpoint, w.enc.Encoded())
+}
+
+// Flush writes buffered records to the file.
+func (w *Writer) Flush() error {
+	if w.err != nil {
+		return w.err
+	}
+	if err := w.bw.Flush(); err != nil {
+		w.err = fmt.Errorf("action log: %w", err)
+	}
+	return w.err
+}
+
+// End writes the end record with the final state hash, flushes, syncs and
+// closes the file. The log is complete only after End.
+func (w *Writer) End(lastID uint64, h state.Hash) error {
+	w.enc.Reset()
+	w.enc.Uint(lastID)
+	w.enc.Bytes(h[:])
+	w.record(RecordEnd, w.enc.Encoded())
+	err := w.Flush()
+	if w.file != nil {
+		if serr := w.file.Sync(); err == nil && serr != nil {
+			err = fmt.Errorf("action log: %w", serr)
+		}
+		if cerr := w.file.Close(); err == nil && cerr != nil {
+			err = fmt.Errorf("action log: %w", cerr)
+		}
+		w.file = nil
+	}
+	w.ended = true
+	return err
+}
+
+// Abort flushes what was written and closes the file without an end
+// record, as a crash would leave it.
+func (w *Writer) Abort() error {
+	err := w.Flush()
+	if w.file != nil {
+		if cerr := w.file.Close(); err == nil {
+			err = cerr
+		}
+		w.file = nil
+	}
+	return err
+}
+
+// Err is the first write error, if any.
+func (w *Writer) Err() error { return w.err }
+
+// Records is the number of records written; Bytes the bytes written.
+func (w *Writer) Records() uint64 { return w.records }
+
+// Bytes is the size of the log so far, buffered bytes included.
+func (w *Writer) Bytes() uint64 { return w.bytes }
