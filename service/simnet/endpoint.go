@@ -1,0 +1,345 @@
+package simnet
+
+import (
+	"slices"
+	"strings"
+
+	"github.com/p2pcore/p2pcore/action"
+	"github.com/p2pcore/p2pcore/service"
+	"github.com/p2pcore/p2pcore/state"
+)
+
+// Endpoint is one node's attachment to the network; it implements
+// service.Service for that node's store.
+type Endpoint struct {
+	net  *Network
+	ID   state.PeerID
+	Addr state.Addr
+
+	dispatch Dispatcher
+	down     bool // crashed: no events, no connections
+	silent   bool // frozen: connections stay open, nothing in or out
+
+	links map[state.PeerID]*link
+	dials map[state.PeerID]*dial
+	seen  map[uint64]bool
+
+	// Completions waiting to be reported as Sent and Published.
+	sent      map[sentKey]uint32
+	published [state.NumChannels]uint32
+	flushing  bool
+
+	// OnDeliver, if set, sees every message handed to the application.
+	OnDeliver func(from state.PeerID, ch state.Channel, data []byte)
+	// Saved is the last peer store the node asked to persist.
+	Saved *state.PeerStore
+}
+
+var _ service.Service = (*Endpoint)(nil)
+
+type sentKey struct {
+	peer state.PeerID
+	ch   state.Channel
+}
+
+// link is one connection between two endpoints. Each side has its own view:
+// a side stops being alive when it closes, or when it learns the other side
+// closed. Messages travel in order in each direction.
+type link struct {
+	id    uint64
+	ends  [2]*Endpoint
+	alive [2]bool
+	last  [2]int64 // arrival time of the last message to each side
+}
+
+func (l *link) side(ep *Endpoint) int {
+	if l.ends[0] == ep {
+		return 0
+	}
+	return 1
+}
+
+type dial struct {
+	target    state.PeerID
+	addrs     []state.Addr
+	cancelled bool
+}
+
+// Add attaches a node that listens at addr. Its input actions go to
+// dispatch, which may be set later with SetDispatcher.
+func (n *Network) Add(id state.PeerID, addr state.Addr, dispatch Dispatcher) *Endpoint {
+	ep := &Endpoint{
+		net: n, ID: id, Addr: addr, dispatch: dispatch,
+		links: map[state.PeerID]*link{}, dials: map[state.PeerID]*dial{},
+		seen: map[uint64]bool{}, sent: map[sentKey]uint32{},
+	}
+	n.nodes = append(n.nodes, ep)
+	if addr != "" {
+		n.byAddr[addr] = ep
+	}
+	return ep
+}
+
+// SetDispatcher sets where the node's input actions go.
+func (ep *Endpoint) SetDispatcher(d Dispatcher) { ep.dispatch = d }
+
+// Input dispatches an action into the node now, unless it is down or
+// silent. Simulations use it for ticks and API calls too.
+func (ep *Endpoint) Input(a action.Action) {
+	if ep.down || ep.silent || ep.dispatch == nil {
+		return
+	}
+	ep.dispatch(a)
+}
+
+// Dial connects to a peer at one of addrs.
+func (ep *Endpoint) Dial(peer state.PeerID, addrs []state.Addr) {
+	n := ep.net
+	d := &dial{target: peer, addrs: slices.Clone(addrs)}
+	ep.dials[peer] = d
+	n.At(n.now+n.latency(), func() { ep.arrive(d) })
+}
+
+// arrive is a dial reaching the other end.
+func (ep *Endpoint) arrive(d *dial) {
+	n := ep.net
+	if d.cancelled || ep.down {
+		return
+	}
+	var target *Endpoint
+	for _, a := range d.addrs {
+		if t, ok := n.byAddr[a]; ok {
+			target = t
+			break
+		}
+	}
+	back := n.latency()
+	fail := func(why string) {
+		n.At(n.now+back, func() {
+			if !d.cancelled && ep.dials[d.target] == d {
+				delete(ep.dials, d.target)
+				ep.Input(action.ConnectionFailed{Peer: d.target, Error: why})
+			}
+		})
+	}
+	switch {
+	case target == nil || target.down:
+		fail("connection refused")
+		return
+	case !n.reachable(ep, target) || target.silent || n.lost():
+		// Nothing answers: the dialler's own timeout decides.
+		return
+	case target.ID != d.target:
+		fail("peer id mismatch: reached " + string(target.ID))
+		return
+	case target == ep:
+		fail("dial to self attempted")
+		return
+	}
+	l := ep.links[target.ID]
+	fresh := l == nil
+	if fresh {
+		n.linkSeq++
+		l = &link{id: n.linkSeq, ends: [2]*Endpoint{ep, target}, alive: [2]bool{false, true}}
+		l.last[0] = n.now + back
+		ep.links[target.ID] = l
+		target.links[ep.ID] = l
+	}
+	// Schedule the dialler's Connected before the listener reacts, so that
+	// anything the listener sends at once arrives after it.
+	n.At(n.now+back, func() {
+		if d.cancelled || ep.dials[d.target] != d {
+			return
+		}
+		delete(ep.dials, d.target)
+		if ep.links[target.ID] != l {
+			return // the other side closed first; its close is on the way
+		}
+		l.alive[l.side(ep)] = true
+		ep.Input(action.Connected{Peer: target.ID, Addr: target.Addr})
+	})
+	if fresh {
+		target.Input(action.IncomingConnection{Peer: ep.ID, Addr: ep.Addr})
+	}
+}
+
+// Close closes the connection to a peer (or cancels the dial) and always
+// confirms with one Disconnected.
+func (ep *Endpoint) Close(peer state.PeerID) {
+	n := ep.net
+	if d, ok := ep.dials[peer]; ok {
+		d.cancelled = true
+		delete(ep.dials, peer)
+	}
+	if l, ok := ep.links[peer]; ok {
+		ep.closeLink(l)
+	}
+	n.After(0, func() { ep.Input(action.Disconnected{Peer: peer, Error: "closed"}) })
+}
+
+// closeLink ends our side of l; the other side learns of it after what we
+// sent before.
+func (ep *Endpoint) closeLink(l *link) {
+	n := ep.net
+	s := l.side(ep)
+	l.alive[s] = false
+	other := l.ends[1-s]
+	delete(ep.links, other.ID)
+	at := max(n.now+n.latency(), l.last[1-s])
+	l.last[1-s] = at
+	n.At(at, func() {
+		if !l.alive[1-s] && other.links[ep.ID] != l {
+			return
+		}
+		l.alive[1-s] = false
+		if other.links[ep.ID] == l {
+			delete(other.links, ep.ID)
+		}
+		if d, ok := other.dials[ep.ID]; ok {
+			// The connection died before our dial completed.
+			d.cancelled = true
+			delete(other.dials, ep.ID)
+		}
+		other.Input(action.Disconnected{Peer: ep.ID, Error: "connection closed by peer"})
+	})
+}
+
+// Send delivers one message to a peer over the open connection, in order.
+func (ep *Endpoint) Send(peer state.PeerID, ch state.Channel, data []byte) {
+	if ch != state.ChannelControl {
+		ep.complete(sentKey{peer, ch}, -1)
+	}
+	l := ep.links[peer]
+	if l == nil || !l.alive[l.side(ep)] {
+		return
+	}
+	ep.transmit(l, func(to *Endpoint) {
+		to.Input(action.MessageReceived{Peer: ep.ID, Channel: ch, Data: data})
+	})
+}
+
+// transmit schedules fn at the other end of l, in order after earlier
+// messages, unless the message is lost or cannot cross a partition.
+func (ep *Endpoint) transmit(l *link, fn func(to *Endpoint)) {
+	n := ep.net
+	s := l.side(ep)
+	to := l.ends[1-s]
+	if !n.reachable(ep, to) || n.lost() {
+		return
+	}
+	at := max(n.now+n.latency(), l.last[1-s])
+	l.last[1-s] = at
+	n.At(at, func() {
+		if l.alive[1-s] {
+			fn(to)
+		}
+	})
+}
+
+// Publish floods a broadcast to every node reachable over open
+// connections.
+func (ep *Endpoint) Publish(ch state.Channel, data []byte) {
+	n := ep.net
+	n.msgSeq++
+	id := n.msgSeq
+	ep.seen[id] = true
+	ep.forward(nil, id, ch, data)
+	ep.complete(sentKey{ch: ch}, int(ch))
+}
+
+func (ep *Endpoint) forward(from *Endpoint, id uint64, ch state.Channel, data []byte) {
+	for _, peer := range state.SortedKeys(ep.links) {
+		l := ep.links[peer]
+		if !l.alive[l.side(ep)] || l.ends[1-l.side(ep)] == from {
+			continue
+		}
+		ep.transmit(l, func(to *Endpoint) { to.gossip(ep, id, ch, data) })
+	}
+}
+
+// gossip is a broadcast arriving from a neighbour: delivered once, then
+// passed on.
+func (ep *Endpoint) gossip(from *Endpoint, id uint64, ch state.Channel, data []byte) {
+	if ep.down || ep.silent || ep.seen[id] {
+		return
+	}
+	ep.seen[id] = true
+	ep.Input(action.MessageReceived{Peer: from.ID, Channel: ch, Data: data})
+	ep.forward(from, id, ch, data)
+}
+
+// complete counts a finished send (ch < 0) or publish (ch ≥ 0) and reports
+// the batch once the current event is done.
+func (ep *Endpoint) complete(k sentKey, publishCh int) {
+	if publishCh >= 0 {
+		ep.published[publishCh]++
+	} else {
+		ep.sent[k]++
+	}
+	if ep.flushing {
+		return
+	}
+	ep.flushing = true
+	ep.net.After(0, func() {
+		ep.flushing = false
+		for ch, count := range ep.published {
+			if count > 0 {
+				ep.published[ch] = 0
+				ep.Input(action.Published{Channel: state.Channel(ch), Count: count})
+			}
+		}
+		for _, k := range sortedSentKeys(ep.sent) {
+			count := ep.sent[k]
+			delete(ep.sent, k)
+			ep.Input(action.Sent{Peer: k.peer, Channel: k.ch, Count: count})
+		}
+	})
+}
+
+func sortedSentKeys(m map[sentKey]uint32) []sentKey {
+	keys := make([]sentKey, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	slices.SortFunc(keys, func(a, b sentKey) int {
+		if a.peer != b.peer {
+			return strings.Compare(string(a.peer), string(b.peer))
+		}
+		return int(a.ch) - int(b.ch)
+	})
+	return keys
+}
+
+// Deliver hands a message to the application.
+func (ep *Endpoint) Deliver(peer state.PeerID, ch state.Channel, data []byte) {
+	if ep.OnDeliver != nil {
+		ep.OnDeliver(peer, ch, data)
+	}
+}
+
+// SavePeerStore keeps the snapshot in memory.
+func (ep *Endpoint) SavePeerStore(ps state.PeerStore) { ep.Saved = &ps }
+
+// Crash stops the node: its connections drop (the peers notice after a
+// latency), pending dials vanish, and it receives nothing more.
+func (ep *Endpoint) Crash() {
+	for _, peer := range state.SortedKeys(ep.links) {
+		ep.closeLink(ep.links[peer])
+	}
+	for _, peer := range state.SortedKeys(ep.dials) {
+		ep.dials[peer].cancelled = true
+	}
+	ep.dials = map[state.PeerID]*dial{}
+	ep.down = true
+}
+
+// Silence freezes the node: its connections stay open but it neither
+// receives nor sends; its peers find out through their ping timeouts.
+func (ep *Endpoint) Silence() { ep.silent = true }
+
+// Down reports whether the node has crashed; Silent whether it is frozen.
+func (ep *Endpoint) Down() bool   { return ep.down }
+func (ep *Endpoint) Silent() bool { return ep.silent }
+
+// Links is the number of connections the endpoint has open.
+func (ep *Endpoint) Links() int { return len(ep.links) }

@@ -1,0 +1,171 @@
+// Package simnet is a deterministic in-memory network: many nodes in one
+// process, one virtual clock, one seeded scheduler.
+//
+// Each node's store talks to an Endpoint, which implements
+// service.Service. Commands become scheduled events — a dial arrives after a
+// latency drawn from the seed, a message is delivered in order on its
+// connection, a close is seen by the other side after what was sent before
+// it — and events become input actions dispatched into the target node's
+// store at their virtual time. Loss, partitions, crashes and silent nodes
+// are drawn from or scheduled by the same seed, so one seed reproduces a
+// whole run, byte for byte.
+//
+// Broadcasts are flooded over open connections with a seen-set per node,
+// which delivers every message once to every reachable node, as GossipSub
+// aims to; the flooding lives here, in the service, as GossipSub's does.
+package simnet
+
+import (
+	"container/heap"
+	"time"
+
+	"github.com/p2pcore/p2pcore/action"
+	"github.com/p2pcore/p2pcore/state"
+)
+
+// Config shapes the network.
+type Config struct {
+	// Seed drives every random draw of the network.
+	Seed uint64
+	// Start is the virtual time at which the network starts, in ns.
+	Start int64
+	// LatencyMin and LatencyMax bound the one-way delay of each message.
+	LatencyMin, LatencyMax time.Duration
+	// LossPPM is the chance, per million, that a message or a dial is lost.
+	LossPPM int
+}
+
+// Network is the simulated network and its clock. It is not safe for
+// concurrent use: a simulation runs in one goroutine.
+type Network struct {
+	cfg    Config
+	now    int64
+	rng    state.RNG
+	events eventQueue
+	seq    uint64
+
+	nodes  []*Endpoint
+	byAddr map[state.Addr]*Endpoint
+	// partition assigns each node a side; nodes on different sides cannot
+	// reach each other. Nil means no partition.
+	partition map[*Endpoint]int
+	msgSeq    uint64
+	linkSeq   uint64
+
+	// Events counts processed events.
+	Events uint64
+}
+
+// New returns an empty network.
+func New(cfg Config) *Network {
+	if cfg.LatencyMax < cfg.LatencyMin {
+		cfg.LatencyMax = cfg.LatencyMin
+	}
+	return &Network{cfg: cfg, now: cfg.Start, rng: state.NewRNG(cfg.Seed), byAddr: map[state.Addr]*Endpoint{}}
+}
+
+// Now is the virtual time; the network is the clock of every store on it.
+func (n *Network) Now() int64 { return n.now }
+
+// At schedules fn at virtual time t (not before now).
+func (n *Network) At(t int64, fn func()) {
+	if t < n.now {
+		t = n.now
+	}
+	n.seq++
+	heap.Push(&n.events, event{at: t, seq: n.seq, fn: fn})
+}
+
+// After schedules fn after d.
+func (n *Network) After(d time.Duration, fn func()) { n.At(n.now+int64(d), fn) }
+
+// RunUntil processes events in time order until none is due at or before
+// t, then sets the clock to t.
+func (n *Network) RunUntil(t int64) {
+	for n.events.Len() > 0 && n.events[0].at <= t {
+		ev := heap.Pop(&n.events).(event)
+		n.now = ev.at
+		n.Events++
+		ev.fn()
+	}
+	if t > n.now {
+		n.now = t
+	}
+}
+
+// Pending is the number of scheduled events.
+func (n *Network) Pending() int { return n.events.Len() }
+
+// latency draws a one-way delay.
+func (n *Network) latency() int64 {
+	lo, hi := int64(n.cfg.LatencyMin), int64(n.cfg.LatencyMax)
+	if hi <= lo {
+		return lo
+	}
+	return lo + n.rng.Int63n(hi-lo+1)
+}
+
+// lost draws whether a message or dial is lost.
+func (n *Network) lost() bool {
+	return n.cfg.LossPPM > 0 && n.rng.Intn(1_000_000) < n.cfg.LossPPM
+}
+
+// reachable reports whether a can reach b across the current partition.
+func (n *Network) reachable(a, b *Endpoint) bool {
+	if n.partition == nil {
+		return true
+	}
+	return n.partition[a] == n.partition[b]
+}
+
+// Partition splits the network: nodes in each group reach only nodes of
+// the same group; nodes in no group form one more group. Open connections
+// across the cut stay open but carry nothing, as with a network cut that
+// TCP has not noticed yet.
+func (n *Network) Partition(groups ...[]*Endpoint) {
+	n.partition = map[*Endpoint]int{}
+	for i, g := range groups {
+		for _, ep := range g {
+			n.partition[ep] = i + 1
+		}
+	}
+}
+
+// Heal removes the partition.
+func (n *Network) Heal() { n.partition = nil }
+
+// SetLoss changes the loss rate.
+func (n *Network) SetLoss(ppm int) { n.cfg.LossPPM = ppm }
+
+// Endpoints lists the nodes in the order they were added.
+func (n *Network) Endpoints() []*Endpoint { return n.nodes }
+
+type event struct {
+	at  int64
+	seq uint64
+	fn  func()
+}
+
+// eventQueue is a min-heap on (time, sequence): events at the same time
+// run in the order they were scheduled.
+type eventQueue []event
+
+func (q eventQueue) Len() int { return len(q) }
+func (q eventQueue) Less(i, j int) bool {
+	if q[i].at != q[j].at {
+		return q[i].at < q[j].at
+	}
+	return q[i].seq < q[j].seq
+}
+func (q eventQueue) Swap(i, j int) { q[i], q[j] = q[j], q[i] }
+func (q *eventQueue) Push(x any)   { *q = append(*q, x.(event)) }
+func (q *eventQueue) Pop() any {
+	old := *q
+	ev := old[len(old)-1]
+	old[len(old)-1] = event{}
+	*q = old[:len(old)-1]
+	return ev
+}
+
+// Dispatcher receives the input actions meant for one node.
+type Dispatcher func(action.Action)
