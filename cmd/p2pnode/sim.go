@@ -1,0 +1,132 @@
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/p2pcore/p2pcore/sim"
+)
+
+func runSim(args []string, stdout, stderr io.Writer) error {
+	fs := newFlags("sim", "", stdout)
+	var (
+		cfg      sim.Config
+		seed     = fs.Uint64("seed", 1, "seed of the whole run; the same seed gives the same run and logs")
+		jsonOut  = fs.Bool("json", false, "print the report as JSON")
+		loss     = fs.Float64("loss", 0, "fraction of messages and dials lost (0 to 1)")
+		latency  = fs.String("latency", "10ms-50ms", "one-way latency range MIN-MAX")
+		faults   faultList
+		nodes    = fs.Int("nodes", 10, "number of nodes")
+		duration = fs.Duration("duration", 60*time.Second, "simulated time to run")
+	)
+	fs.StringVar(&cfg.RecordDir, "record", "", "write one action log per node into `DIR`")
+	fs.StringVar(&cfg.Network, "network", "simnet", "network id")
+	fs.IntVar(&cfg.Bootnodes, "bootnodes", 1, "how many of the first nodes are bootnodes")
+	fs.IntVar(&cfg.TxRate, "tx-rate", 200, "transactions per second across the network (negative: none)")
+	fs.DurationVar(&cfg.BlockInterval, "block-interval", time.Second, "time between blocks (negative: none)")
+	fs.Var(&faults, "fault", "schedule a fault AT:KIND[:NODES], e.g. 20s:partition:0-4, 40s:heal, 30s:crash:3 (repeatable)")
+	rest, err := parse(fs, args)
+	if err != nil {
+		return err
+	}
+	if len(rest) > 0 {
+		return usagef("unexpected argument %q", rest[0])
+	}
+	cfg.Seed, cfg.Nodes, cfg.Duration, cfg.Faults = *seed, *nodes, *duration, faults
+	if *loss < 0 || *loss > 1 {
+		return usagef("--loss %v: want a fraction from 0 to 1", *loss)
+	}
+	cfg.LossPPM = int(*loss * 1e6)
+	if cfg.LatencyMin, cfg.LatencyMax, err = parseRange(*latency); err != nil {
+		return usagef("--latency %q: %v", *latency, err)
+	}
+	s, err := sim.New(cfg)
+	if err != nil {
+		return err
+	}
+	report, err := s.Run()
+	if err != nil {
+		return err
+	}
+	if *jsonOut {
+		enc := json.NewEncoder(stdout)
+		enc.SetIndent("", "  ")
+		if err := enc.Encode(report); err != nil {
+			return err
+		}
+	} else {
+		report.WriteText(stdout)
+		if cfg.RecordDir != "" {
+			fmt.Fprintf(stdout, "logs: %s (verify with: p2pnode replay %s/node-000.log)\n", cfg.RecordDir, cfg.RecordDir)
+		}
+	}
+	if report.Violations > 0 {
+		fmt.Fprintf(stderr, "p2pnode sim: %d invariant violations; reproduce with: p2pnode %s\n",
+			report.Violations, strings.Join(append([]string{"sim"}, args...), " "))
+		return errQuiet
+	}
+	return nil
+}
+
+func parseRange(s string) (lo, hi time.Duration, err error) {
+	a, b, ok := strings.Cut(s, "-")
+	if !ok {
+		b = a
+	}
+	if lo, err = time.ParseDuration(a); err != nil {
+		return 0, 0, err
+	}
+	if hi, err = time.ParseDuration(b); err != nil {
+		return 0, 0, err
+	}
+	if lo < 0 || hi < lo {
+		return 0, 0, fmt.Errorf("empty range")
+	}
+	return lo, hi, nil
+}
+
+// faultList collects --fault flags.
+type faultList []sim.Fault
+
+func (f *faultList) String() string { return fmt.Sprint(*f) }
+
+func (f *faultList) Set(v string) error {
+	parts := strings.Split(v, ":")
+	if len(parts) < 2 || len(parts) > 3 {
+		return fmt.Errorf("want AT:KIND[:NODES], got %q", v)
+	}
+	at, err := time.ParseDuration(parts[0])
+	if err != nil {
+		return fmt.Errorf("fault time %q: %v", parts[0], err)
+	}
+	kind := sim.FaultKind(parts[1])
+	switch kind {
+	case sim.FaultPartition, sim.FaultHeal, sim.FaultCrash, sim.FaultSilence:
+	default:
+		return fmt.Errorf("fault kind %q: want partition, heal, crash or silence", parts[1])
+	}
+	fault := sim.Fault{At: at, Kind: kind}
+	if len(parts) == 3 {
+		for _, r := range strings.Split(parts[2], ",") {
+			a, b, isRange := strings.Cut(r, "-")
+			lo, err1 := strconv.Atoi(a)
+			hi := lo
+			var err2 error
+			if isRange {
+				hi, err2 = strconv.Atoi(b)
+			}
+			if err1 != nil || err2 != nil || hi < lo {
+				return fmt.Errorf("fault nodes %q: want numbers or ranges like 0-4,7", parts[2])
+			}
+			for i := lo; i <= hi; i++ {
+				fault.Nodes = append(fault.Nodes, i)
+			}
+		}
+	}
+	*f = append(*f, fault)
+	return nil
+}
