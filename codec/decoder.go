@@ -15,6 +15,9 @@ type Error struct {
 
 func (e *Error) Error() string { return fmt.Sprintf("cbor: %s at byte %d", e.What, e.Offset) }
 
+// Is lets errors.Is(err, ErrTrailing) match the error of Finish.
+func (e *Error) Is(target error) bool { return target == ErrTrailing && e.What == ErrTrailing.Error() }
+
 // ErrTrailing reports bytes left over after the last expected item.
 var ErrTrailing = errors.New("trailing bytes")
 
@@ -124,6 +127,9 @@ func (d *Decoder) head() (major byte, arg uint64, ok bool) {
 	}
 	d.off += n
 	// Core deterministic encoding: the argument must use the shortest head.
+	// This holds for simple values too: 0xf8 0x14 is a malformed false
+	// (RFC 8949, section 3.3), and the float heads 0xf9-0xfb are not
+	// supported, so nothing in major type 7 is exempt.
 	var min uint64
 	switch n {
 	case 1:
@@ -135,7 +141,7 @@ func (d *Decoder) head() (major byte, arg uint64, ok bool) {
 	case 8:
 		min = math.MaxUint32 + 1
 	}
-	if arg < min && major != majorSimple {
+	if arg < min {
 		d.off = start
 		d.Fail("non-canonical integer encoding")
 		return 0, 0, false

@@ -79,11 +79,11 @@ type decodable interface {
 
 // Encode appends the encoding of m to buf and returns it.
 func Encode(buf []byte, m Message) []byte {
-	e := codec.NewEncoder(buf)
+	e := codec.NewEncoder(buf[len(buf):])
 	e.Array(1 + m.numFields())
 	e.Uint(uint64(m.Type()))
 	m.fields(e)
-	return e.Encoded()
+	return append(buf, e.Encoded()...)
 }
 
 // Marshal returns the encoding of m in a new slice.
