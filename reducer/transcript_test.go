@@ -330,7 +330,9 @@ func (c *commandLog) Send(p state.PeerID, ch state.Channel, data []byte) {
 	}
 	c.say("send %s %s %d bytes", p, ch, len(data))
 }
-func (c *commandLog) Publish(ch state.Channel, data []byte) { c.say("publish %s %d bytes", ch, len(data)) }
+func (c *commandLog) Publish(ch state.Channel, data []byte) {
+	c.say("publish %s %d bytes", ch, len(data))
+}
 func (c *commandLog) Deliver(p state.PeerID, ch state.Channel, data []byte) {
 	c.say("deliver from %s on %s: %d bytes", p, ch, len(data))
 }

@@ -78,6 +78,7 @@ type Reader struct {
 	header Header
 
 	buf    []byte
+	head   [4 + binary.MaxVarintLen64]byte // a record's checksum and length
 	dec    codec.Decoder
 	good   uint64
 	prevID uint64
@@ -108,7 +109,12 @@ func Open(path string) (*Reader, error) {
 // NewReader reads a log from in, whose size is size bytes (or -1 if
 // unknown); name is used in errors.
 func NewReader(in io.Reader, size int64, name string) (*Reader, error) {
-	r := &Reader{name: name, br: bufio.NewReaderSize(in, 256<<10), size: size}
+	// The read buffer is no larger than a file of known size.
+	bufSize := 256 << 10
+	if size >= 0 && size < int64(bufSize) {
+		bufSize = max(int(size), 16)
+	}
+	r := &Reader{name: name, br: bufio.NewReaderSize(in, bufSize), size: size}
 	r.dec.Intern(4096)
 	magic := make([]byte, len(Magic))
 	n, err := io.ReadFull(r.br, magic)
@@ -184,7 +190,7 @@ func (r *Reader) torn(off int64, format string, args ...any) *CorruptError {
 // only at a record boundary.
 func (r *Reader) frame() (typ byte, payload []byte, start int64, err error) {
 	start = r.off
-	var head [4 + binary.MaxVarintLen64]byte
+	head := &r.head
 	n, err := io.ReadFull(r.br, head[:4])
 	if err == io.EOF {
 		return 0, nil, start, io.EOF
@@ -219,8 +225,10 @@ func (r *Reader) frame() (typ byte, payload []byte, start int64, err error) {
 	if r.size >= 0 && int64(length) > r.size-bodyStart {
 		return 0, nil, start, r.torn(start, "record claims %d bytes, only %d remain", length, r.size-bodyStart)
 	}
-	if cap(r.buf) < int(length) {
-		r.buf = make([]byte, 0, max(int(length), 2*cap(r.buf)))
+	// With the size known the length has been checked against it; with
+	// the size unknown readBody grows the buffer as the data arrives.
+	if r.size >= 0 && cap(r.buf) < int(length) {
+		r.buf = make([]byte, 0, min(max(int(length), 2*cap(r.buf)), int(r.size-bodyStart)))
 	}
 	body, err := r.readBody(int(length))
 	if err != nil {
@@ -261,33 +269,42 @@ func (r *Reader) readBody(n int) ([]byte, error) {
 // io.EOF; a log that stops early or holds a bad record yields a
 // *CorruptError, and so does every later call.
 func (r *Reader) Next() (*Record, error) {
-	if r.err != nil {
-		return nil, r.err
-	}
-	rec, err := r.next()
-	if err != nil {
-		r.err = err
+	rec := new(Record)
+	if err := r.NextInto(rec); err != nil {
 		return nil, err
 	}
-	r.good++
 	return rec, nil
 }
 
-func (r *Reader) next() (*Record, error) {
+// NextInto is Next without the allocation: it fills rec. The replayer uses
+// it to read millions of records without creating garbage for each.
+func (r *Reader) NextInto(rec *Record) error {
+	if r.err != nil {
+		return r.err
+	}
+	if err := r.next(rec); err != nil {
+		r.err = err
+		return err
+	}
+	r.good++
+	return nil
+}
+
+func (r *Reader) next(rec *Record) error {
 	typ, payload, start, err := r.frame()
 	if err == io.EOF {
 		if r.ended {
-			return nil, io.EOF
+			return io.EOF
 		}
-		return nil, r.torn(r.off, "the log ends without its end record (the node did not close it)")
+		return r.torn(r.off, "the log ends without its end record (the node did not close it)")
 	}
 	if err != nil {
-		return nil, err
+		return err
 	}
 	if r.ended {
-		return nil, r.corrupt(start, "record after the end record")
+		return r.corrupt(start, "record after the end record")
 	}
-	rec := &Record{Type: typ, Offset: start}
+	*rec = Record{Type: typ, Offset: start}
 	d := &r.dec
 	d.Reset(payload)
 	switch typ {
@@ -295,16 +312,16 @@ func (r *Reader) next() (*Record, error) {
 		rec.Kind = action.Kind(d.UintMax(1<<16 - 1))
 		idDelta, tDelta := d.Uint(), d.UintMax(1<<62)
 		if d.Err() == nil && !rec.Kind.Input() {
-			return nil, r.corrupt(start, "input record of kind %d, which is not an input kind", rec.Kind)
+			return r.corrupt(start, "input record of kind %d, which is not an input kind", rec.Kind)
 		}
 		if d.Err() == nil && idDelta == 0 {
-			return nil, r.corrupt(start, "input record does not advance the action ID")
+			return r.corrupt(start, "input record does not advance the action ID")
 		}
 		rec.Meta = action.Meta{ID: r.prevID + idDelta, Time: r.prevT + int64(tDelta)}
 		if d.Err() == nil {
 			a, err := action.Decode(rec.Kind, d)
 			if err != nil {
-				return nil, r.corrupt(start, "%v", err)
+				return r.corrupt(start, "%v", err)
 			}
 			rec.Action = a
 		}
@@ -314,7 +331,7 @@ func (r *Reader) next() (*Record, error) {
 		rec.Kind, rec.Dropped = action.Kind(k>>1), k&1 == 1
 		id := r.prevID + idDelta
 		if d.Err() == nil && (idDelta == 0 || parentDelta == 0 || parentDelta >= id || !rec.Kind.Known()) {
-			return nil, r.corrupt(start, "derived record with kind %d, ID step %d, parent step %d", rec.Kind, idDelta, parentDelta)
+			return r.corrupt(start, "derived record with kind %d, ID step %d, parent step %d", rec.Kind, idDelta, parentDelta)
 		}
 		rec.Meta = action.Meta{ID: id, Time: r.prevT, Parent: id - parentDelta}
 		r.prevID = id
@@ -322,29 +339,33 @@ func (r *Reader) next() (*Record, error) {
 		rec.LastID = d.Uint()
 		h := d.BytesView(32)
 		if d.Err() == nil && len(h) != 32 {
-			return nil, r.corrupt(start, "hash of %d bytes", len(h))
+			return r.corrupt(start, "hash of %d bytes", len(h))
 		}
 		copy(rec.Hash[:], h)
 		if typ == RecordCheckpoint {
 			n := d.ArrayMax(64)
 			for i := 0; i < n && d.Err() == nil; i++ {
 				var s [8]byte
-				copy(s[:], d.BytesView(8))
+				b := d.BytesView(8)
+				if d.Err() == nil && len(b) != len(s) {
+					return r.corrupt(start, "section hash of %d bytes", len(b))
+				}
+				copy(s[:], b)
 				rec.Sections = append(rec.Sections, s)
 			}
 		} else {
 			r.ended = true
 		}
 	case RecordHeader:
-		return nil, r.corrupt(start, "a second header")
+		return r.corrupt(start, "a second header")
 	default:
-		return nil, r.corrupt(start, "unknown record type %d", typ)
+		return r.corrupt(start, "unknown record type %d", typ)
 	}
 	if err := d.Finish(); err != nil {
 		r.ended = false
-		return nil, r.corrupt(start, "%v", err)
+		return r.corrupt(start, "%v", err)
 	}
-	return rec, nil
+	return nil
 }
 
 // ErrNotComplete is matched by errors.Is for a log that stops early.

@@ -72,6 +72,10 @@ type Replayer struct {
 	end     *Record // the end record, once seen
 	readErr error   // a read error met while reading ahead
 
+	// Records are read into a ring of reusable slots: the input being
+	// applied, the one read ahead, and the group that follows each.
+	slots    []Record
+	slot     int
 	group    []*Record // the records that followed the current input
 	diverged *DivergenceError
 	current  uint64
@@ -128,7 +132,8 @@ func (r *Replayer) readAhead() {
 	r.group = r.group[:0]
 	r.next = nil
 	for r.readErr == nil {
-		rec, err := r.rd.Next()
+		rec := r.slotFor()
+		err := r.rd.NextInto(rec)
 		if err == io.EOF {
 			return
 		}
@@ -141,11 +146,31 @@ func (r *Replayer) readAhead() {
 			r.next = rec
 			return
 		case RecordEnd:
-			r.end = rec
+			end := *rec
+			r.end = &end
 		default:
 			r.group = append(r.group, rec)
 		}
 	}
+}
+
+// slotFor returns a record slot not in use by the current input, the one
+// read ahead, or the group being collected.
+func (r *Replayer) slotFor() *Record {
+	need := len(r.group) + 3
+	if len(r.slots) < need {
+		r.slots = make([]Record, 2*need)
+		// Slots moved: copy what is still referenced.
+		r.slot = 0
+		for i, g := range r.group {
+			r.slots[r.slot] = *g
+			r.group[i] = &r.slots[r.slot]
+			r.slot++
+		}
+	}
+	rec := &r.slots[r.slot%len(r.slots)]
+	r.slot++
+	return rec
 }
 
 // Step replays the next input action and all it caused. It returns false

@@ -12,6 +12,8 @@
 package service
 
 import (
+	"strings"
+
 	"github.com/p2pcore/p2pcore/action"
 	"github.com/p2pcore/p2pcore/state"
 )
@@ -54,3 +56,17 @@ func (Noop) Deliver(state.PeerID, state.Channel, []byte) {}
 func (Noop) SavePeerStore(state.PeerStore)               {}
 
 var _ Service = Noop{}
+
+// ErrorText turns an error from the outside world into the text an event
+// carries: one line, valid UTF-8, at most 512 bytes.
+func ErrorText(err error) string {
+	if err == nil {
+		return ""
+	}
+	s := strings.ToValidUTF8(err.Error(), "?")
+	s = strings.Join(strings.Fields(s), " ")
+	if len(s) > 512 {
+		s = strings.ToValidUTF8(s[:512], "") + "…"
+	}
+	return s
+}

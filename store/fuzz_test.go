@@ -342,7 +342,7 @@ func fuzzSeeds() [][]byte {
 	// A scripted run: tick (dial the bootnode), connect, HelloAck, then
 	// traffic; each action is (time step, kind, peer, …) bytes.
 	seeds = append(seeds, []byte(fmt.Sprint(
-		"\x00\x00\x00", // tick at start: dial p0
+		"\x00\x00\x00",                                     // tick at start: dial p0
 		"\x00\x03\x00\x01", "\x00\x08\x00\x02\x01\x00\x00", // Connected p0, HelloAck
 		"\x06\x05\x01\x03\x01", "\x00\x08\x01\x00\x05\x02\x01\x01", // incoming p1, Hello
 		"\x07\x00", "\x00\x08\x01\x05\x01", // a minute on: ping, answer
