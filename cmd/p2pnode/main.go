@@ -37,8 +37,11 @@ type command struct {
 
 func commands() []command {
 	return []command{
+		{"run", "start a node", runNode},
 		{"replay", "verify, trace, step through and diff an action log", runReplay},
 		{"sim", "run a seeded multi-node simulation", runSim},
+		{"keygen", "create a node identity key", runKeygen},
+		{"demo", "start a local network on 127.0.0.1, check it, replay every log", runDemo},
 		{"version", "print the version", runVersion},
 	}
 }

@@ -1,0 +1,143 @@
+package node
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/libp2p/go-libp2p/core/peer"
+	ma "github.com/multiformats/go-multiaddr"
+
+	"github.com/p2pcore/p2pcore/state"
+)
+
+// Config configures a node. The zero value plus a Network is a working
+// node: it listens on TCP and QUIC port 4001 on every interface, keeps its
+// identity and peer store in ~/.p2pcore/<network>, and records nothing.
+type Config struct {
+	// Network is the network id (required).
+	Network string
+	// Listen are multiaddrs to listen on. Default: TCP and QUIC on 4001.
+	Listen []string
+	// Bootstrap are peers to start from, as full multiaddrs ending in
+	// /p2p/<peer ID>.
+	Bootstrap []string
+	// DataDir holds the identity key and the peer store. Default:
+	// ~/.p2pcore/<network>.
+	DataDir string
+	// Record, if set, is the path of the action log to write.
+	Record string
+	// CheckpointEvery is the action log's checkpoint interval
+	// (default 4096).
+	CheckpointEvery uint64
+	// Seed seeds the state machine's RNG; 0 draws one at random. It is
+	// recorded in the log either way.
+	Seed uint64
+	// Rules overrides the protocol defaults of state.DefaultConfig (its
+	// Network and Bootnodes fields are set from this Config).
+	Rules *state.Config
+	// TickInterval is how often time-based rules run (default 250 ms).
+	TickInterval time.Duration
+	// SubscriptionBuffer is each Subscribe channel's capacity (default
+	// 16384); a subscriber that falls further behind is closed with
+	// ErrSlowSubscriber rather than silently losing messages.
+	SubscriptionBuffer int
+	// WebSocket adds the WebSocket transport.
+	WebSocket bool
+	// Bans are applied at start: target (peer ID or IP) → duration.
+	Bans map[string]time.Duration
+	// Logger receives structured logs (default: discard).
+	Logger *slog.Logger
+}
+
+// DefaultListen are the listen addresses of a node that names none.
+var DefaultListen = []string{"/ip4/0.0.0.0/tcp/4001", "/ip4/0.0.0.0/udp/4001/quic-v1"}
+
+// withDefaults fills in defaults and checks every field, naming the one
+// that is wrong.
+func (c Config) withDefaults() (Config, state.Config, []state.PeerAddr, error) {
+	var errs []error
+	if c.Network == "" {
+		errs = append(errs, errors.New("network: must not be empty"))
+	}
+	if len(c.Listen) == 0 {
+		c.Listen = DefaultListen
+	}
+	for _, l := range c.Listen {
+		if _, err := ma.NewMultiaddr(l); err != nil {
+			errs = append(errs, fmt.Errorf("listen address %q: %v", l, err))
+		}
+	}
+	boot, err := ParseBootstrap(c.Bootstrap)
+	if err != nil {
+		errs = append(errs, err)
+	}
+	if c.DataDir == "" {
+		home, err := os.UserHomeDir()
+		if err != nil {
+			errs = append(errs, fmt.Errorf("data dir: none given and no home directory: %v", err))
+		}
+		c.DataDir = filepath.Join(home, ".p2pcore", c.Network)
+	}
+	if c.CheckpointEvery == 0 {
+		c.CheckpointEvery = 4096
+	}
+	if c.TickInterval <= 0 {
+		c.TickInterval = 250 * time.Millisecond
+	}
+	if c.SubscriptionBuffer <= 0 {
+		c.SubscriptionBuffer = 16384
+	}
+	if c.Logger == nil {
+		c.Logger = slog.New(slog.DiscardHandler)
+	}
+	rules := state.DefaultConfig(c.Network)
+	if c.Rules != nil {
+		rules = *c.Rules
+		rules.Network = c.Network
+	}
+	rules.Bootnodes = boot
+	if err := rules.Validate(); err != nil {
+		errs = append(errs, err)
+	}
+	for target, d := range c.Bans {
+		if target == "" || d <= 0 {
+			errs = append(errs, fmt.Errorf("ban %q for %v: needs a target and a positive duration", target, d))
+		}
+	}
+	return c, rules, boot, errors.Join(errs...)
+}
+
+// ParseBootstrap reads bootstrap addresses: multiaddrs that end in
+// /p2p/<peer ID>. Several addresses of one peer are merged.
+func ParseBootstrap(addrs []string) ([]state.PeerAddr, error) {
+	var out []state.PeerAddr
+	index := map[state.PeerID]int{}
+	for _, s := range addrs {
+		m, err := ma.NewMultiaddr(s)
+		if err != nil {
+			return nil, fmt.Errorf("bootstrap address %q: %v", s, err)
+		}
+		info, err := peer.AddrInfoFromP2pAddr(m)
+		if err != nil {
+			return nil, fmt.Errorf("bootstrap address %q: %v (it must end in /p2p/<peer ID>)", s, err)
+		}
+		id := state.PeerID(info.ID.String())
+		i, ok := index[id]
+		if !ok {
+			i = len(out)
+			index[id] = i
+			out = append(out, state.PeerAddr{ID: id})
+		}
+		for _, a := range info.Addrs {
+			out[i].Addrs = append(out[i].Addrs, state.Addr(a.String()))
+		}
+		if len(info.Addrs) == 0 {
+			return nil, fmt.Errorf("bootstrap address %q: no transport address before /p2p", s)
+		}
+	}
+	return out, nil
+}

@@ -1,0 +1,497 @@
+// Package node is p2pcore's embedding API: a node is a store driven by one
+// goroutine, fed by the go-libp2p service, the API and a ticker, optionally
+// recording every action to a log.
+//
+//	n, err := node.New(node.Config{Network: "devnet", Bootstrap: boot, Record: "run.log"})
+//	err = n.Start(ctx)
+//	defer n.Close()
+//	sub := n.Subscribe(channel.Block)
+//	err = n.Broadcast(ctx, channel.Transaction, tx)
+//	err = n.Send(ctx, peer, channel.Sync, req)
+//	peers := n.Peers()
+//	n.State(func(s *state.State) { … }) // read the state inside the loop
+//
+// The state belongs to the node's goroutine; every API call is carried out
+// there, so callers never race with the state machine.
+package node
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"sync"
+	"time"
+
+	"github.com/p2pcore/p2pcore/action"
+	"github.com/p2pcore/p2pcore/reducer"
+	"github.com/p2pcore/p2pcore/replay"
+	p2p "github.com/p2pcore/p2pcore/service/libp2p"
+	"github.com/p2pcore/p2pcore/state"
+	"github.com/p2pcore/p2pcore/store"
+)
+
+// Errors of the API beyond those of package reducer (ErrQueueFull,
+// ErrTooLarge, ErrNotReady, …), which the API returns as they are.
+var (
+	ErrNotStarted     = errors.New("node not started")
+	ErrClosed         = errors.New("node closed")
+	ErrSlowSubscriber = errors.New("subscriber fell too far behind; subscription closed")
+)
+
+// Node is a running p2pcore node.
+type Node struct {
+	cfg   Config
+	rules state.Config
+	log   *slog.Logger
+
+	mu      sync.Mutex
+	started bool
+	closed  bool
+
+	svc   *p2p.Service
+	st    *store.Store
+	rec   *replay.Writer
+	id    state.PeerID
+	addrs []string
+
+	events   chan action.Action
+	requests chan func()
+	stop     chan struct{}
+	loopDone chan struct{}
+
+	subsMu sync.Mutex
+	subs   [state.NumChannels][]*Subscription
+
+	// Owned by the loop: API calls waiting for room in a full queue.
+	broadcastWaiters [state.NumChannels][]*waiter
+	sendWaiters      map[sendKey]*[]*waiter
+	recErr           error
+}
+
+type sendKey struct {
+	peer state.PeerID
+	ch   state.Channel
+}
+
+// waiter is an API call waiting for its action to be accepted.
+type waiter struct {
+	a    action.Action
+	done chan error
+	gone bool // the caller gave up
+}
+
+// New checks the configuration and prepares a node; Start starts it.
+func New(cfg Config) (*Node, error) {
+	cfg, rules, _, err := cfg.withDefaults()
+	if err != nil {
+		return nil, err
+	}
+	return &Node{cfg: cfg, rules: rules, log: cfg.Logger, sendWaiters: map[sendKey]*[]*waiter{}}, nil
+}
+
+// realClock reads the wall clock; the store keeps it from going backwards.
+type realClock struct{}
+
+func (realClock) Now() int64 { return time.Now().UnixNano() }
+
+// Start creates the identity on first start, starts the libp2p host,
+// opens the action log and starts the node's goroutine. ctx bounds the
+// start-up only; the node runs until Close.
+func (n *Node) Start(ctx context.Context) error {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	if n.started || n.closed {
+		return errors.New("node: Start called twice")
+	}
+	cfg := n.cfg
+	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
+		return fmt.Errorf("data dir %s: %w", cfg.DataDir, err)
+	}
+	key, created, err := p2p.LoadOrCreateKey(filepath.Join(cfg.DataDir, p2p.KeyFile))
+	if err != nil {
+		return err
+	}
+	if created {
+		n.log.Info("created a new identity", "file", filepath.Join(cfg.DataDir, p2p.KeyFile))
+	}
+	peerStorePath := filepath.Join(cfg.DataDir, p2p.PeerStoreFile)
+	saved, err := p2p.LoadPeerStore(peerStorePath)
+	if err != nil {
+		// A damaged peer store costs us our address book, not our start:
+		// keep the file for inspection and start from the bootnodes.
+		aside := peerStorePath + ".damaged"
+		n.log.Error("ignoring the peer store", "err", err, "moved_to", aside)
+		os.Rename(peerStorePath, aside)
+		saved = state.PeerStore{}
+	}
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+
+	n.events = make(chan action.Action, 4096)
+	n.requests = make(chan func(), 64)
+	n.stop = make(chan struct{})
+	n.loopDone = make(chan struct{})
+	svc, err := p2p.New(p2p.Config{
+		Network: cfg.Network, Key: key, ListenAddrs: cfg.Listen, WebSocket: cfg.WebSocket,
+		Channels: n.rules.Channels, MaxMessageSize: n.rules.MaxMessageSize,
+		Sink: n.sink, Deliver: n.deliver, PeerStorePath: peerStorePath, Logger: n.log,
+	})
+	if err != nil {
+		return err
+	}
+	n.svc, n.id = svc, svc.ID()
+	self := state.Self{ID: n.id, ListenAddrs: svc.ListenAddrs()}
+	for _, a := range self.ListenAddrs {
+		n.addrs = append(n.addrs, string(a)+"/p2p/"+string(n.id))
+	}
+
+	seed := cfg.Seed
+	if seed == 0 {
+		var b [8]byte
+		rand.Read(b[:])
+		seed = binary.LittleEndian.Uint64(b[:]) | 1
+	}
+	st := state.New(n.rules, self, seed, realClock{}.Now())
+	opts := store.Options{CheckpointEvery: cfg.CheckpointEvery}
+	if cfg.Record != "" {
+		w, err := replay.Create(cfg.Record, replay.NewHeader(st, seed, cfg.CheckpointEvery))
+		if err != nil {
+			svc.Shutdown()
+			return err
+		}
+		n.rec, opts.Observer = w, w
+	}
+	n.st = store.New(st, svc, realClock{}, opts)
+	n.started = true
+	n.log.Info("node started", "id", n.id, "network", cfg.Network, "addrs", n.addrs, "record", cfg.Record)
+
+	go n.loop(saved)
+	return nil
+}
+
+// sink is the service's way in: it blocks while the loop is busy
+// (back-pressure on the network) and never after Close.
+func (n *Node) sink(a action.Action) {
+	select {
+	case n.events <- a:
+	case <-n.stop:
+	}
+}
+
+func (n *Node) loop(saved state.PeerStore) {
+	defer close(n.loopDone)
+	if len(saved.Entries)+len(saved.Bans) > 0 {
+		n.dispatch(action.PeerStoreLoaded{Store: saved})
+	}
+	for _, target := range state.SortedKeys(n.cfg.Bans) {
+		n.dispatch(action.Ban{Target: target, Duration: n.cfg.Bans[target], Reason: "configured"})
+	}
+	n.dispatch(action.Tick{})
+	tick := time.NewTicker(n.cfg.TickInterval)
+	defer tick.Stop()
+	flush := time.NewTicker(200 * time.Millisecond)
+	defer flush.Stop()
+	for {
+		select {
+		case a := <-n.events:
+			n.dispatch(a)
+		case fn := <-n.requests:
+			fn()
+		case <-tick.C:
+			n.dispatch(action.Tick{})
+		case <-flush.C:
+			n.flushLog()
+		case <-n.stop:
+			return
+		}
+	}
+}
+
+// dispatch runs one input through the store and wakes the API calls it
+// may have made room for.
+func (n *Node) dispatch(a action.Action) error {
+	_, err := n.st.Dispatch(a)
+	switch a := a.(type) {
+	case action.Published:
+		n.retry(&n.broadcastWaiters[a.Channel])
+	case action.Sent:
+		n.retrySends(sendKey{a.Peer, a.Channel})
+	case action.Disconnected:
+		// Waiting sends to a peer that left now fail with ErrUnknownPeer.
+		for ch := state.Channel(0); ch < state.NumChannels; ch++ {
+			n.retrySends(sendKey{a.Peer, ch})
+		}
+	}
+	if n.rec != nil && n.recErr == nil && n.rec.Err() != nil {
+		n.recErr = n.rec.Err()
+		n.log.Error("action log: recording stopped", "err", n.recErr)
+	}
+	return err
+}
+
+func (n *Node) retrySends(k sendKey) {
+	if q, ok := n.sendWaiters[k]; ok {
+		n.retry(q)
+		if len(*q) == 0 {
+			delete(n.sendWaiters, k)
+		}
+	}
+}
+
+// retry re-dispatches waiting API calls in order until one still finds
+// the queue full.
+func (n *Node) retry(q *[]*waiter) {
+	for len(*q) > 0 {
+		w := (*q)[0]
+		if w.gone {
+			*q = (*q)[1:]
+			continue
+		}
+		_, err := n.st.Dispatch(w.a)
+		if errors.Is(err, reducer.ErrQueueFull) {
+			return
+		}
+		*q = (*q)[1:]
+		w.done <- err
+	}
+}
+
+func (n *Node) flushLog() {
+	if n.rec != nil && n.recErr == nil {
+		if err := n.rec.Flush(); err != nil {
+			n.recErr = err
+			n.log.Error("action log: recording stopped", "err", err)
+		}
+	}
+}
+
+// do runs fn inside the loop and waits for it.
+func (n *Node) do(ctx context.Context, fn func()) error {
+	n.mu.Lock()
+	started, closed := n.started, n.closed
+	n.mu.Unlock()
+	if !started {
+		return ErrNotStarted
+	}
+	if closed {
+		return ErrClosed
+	}
+	done := make(chan struct{})
+	select {
+	case n.requests <- func() { fn(); close(done) }:
+	case <-n.loopDone:
+		return ErrClosed
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+	select {
+	case <-done:
+		return nil
+	case <-n.loopDone:
+		return ErrClosed
+	}
+}
+
+// submit dispatches an API action; when its queue is full it waits for room
+// (back-pressure) until ctx ends.
+func (n *Node) submit(ctx context.Context, a action.Action, queue func() *[]*waiter) error {
+	w := &waiter{a: a, done: make(chan error, 1)}
+	err := n.do(ctx, func() {
+		err := n.dispatch(a)
+		if errors.Is(err, reducer.ErrQueueFull) && queue != nil {
+			q := queue()
+			*q = append(*q, w)
+			return
+		}
+		w.done <- err
+	})
+	if err != nil {
+		return err
+	}
+	select {
+	case err := <-w.done:
+		return err
+	case <-ctx.Done():
+		n.do(context.Background(), func() { w.gone = true })
+		select {
+		case err := <-w.done: // accepted while we were giving up
+			return err
+		default:
+			return ctx.Err()
+		}
+	case <-n.loopDone:
+		return ErrClosed
+	}
+}
+
+// Broadcast publishes data on a broadcast channel. When the channel's queue
+// is full it waits for room until ctx ends; it never drops the message.
+func (n *Node) Broadcast(ctx context.Context, ch state.Channel, data []byte) error {
+	if err := n.checkSize(ch, data); err != nil {
+		return err
+	}
+	a := action.BroadcastMessage{Channel: ch, Data: append([]byte(nil), data...)}
+	return n.submit(ctx, a, func() *[]*waiter { return &n.broadcastWaiters[ch] })
+}
+
+// Send sends data to one ready peer on a channel, waiting for room in the
+// peer's queue until ctx ends.
+func (n *Node) Send(ctx context.Context, peer state.PeerID, ch state.Channel, data []byte) error {
+	if err := n.checkSize(ch, data); err != nil {
+		return err
+	}
+	a := action.SendMessage{Peer: peer, Channel: ch, Data: append([]byte(nil), data...)}
+	k := sendKey{peer, ch}
+	return n.submit(ctx, a, func() *[]*waiter {
+		q, ok := n.sendWaiters[k]
+		if !ok {
+			q = new([]*waiter)
+			n.sendWaiters[k] = q
+		}
+		return q
+	})
+}
+
+func (n *Node) checkSize(ch state.Channel, data []byte) error {
+	if !ch.Valid() || ch == state.ChannelControl {
+		return fmt.Errorf("%w: %s", reducer.ErrUnknownChannel, ch)
+	}
+	if len(data) > n.rules.Channels[ch].MaxSize {
+		return fmt.Errorf("%w: %d bytes on %s, limit %d", reducer.ErrTooLarge, len(data), ch, n.rules.Channels[ch].MaxSize)
+	}
+	return nil
+}
+
+// Connect dials a peer given as a multiaddr ending in /p2p/<peer ID>. The
+// dial is manual: it does not count against the outbound target. It
+// returns once the dial has started; Peers shows how it went.
+func (n *Node) Connect(ctx context.Context, addr string) error {
+	boot, err := ParseBootstrap([]string{addr})
+	if err != nil {
+		return err
+	}
+	var derr error
+	if err := n.do(ctx, func() {
+		derr = n.dispatch(action.Connect{Peer: boot[0].ID, Addrs: boot[0].Addrs, Manual: true})
+	}); err != nil {
+		return err
+	}
+	return derr
+}
+
+// Disconnect closes the connection to a peer, telling it why.
+func (n *Node) Disconnect(ctx context.Context, peer state.PeerID) error {
+	return n.act(ctx, action.Disconnect{Peer: peer, Reason: state.ReasonRequested})
+}
+
+// Ban keeps a peer ID or an IP address away for d and drops its
+// connections; bans are saved with the peer store.
+func (n *Node) Ban(ctx context.Context, target string, d time.Duration, reason string) error {
+	return n.act(ctx, action.Ban{Target: target, Duration: d, Reason: reason})
+}
+
+// Unban lifts a ban.
+func (n *Node) Unban(ctx context.Context, target string) error {
+	return n.act(ctx, action.Unban{Target: target})
+}
+
+// AddPeers adds peers to the address book.
+func (n *Node) AddPeers(ctx context.Context, peers []state.PeerAddr) error {
+	return n.act(ctx, action.PeersDiscovered{Peers: peers, Source: "api"})
+}
+
+func (n *Node) act(ctx context.Context, a action.Action) error {
+	var derr error
+	if err := n.do(ctx, func() { derr = n.dispatch(a) }); err != nil {
+		return err
+	}
+	return derr
+}
+
+// State runs fn with the node's state inside the node's goroutine. fn must
+// only read, and must not keep references past its return.
+func (n *Node) State(ctx context.Context, fn func(*state.State)) error {
+	return n.do(ctx, func() { fn(n.st.State()) })
+}
+
+// ID is the node's peer ID (after Start).
+func (n *Node) ID() state.PeerID { return n.id }
+
+// Addrs are the node's listen addresses with its /p2p/ ID, ready to give
+// to another node as a bootstrap address.
+func (n *Node) Addrs() []string { return append([]string(nil), n.addrs...) }
+
+// Close tells every peer the node is shutting down, waits briefly for the
+// closes, stops the node's goroutine, ends the action log (so that it
+// verifies), and stops the host. It returns the first error met,
+// including a recording error.
+func (n *Node) Close() error {
+	n.mu.Lock()
+	if !n.started || n.closed {
+		n.mu.Unlock()
+		return nil
+	}
+	n.mu.Unlock()
+
+	// Say goodbye from inside the loop, then let it process the closes.
+	n.do(context.Background(), func() {
+		st := n.st.State()
+		for _, id := range state.SortedKeys(st.Peers) {
+			if st.Peers[id].Status != state.StatusDisconnecting {
+				n.dispatch(action.Disconnect{Peer: id, Reason: state.ReasonShutdown})
+			}
+		}
+	})
+	deadline := time.Now().Add(time.Second)
+	for time.Now().Before(deadline) {
+		remaining := 0
+		n.do(context.Background(), func() { remaining = len(n.st.State().Peers) })
+		if remaining == 0 {
+			break
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+
+	n.mu.Lock()
+	n.closed = true
+	n.mu.Unlock()
+	close(n.stop)
+	<-n.loopDone
+
+	var errs []error
+	if n.rec != nil {
+		if n.recErr != nil {
+			errs = append(errs, n.recErr)
+			n.rec.Abort()
+		} else if err := n.rec.End(n.st.LastID(), n.st.State().Hash()); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	if err := n.svc.Shutdown(); err != nil {
+		errs = append(errs, err)
+	}
+	n.subsMu.Lock()
+	for _, list := range n.subs {
+		for _, s := range list {
+			s.end(ErrClosed)
+		}
+	}
+	n.subsMu.Unlock()
+	n.log.Info("node stopped", "id", n.id, "actions", n.st.LastID())
+	return errors.Join(errs...)
+}
+
+// PeerAddr splits "…/p2p/<id>" into the peer ID and the transport address.
+func PeerAddr(addr string) (state.PeerID, string, error) {
+	boot, err := ParseBootstrap([]string{addr})
+	if err != nil {
+		return "", "", err
+	}
+	return boot[0].ID, string(boot[0].Addrs[0]), nil
+}

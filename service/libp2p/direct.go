@@ -1,0 +1,257 @@
+package libp2p
+
+import (
+	"bufio"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"io"
+	"sync"
+
+	"github.com/libp2p/go-libp2p/core/network"
+	"github.com/libp2p/go-libp2p/core/peer"
+
+	"github.com/p2pcore/p2pcore/action"
+	"github.com/p2pcore/p2pcore/state"
+)
+
+// The direct protocol carries control and direct messages on one stream per
+// peer and direction, as frames:
+//
+//	frame = channel (1 byte) ‖ length (unsigned LEB128) ‖ payload
+//
+// The reader checks the channel and the length against that channel's
+// limit before it allocates anything; a bad frame is reported
+// (FrameRejected, which the state machine scores) and the stream is reset.
+
+// maxHeader is the largest frame header.
+const maxHeader = 1 + binary.MaxVarintLen64
+
+type frame struct {
+	ch       state.Channel
+	data     []byte
+	priority bool
+}
+
+// writer owns the outbound stream to one peer. Priority frames (control,
+// block) go out before bulk ones; a close requested by the state machine
+// happens after everything queued before it.
+type writer struct {
+	s  *Service
+	p  peer.ID
+	id state.PeerID
+
+	mu      sync.Mutex
+	cond    *sync.Cond
+	prio    []frame
+	bulk    []frame
+	closing bool
+	done    bool
+
+	stream network.Stream
+	bw     *bufio.Writer
+}
+
+func newWriter(s *Service, p peer.ID, id state.PeerID) *writer {
+	w := &writer{s: s, p: p, id: id}
+	w.cond = sync.NewCond(&w.mu)
+	s.wg.Add(1)
+	go w.run()
+	return w
+}
+
+func (w *writer) enqueue(f frame) {
+	w.mu.Lock()
+	if w.done || w.closing {
+		w.mu.Unlock()
+		w.giveUp([]frame{f})
+		return
+	}
+	if f.priority {
+		w.prio = append(w.prio, f)
+	} else {
+		w.bulk = append(w.bulk, f)
+	}
+	w.cond.Signal()
+	w.mu.Unlock()
+}
+
+// close asks the writer to close the peer after its queue; false if it has
+// already stopped.
+func (w *writer) close() bool {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if w.done {
+		return false
+	}
+	w.closing = true
+	w.cond.Signal()
+	return true
+}
+
+func (w *writer) closed() bool {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.done || w.closing
+}
+
+// stop ends the writer without closing the peer (it is gone, or the
+// service is closing); queued messages are given up.
+func (w *writer) stop() {
+	w.mu.Lock()
+	w.done = true
+	w.cond.Signal()
+	w.mu.Unlock()
+}
+
+func (w *writer) run() {
+	defer w.s.wg.Done()
+	for {
+		w.mu.Lock()
+		for len(w.prio)+len(w.bulk) == 0 && !w.closing && !w.done {
+			w.cond.Wait()
+		}
+		batch := append(w.prio, w.bulk...)
+		w.prio, w.bulk = nil, nil
+		done, closing := w.done, w.closing
+		w.mu.Unlock()
+		if done {
+			w.giveUp(batch)
+			if w.stream != nil {
+				w.stream.Reset()
+			}
+			return
+		}
+		var sent [state.NumChannels]uint32
+		for _, f := range batch {
+			if err := w.write(f); err != nil {
+				w.s.log.Debug("direct message not sent", "peer", w.p, "channel", f.ch, "err", err)
+			}
+			sent[f.ch]++
+		}
+		if w.bw != nil {
+			if err := w.bw.Flush(); err != nil {
+				w.resetStream()
+			}
+		}
+		w.report(sent)
+		if closing && len(batch) == 0 {
+			if w.stream != nil {
+				w.stream.Close()
+			}
+			w.mu.Lock()
+			w.done = true
+			w.mu.Unlock()
+			w.s.finishClose(w.p)
+			return
+		}
+	}
+}
+
+// write sends one frame, opening the stream if needed. It never dials: a
+// peer without a connection cannot be written to.
+func (w *writer) write(f frame) error {
+	if w.stream == nil {
+		ctx := network.WithNoDial(w.s.ctx, "p2pcore sends only on existing connections")
+		st, err := w.s.h.NewStream(ctx, w.p, w.s.direct)
+		if err != nil {
+			return err
+		}
+		w.stream, w.bw = st, bufio.NewWriterSize(st, 64<<10)
+	}
+	var head [maxHeader]byte
+	head[0] = byte(f.ch)
+	n := 1 + binary.PutUvarint(head[1:], uint64(len(f.data)))
+	if _, err := w.bw.Write(head[:n]); err != nil {
+		w.resetStream()
+		return err
+	}
+	if _, err := w.bw.Write(f.data); err != nil {
+		w.resetStream()
+		return err
+	}
+	return nil
+}
+
+func (w *writer) resetStream() {
+	if w.stream != nil {
+		w.stream.Reset()
+	}
+	w.stream, w.bw = nil, nil
+}
+
+// giveUp reports frames that will never be written as finished, so their
+// places in the state machine's queue are released.
+func (w *writer) giveUp(frames []frame) {
+	var sent [state.NumChannels]uint32
+	for _, f := range frames {
+		sent[f.ch]++
+	}
+	w.report(sent)
+}
+
+func (w *writer) report(sent [state.NumChannels]uint32) {
+	any := false
+	for ch, n := range sent {
+		any = any || (n > 0 && state.Channel(ch) != state.ChannelControl)
+	}
+	if !any {
+		return
+	}
+	w.s.emitMu.Lock()
+	defer w.s.emitMu.Unlock()
+	for ch, n := range sent {
+		if n > 0 && state.Channel(ch) != state.ChannelControl {
+			w.s.emit(action.Sent{Peer: w.id, Channel: state.Channel(ch), Count: n})
+		}
+	}
+}
+
+// handleStream reads frames from a peer's inbound stream.
+func (s *Service) handleStream(st network.Stream) {
+	p, conn := st.Conn().RemotePeer(), st.Conn()
+	id := state.PeerID(p.String())
+	br := bufio.NewReaderSize(st, 64<<10)
+	reject := func(ch state.Channel, size uint64, why string) {
+		s.emitMessage(p, conn, action.FrameRejected{Peer: id, Channel: ch, Size: size, Reason: why})
+		st.Reset()
+	}
+	for {
+		c, err := br.ReadByte()
+		if err != nil {
+			st.Close()
+			return
+		}
+		ch := state.Channel(c)
+		size, err := binary.ReadUvarint(br)
+		if err != nil {
+			if errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) {
+				reject(ch, 0, "frame header cut short")
+			} else {
+				reject(ch, 0, "malformed frame length")
+			}
+			return
+		}
+		if !ch.Valid() {
+			reject(ch, size, fmt.Sprintf("frame on unknown channel %d", c))
+			return
+		}
+		if limit := s.cfg.Channels[ch].MaxSize; size > uint64(limit) {
+			reject(ch, size, fmt.Sprintf("frame of %d bytes exceeds the %s limit of %d", size, ch, limit))
+			return
+		}
+		data := make([]byte, size)
+		if _, err := io.ReadFull(br, data); err != nil {
+			if errors.Is(err, io.ErrUnexpectedEOF) {
+				reject(ch, size, "frame cut short")
+			} else {
+				st.Reset()
+			}
+			return
+		}
+		if !s.emitMessage(p, conn, action.MessageReceived{Peer: id, Channel: ch, Data: data}) {
+			st.Reset()
+			return
+		}
+	}
+}

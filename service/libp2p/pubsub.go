@@ -1,0 +1,305 @@
+package libp2p
+
+import (
+	"context"
+	"sync"
+	"sync/atomic"
+
+	pubsub "github.com/libp2p/go-libp2p-pubsub"
+	"github.com/libp2p/go-libp2p/core/host"
+	"github.com/libp2p/go-libp2p/core/network"
+	"github.com/libp2p/go-libp2p/core/peer"
+	"github.com/libp2p/go-libp2p/core/protocol"
+	"log/slog"
+
+	"github.com/p2pcore/p2pcore/action"
+	"github.com/p2pcore/p2pcore/state"
+)
+
+// Topic names a broadcast channel's GossipSub topic.
+func Topic(network string, ch state.Channel) string {
+	return "/p2pcore/" + network + "/" + ch.String() + "/1"
+}
+
+// startPubSub creates the GossipSub router and joins and subscribes every
+// broadcast channel.
+//
+// GossipSub pushes outgoing RPCs into a bounded per-peer queue without
+// waiting and drops them when it is full (32 by default): a fast publisher
+// loses messages silently. We give it a larger queue and watch it — the
+// tracer sees every RPC queued, a wrapper around the host sees every RPC
+// written — and the publisher waits while any peer's queue is
+// three-quarters full. The receiving side gets large validation and
+// subscription buffers, and a tracer hook counts anything it still drops.
+func (s *Service) startPubSub() error {
+	ps, err := pubsub.NewGossipSub(s.ctx, &flowHost{Host: s.h, flow: s.flow},
+		pubsub.WithPeerOutboundQueueSize(s.cfg.PubSubQueue),
+		pubsub.WithValidateQueueSize(s.cfg.PubSubQueue),
+		pubsub.WithMaxMessageSize(s.cfg.MaxMessageSize+64<<10),
+		pubsub.WithRawTracer(s.flow),
+		// Our own publications go to every peer on the topic, not just the
+		// mesh, as the GossipSub v1.1 spec recommends: a publication right
+		// after peers connect, before the mesh forms, still reaches them.
+		pubsub.WithFloodPublish(true),
+	)
+	if err != nil {
+		return err
+	}
+	s.ps = ps
+	for ch := state.Channel(0); ch < state.NumChannels; ch++ {
+		if !s.cfg.Channels[ch].Broadcast {
+			continue
+		}
+		t, err := ps.Join(Topic(s.cfg.Network, ch))
+		if err != nil {
+			return err
+		}
+		sub, err := t.Subscribe(pubsub.WithBufferSize(s.cfg.PubSubQueue))
+		if err != nil {
+			return err
+		}
+		s.topics[ch], s.subs[ch] = t, sub
+		s.wg.Add(1)
+		go s.readTopic(ch, sub)
+	}
+	return nil
+}
+
+// readTopic turns a subscription's messages into MessageReceived from the
+// peer that relayed them.
+func (s *Service) readTopic(ch state.Channel, sub *pubsub.Subscription) {
+	defer s.wg.Done()
+	self := s.h.ID()
+	for {
+		msg, err := sub.Next(s.ctx)
+		if err != nil {
+			return
+		}
+		from := msg.ReceivedFrom
+		if from == self {
+			continue // our own publication, looped back
+		}
+		var conn network.Conn
+		if conns := s.h.Network().ConnsToPeer(from); len(conns) > 0 {
+			conn = conns[0]
+		}
+		s.emitMessage(from, conn, action.MessageReceived{Peer: state.PeerID(from.String()), Channel: ch, Data: msg.Data})
+	}
+}
+
+// publisher publishes broadcasts in order from one goroutine and reports
+// them as Published in batches.
+type publisher struct {
+	s    *Service
+	mu   sync.Mutex
+	cond *sync.Cond
+	q    []frame
+	done bool
+}
+
+func newPublisher(s *Service) *publisher {
+	p := &publisher{s: s}
+	p.cond = sync.NewCond(&p.mu)
+	s.wg.Add(1)
+	go p.run()
+	return p
+}
+
+func (p *publisher) enqueue(ch state.Channel, data []byte) {
+	p.mu.Lock()
+	p.q = append(p.q, frame{ch: ch, data: data})
+	p.cond.Signal()
+	p.mu.Unlock()
+}
+
+func (p *publisher) stop() {
+	p.mu.Lock()
+	p.done = true
+	p.cond.Signal()
+	p.mu.Unlock()
+	p.s.flow.release()
+}
+
+func (p *publisher) run() {
+	defer p.s.wg.Done()
+	s := p.s
+	for {
+		p.mu.Lock()
+		for len(p.q) == 0 && !p.done {
+			p.cond.Wait()
+		}
+		batch, done := p.q, p.done
+		p.q = nil
+		p.mu.Unlock()
+		if done {
+			return
+		}
+		var published [state.NumChannels]uint32
+		for i, f := range batch {
+			s.flow.wait(s.ctx)
+			if t := s.topics[f.ch]; t != nil && s.ctx.Err() == nil {
+				if err := t.Publish(s.ctx, f.data); err != nil {
+					s.log.Warn("broadcast not published", "channel", f.ch, "bytes", len(f.data), "err", err)
+				}
+			}
+			published[f.ch]++
+			// Report in batches, but not so large that the state machine
+			// sits on a full queue while we work through it.
+			if (i+1)%64 == 0 || i == len(batch)-1 {
+				p.report(&published)
+			}
+		}
+	}
+}
+
+func (p *publisher) report(published *[state.NumChannels]uint32) {
+	p.s.emitMu.Lock()
+	defer p.s.emitMu.Unlock()
+	for ch, n := range published {
+		if n > 0 {
+			p.s.emit(action.Published{Channel: state.Channel(ch), Count: n})
+			published[ch] = 0
+		}
+	}
+}
+
+// flowControl tracks how many RPCs wait in GossipSub's queue for each peer
+// (queued by the router, seen by the tracer; written, seen by flowStream)
+// and holds the publisher back while any queue is above the limit.
+type flowControl struct {
+	pubsub.RawTracer // the callbacks we do not need are no-ops
+	log              *slog.Logger
+	limit            int
+
+	mu       sync.Mutex
+	cond     *sync.Cond
+	queued   map[peer.ID]int
+	released bool
+
+	dropped       atomic.Uint64
+	undeliverable atomic.Uint64
+}
+
+func newFlowControl(limit int, log *slog.Logger) *flowControl {
+	f := &flowControl{RawTracer: noopTracer{}, limit: max(limit, 1), log: log, queued: map[peer.ID]int{}}
+	f.cond = sync.NewCond(&f.mu)
+	return f
+}
+
+// wait blocks while some peer's queue is above the limit.
+func (f *flowControl) wait(ctx context.Context) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	for !f.released && ctx.Err() == nil && f.full() {
+		f.cond.Wait()
+	}
+}
+
+func (f *flowControl) full() bool {
+	for _, n := range f.queued {
+		if n >= f.limit {
+			return true
+		}
+	}
+	return false
+}
+
+func (f *flowControl) release() {
+	f.mu.Lock()
+	f.released = true
+	f.cond.Broadcast()
+	f.mu.Unlock()
+}
+
+// SendRPC: the router queued an RPC for p.
+func (f *flowControl) SendRPC(_ *pubsub.RPC, p peer.ID) {
+	f.mu.Lock()
+	f.queued[p]++
+	f.mu.Unlock()
+}
+
+// written: an RPC for p left the queue and was written.
+func (f *flowControl) written(p peer.ID) {
+	f.mu.Lock()
+	if n := f.queued[p]; n > 0 {
+		f.queued[p] = n - 1
+		if n == f.limit {
+			f.cond.Broadcast()
+		}
+	}
+	f.mu.Unlock()
+}
+
+// OnClosedOutboundStream: the peer's queue is gone.
+func (f *flowControl) OnClosedOutboundStream(p peer.ID) {
+	f.mu.Lock()
+	delete(f.queued, p)
+	f.cond.Broadcast()
+	f.mu.Unlock()
+}
+
+// DropRPC: the router dropped an RPC for p. With the flow control this
+// should not happen to our broadcasts; it is counted and logged, never
+// silent.
+func (f *flowControl) DropRPC(rpc *pubsub.RPC, p peer.ID) {
+	if n := len(rpc.GetPublish()); n > 0 {
+		f.dropped.Add(uint64(n))
+		f.log.Warn("gossipsub dropped messages for a peer", "peer", p, "messages", n)
+	}
+}
+
+// UndeliverableMessage: our subscription fell behind and GossipSub
+// dropped a message for it.
+func (f *flowControl) UndeliverableMessage(msg *pubsub.Message) {
+	f.undeliverable.Add(1)
+	f.log.Warn("gossipsub could not deliver a message to us: subscription too slow", "topic", msg.GetTopic())
+}
+
+// flowHost is the host GossipSub sees: its outbound streams report each
+// write to the flow control.
+type flowHost struct {
+	host.Host
+	flow *flowControl
+}
+
+func (h *flowHost) NewStream(ctx context.Context, p peer.ID, pids ...protocol.ID) (network.Stream, error) {
+	st, err := h.Host.NewStream(ctx, p, pids...)
+	if err != nil {
+		return nil, err
+	}
+	return &flowStream{Stream: st, p: p, flow: h.flow}, nil
+}
+
+// flowStream counts GossipSub's writes: it writes each RPC with one Write.
+type flowStream struct {
+	network.Stream
+	p    peer.ID
+	flow *flowControl
+}
+
+func (s *flowStream) Write(b []byte) (int, error) {
+	n, err := s.Stream.Write(b)
+	s.flow.written(s.p)
+	return n, err
+}
+
+// noopTracer implements the RawTracer callbacks flowControl ignores.
+type noopTracer struct{}
+
+func (noopTracer) AddPeer(peer.ID, protocol.ID)             {}
+func (noopTracer) RemovePeer(peer.ID)                       {}
+func (noopTracer) OnNewOutboundStream(peer.ID, protocol.ID) {}
+func (noopTracer) OnClosedOutboundStream(peer.ID)           {}
+func (noopTracer) Join(string)                              {}
+func (noopTracer) Leave(string)                             {}
+func (noopTracer) Graft(peer.ID, string)                    {}
+func (noopTracer) Prune(peer.ID, string)                    {}
+func (noopTracer) ValidateMessage(*pubsub.Message)          {}
+func (noopTracer) DeliverMessage(*pubsub.Message)           {}
+func (noopTracer) RejectMessage(*pubsub.Message, string)    {}
+func (noopTracer) DuplicateMessage(*pubsub.Message)         {}
+func (noopTracer) ThrottlePeer(peer.ID)                     {}
+func (noopTracer) RecvRPC(*pubsub.RPC)                      {}
+func (noopTracer) SendRPC(*pubsub.RPC, peer.ID)             {}
+func (noopTracer) DropRPC(*pubsub.RPC, peer.ID)             {}
+func (noopTracer) UndeliverableMessage(*pubsub.Message)     {}

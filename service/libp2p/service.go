@@ -1,0 +1,490 @@
+// Package libp2p is the production service: it carries out the state
+// machine's commands on a real go-libp2p host and reports what happens as
+// input actions.
+//
+// The host speaks TCP and QUIC (WebSocket on request), Noise first and TLS
+// as a fallback, and yamux, under go-libp2p's resource manager as a hard
+// safety net. go-libp2p's own connection manager is off: every connection —
+// our dials, inbound peers, whatever another subsystem opens — is reported
+// to the state machine, which keeps or closes it. Broadcast channels ride
+// GossipSub, one topic per (network, channel); direct and control messages
+// use a framed stream protocol with a size limit per channel.
+//
+// Every method the store calls returns at once; the work happens in
+// goroutines and comes back through the Sink.
+package libp2p
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"strings"
+	"sync"
+	"time"
+
+	golibp2p "github.com/libp2p/go-libp2p"
+	pubsub "github.com/libp2p/go-libp2p-pubsub"
+	"github.com/libp2p/go-libp2p/core/connmgr"
+	"github.com/libp2p/go-libp2p/core/crypto"
+	"github.com/libp2p/go-libp2p/core/host"
+	"github.com/libp2p/go-libp2p/core/network"
+	"github.com/libp2p/go-libp2p/core/peer"
+	"github.com/libp2p/go-libp2p/core/protocol"
+	"github.com/libp2p/go-libp2p/p2p/muxer/yamux"
+	"github.com/libp2p/go-libp2p/p2p/security/noise"
+	tls "github.com/libp2p/go-libp2p/p2p/security/tls"
+	quic "github.com/libp2p/go-libp2p/p2p/transport/quic"
+	"github.com/libp2p/go-libp2p/p2p/transport/tcp"
+	ws "github.com/libp2p/go-libp2p/p2p/transport/websocket"
+	ma "github.com/multiformats/go-multiaddr"
+
+	"github.com/p2pcore/p2pcore/action"
+	"github.com/p2pcore/p2pcore/service"
+	"github.com/p2pcore/p2pcore/state"
+)
+
+// Config configures the service.
+type Config struct {
+	// Network is the network id; it names the protocols and topics, so
+	// nodes of different networks do not even share a topic.
+	Network string
+	// Key is the node's identity.
+	Key crypto.PrivKey
+	// ListenAddrs are multiaddrs to listen on.
+	ListenAddrs []string
+	// WebSocket adds the WebSocket transport.
+	WebSocket bool
+	// Channels gives each channel's size limit and priority.
+	Channels [state.NumChannels]state.ChannelConfig
+	// MaxMessageSize bounds any message (GossipSub's limit is set from it).
+	MaxMessageSize int
+	// DialTimeout is a safety net behind the state machine's own timeout.
+	DialTimeout time.Duration
+	// PubSubQueue is GossipSub's per-peer outbound queue; publishing
+	// pauses while any peer's queue is three-quarters full, so nothing we
+	// publish is dropped.
+	PubSubQueue int
+	// Sink receives every event; it may block (back-pressure).
+	Sink service.Sink
+	// Deliver hands received data messages to the application; it is
+	// called from the store's goroutine.
+	Deliver func(peer state.PeerID, ch state.Channel, data []byte)
+	// PeerStorePath is where SavePeerStore writes ("" keeps nothing).
+	PeerStorePath string
+	// Logger, if nil, discards.
+	Logger *slog.Logger
+}
+
+// Service is a go-libp2p host driven by a p2pcore store.
+type Service struct {
+	cfg    Config
+	log    *slog.Logger
+	h      host.Host
+	ps     *pubsub.PubSub
+	flow   *flowControl
+	topics [state.NumChannels]*pubsub.Topic
+	subs   [state.NumChannels]*pubsub.Subscription
+	direct protocol.ID
+
+	ctx    context.Context
+	cancel context.CancelFunc
+	wg     sync.WaitGroup
+
+	// mu guards the maps below; the store's goroutine takes it only
+	// briefly and never while waiting on anything.
+	mu      sync.Mutex
+	writers map[peer.ID]*writer
+	dials   map[peer.ID]*dial
+	closing map[peer.ID]bool
+
+	// emitMu orders events: a peer's connection event always reaches the
+	// sink before its first message. Lock order: emitMu, then mu. The
+	// store's goroutine never takes emitMu.
+	emitMu   sync.Mutex
+	reported map[peer.ID]bool
+
+	pub   *publisher
+	saver *saver
+}
+
+type dial struct {
+	cancel    context.CancelFunc
+	cancelled bool
+	connected bool
+}
+
+var _ service.Service = (*Service)(nil)
+
+// DirectProtocol carries control and direct messages. It does not name
+// the network: a node of another network must be able to deliver its Hello
+// so that it can be refused with a reason ("wrong network") rather than
+// time out. Broadcast topics do name the network.
+const DirectProtocol = protocol.ID("/p2pcore/direct/1")
+
+// New starts a host listening on cfg.ListenAddrs and joins the broadcast
+// topics. Events flow to cfg.Sink from now on.
+func New(cfg Config) (*Service, error) {
+	if cfg.Key == nil || cfg.Sink == nil {
+		return nil, errors.New("libp2p service: a key and a sink are required")
+	}
+	if cfg.DialTimeout <= 0 {
+		cfg.DialTimeout = 15 * time.Second
+	}
+	if cfg.PubSubQueue <= 0 {
+		cfg.PubSubQueue = 4096
+	}
+	if cfg.MaxMessageSize <= 0 {
+		cfg.MaxMessageSize = 10 * state.MiB
+	}
+	log := cfg.Logger
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	listen := make([]ma.Multiaddr, 0, len(cfg.ListenAddrs))
+	for _, s := range cfg.ListenAddrs {
+		m, err := ma.NewMultiaddr(s)
+		if err != nil {
+			return nil, fmt.Errorf("listen address %q: %v", s, err)
+		}
+		listen = append(listen, m)
+	}
+	opts := []golibp2p.Option{
+		golibp2p.Identity(cfg.Key),
+		golibp2p.ListenAddrs(listen...),
+		golibp2p.Transport(tcp.NewTCPTransport),
+		golibp2p.Transport(quic.NewTransport),
+		golibp2p.Security(noise.ID, noise.New),
+		golibp2p.Security(tls.ID, tls.New),
+		golibp2p.Muxer(yamux.ID, yamux.DefaultTransport),
+		golibp2p.ConnectionManager(connmgr.NullConnMgr{}),
+		golibp2p.DisableRelay(),
+		golibp2p.DisableMetrics(),
+		golibp2p.UserAgent("p2pcore"),
+	}
+	if cfg.WebSocket {
+		opts = append(opts, golibp2p.Transport(ws.New))
+	}
+	h, err := golibp2p.New(opts...)
+	if err != nil {
+		return nil, listenError(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	s := &Service{
+		cfg: cfg, log: log, h: h, ctx: ctx, cancel: cancel,
+		direct:   DirectProtocol,
+		writers:  map[peer.ID]*writer{},
+		dials:    map[peer.ID]*dial{},
+		closing:  map[peer.ID]bool{},
+		reported: map[peer.ID]bool{},
+	}
+	s.flow = newFlowControl(cfg.PubSubQueue*3/4, log)
+	if err := s.startPubSub(); err != nil {
+		h.Close()
+		cancel()
+		return nil, err
+	}
+	h.Network().Notify(&network.NotifyBundle{ConnectedF: s.connected, DisconnectedF: s.disconnected})
+	h.SetStreamHandler(s.direct, s.handleStream)
+	s.pub = newPublisher(s)
+	s.saver = newSaver(cfg.PeerStorePath, log)
+	return s, nil
+}
+
+// listenError turns go-libp2p's nested listen failure into one line that
+// says which address and why.
+func listenError(err error) error {
+	msg := err.Error()
+	if strings.Contains(msg, "address already in use") {
+		return fmt.Errorf("cannot listen: address already in use (%s)", firstLine(msg))
+	}
+	return fmt.Errorf("cannot start the libp2p host: %s", firstLine(msg))
+}
+
+func firstLine(s string) string {
+	s, _, _ = strings.Cut(s, "\n")
+	return s
+}
+
+// ID is the node's peer ID.
+func (s *Service) ID() state.PeerID { return state.PeerID(s.h.ID().String()) }
+
+// Host is the underlying go-libp2p host.
+func (s *Service) Host() host.Host { return s.h }
+
+// ListenAddrs are the addresses the host listens on, without /p2p.
+func (s *Service) ListenAddrs() []state.Addr {
+	var out []state.Addr
+	for _, a := range s.h.Addrs() {
+		out = append(out, state.Addr(a.String()))
+	}
+	return out
+}
+
+// Shutdown stops everything: pending writes are abandoned, the host
+// closes. The caller's Sink must not block from now on.
+func (s *Service) Shutdown() error {
+	s.cancel()
+	s.pub.stop()
+	s.saver.stop()
+	for _, sub := range s.subs {
+		if sub != nil {
+			sub.Cancel()
+		}
+	}
+	s.mu.Lock()
+	for _, w := range s.writers {
+		w.stop()
+	}
+	s.mu.Unlock()
+	err := s.h.Close()
+	s.wg.Wait()
+	return err
+}
+
+// emit sends an event to the sink. Callers hold emitMu.
+func (s *Service) emit(a action.Action) {
+	s.cfg.Sink(a)
+}
+
+// connEvent reports a peer's first connection, as Connected when it is the
+// outcome of a dial the state machine asked for and as IncomingConnection
+// otherwise. Callers hold emitMu.
+func (s *Service) connEvent(p peer.ID, c network.Conn) {
+	if s.reported[p] {
+		return
+	}
+	s.reported[p] = true
+	out := c.Stat().Direction == network.DirOutbound
+	addr := state.Addr(c.RemoteMultiaddr().String())
+	s.mu.Lock()
+	d := s.dials[p]
+	ours := out && d != nil && !d.cancelled
+	if ours {
+		d.connected = true
+	}
+	s.mu.Unlock()
+	if ours {
+		s.emit(action.Connected{Peer: state.PeerID(p.String()), Addr: addr})
+		return
+	}
+	s.emit(action.IncomingConnection{Peer: state.PeerID(p.String()), Addr: addr, Outbound: out})
+}
+
+// connected is the swarm's notification of a new connection.
+func (s *Service) connected(_ network.Network, c network.Conn) {
+	s.emitMu.Lock()
+	defer s.emitMu.Unlock()
+	s.connEvent(c.RemotePeer(), c)
+}
+
+// disconnected is the swarm's notification of a closed connection; the
+// peer is gone when its last connection is.
+func (s *Service) disconnected(n network.Network, c network.Conn) {
+	p := c.RemotePeer()
+	s.emitMu.Lock()
+	defer s.emitMu.Unlock()
+	if n.Connectedness(p) == network.Connected || !s.reported[p] {
+		return
+	}
+	delete(s.reported, p)
+	s.mu.Lock()
+	closing := s.closing[p]
+	w := s.writers[p]
+	if !closing && w != nil {
+		delete(s.writers, p)
+	}
+	s.mu.Unlock()
+	if closing {
+		return // Close reports it
+	}
+	if w != nil {
+		w.stop()
+	}
+	s.emit(action.Disconnected{Peer: state.PeerID(p.String()), Error: "connection closed"})
+}
+
+// emitMessage reports a message from p, after p's connection event.
+// Messages from a peer with no connection left are dropped: the state
+// machine has already been told the peer is gone.
+func (s *Service) emitMessage(p peer.ID, c network.Conn, a action.Action) bool {
+	s.emitMu.Lock()
+	defer s.emitMu.Unlock()
+	if !s.reported[p] {
+		if c == nil || c.IsClosed() {
+			return false
+		}
+		s.connEvent(p, c)
+	}
+	s.emit(a)
+	return true
+}
+
+// Dial connects to a peer. The outcome arrives as Connected (through the
+// connection notification) or ConnectionFailed.
+func (s *Service) Dial(id state.PeerID, addrs []state.Addr) {
+	p, err := peer.Decode(string(id))
+	if err != nil {
+		s.failLater(id, fmt.Sprintf("invalid peer ID: %v", err))
+		return
+	}
+	var mas []ma.Multiaddr
+	for _, a := range addrs {
+		if m, err := ma.NewMultiaddr(string(a)); err == nil {
+			mas = append(mas, m)
+		}
+	}
+	ctx, cancel := context.WithTimeout(s.ctx, s.cfg.DialTimeout)
+	d := &dial{cancel: cancel}
+	s.mu.Lock()
+	if old := s.dials[p]; old != nil {
+		old.cancelled = true
+		old.cancel()
+	}
+	s.dials[p] = d
+	s.mu.Unlock()
+	s.wg.Add(1)
+	go func() {
+		defer s.wg.Done()
+		defer cancel()
+		err := s.h.Connect(ctx, peer.AddrInfo{ID: p, Addrs: mas})
+		s.emitMu.Lock()
+		defer s.emitMu.Unlock()
+		s.mu.Lock()
+		mine := s.dials[p] == d
+		if mine {
+			delete(s.dials, p)
+		}
+		cancelled, connected := d.cancelled, d.connected
+		s.mu.Unlock()
+		switch {
+		case cancelled || !mine || connected:
+		case err != nil:
+			s.emit(action.ConnectionFailed{Peer: id, Error: service.ErrorText(err)})
+		case !s.reported[p]:
+			// The connection was up before the notification ran.
+			if conns := s.h.Network().ConnsToPeer(p); len(conns) > 0 {
+				s.connEvent(p, conns[0])
+			}
+		}
+	}()
+}
+
+// failLater reports a dial that cannot even start, from another goroutine
+// so that the store never receives an event while it is dispatching.
+func (s *Service) failLater(id state.PeerID, why string) {
+	s.wg.Add(1)
+	go func() {
+		defer s.wg.Done()
+		s.emitMu.Lock()
+		defer s.emitMu.Unlock()
+		s.emit(action.ConnectionFailed{Peer: id, Error: why})
+	}()
+}
+
+// Close closes every connection to a peer after writing what was sent to
+// it before, and confirms with exactly one Disconnected.
+func (s *Service) Close(id state.PeerID) {
+	p, err := peer.Decode(string(id))
+	if err != nil {
+		s.wg.Add(1)
+		go func() {
+			defer s.wg.Done()
+			s.emitMu.Lock()
+			defer s.emitMu.Unlock()
+			s.emit(action.Disconnected{Peer: id, Error: "invalid peer ID"})
+		}()
+		return
+	}
+	s.mu.Lock()
+	s.closing[p] = true
+	if d := s.dials[p]; d != nil {
+		d.cancelled = true
+		d.cancel()
+		delete(s.dials, p)
+	}
+	w := s.writers[p]
+	s.mu.Unlock()
+	if w != nil && w.close() {
+		return // the writer finishes the close after its queue
+	}
+	s.wg.Add(1)
+	go func() {
+		defer s.wg.Done()
+		s.finishClose(p)
+	}()
+}
+
+// finishClose closes the peer's connections and reports it.
+func (s *Service) finishClose(p peer.ID) {
+	if err := s.h.Network().ClosePeer(p); err != nil {
+		s.log.Debug("closing peer", "peer", p, "err", err)
+	}
+	s.emitMu.Lock()
+	defer s.emitMu.Unlock()
+	delete(s.reported, p)
+	s.mu.Lock()
+	delete(s.closing, p)
+	if w := s.writers[p]; w != nil && w.closed() {
+		delete(s.writers, p)
+	}
+	s.mu.Unlock()
+	s.emit(action.Disconnected{Peer: state.PeerID(p.String()), Error: "closed"})
+}
+
+// Send queues a message for a peer's writer.
+func (s *Service) Send(id state.PeerID, ch state.Channel, data []byte) {
+	p, err := peer.Decode(string(id))
+	if err != nil {
+		if ch != state.ChannelControl {
+			s.wg.Add(1)
+			go func() {
+				defer s.wg.Done()
+				s.emitMu.Lock()
+				defer s.emitMu.Unlock()
+				s.emit(action.Sent{Peer: id, Channel: ch, Count: 1})
+			}()
+		}
+		return
+	}
+	s.mu.Lock()
+	w := s.writers[p]
+	if w == nil || w.closed() {
+		w = newWriter(s, p, id)
+		s.writers[p] = w
+	}
+	s.mu.Unlock()
+	w.enqueue(frame{ch: ch, data: data, priority: s.cfg.Channels[ch].Priority})
+}
+
+// Publish queues a broadcast.
+func (s *Service) Publish(ch state.Channel, data []byte) { s.pub.enqueue(ch, data) }
+
+// Deliver hands a message to the application.
+func (s *Service) Deliver(p state.PeerID, ch state.Channel, data []byte) {
+	if s.cfg.Deliver != nil {
+		s.cfg.Deliver(p, ch, data)
+	}
+}
+
+// SavePeerStore writes the peer store in the background.
+func (s *Service) SavePeerStore(ps state.PeerStore) { s.saver.save(ps) }
+
+// Dropped reports broadcasts GossipSub dropped despite the flow control
+// (expected: zero) and messages it could not deliver to our subscription.
+func (s *Service) Dropped() (outbound, inbound uint64) {
+	return s.flow.dropped.Load(), s.flow.undeliverable.Load()
+}
+
+// TopicPeers lists the peers GossipSub knows to be subscribed to a
+// broadcast channel's topic: those a publication reaches directly.
+func (s *Service) TopicPeers(ch state.Channel) []state.PeerID {
+	if !ch.Valid() || s.topics[ch] == nil {
+		return nil
+	}
+	var out []state.PeerID
+	for _, p := range s.topics[ch].ListPeers() {
+		out = append(out, state.PeerID(p.String()))
+	}
+	return out
+}
