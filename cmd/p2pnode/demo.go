@@ -16,6 +16,7 @@ import (
 	"github.com/p2pcore/p2pcore/channel"
 	"github.com/p2pcore/p2pcore/node"
 	"github.com/p2pcore/p2pcore/replay"
+	p2p "github.com/p2pcore/p2pcore/service/libp2p"
 	"github.com/p2pcore/p2pcore/state"
 )
 
@@ -55,6 +56,7 @@ func runDemo(args []string, stdout, stderr io.Writer) error {
 	if *verbose {
 		logger = slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelInfo}))
 	}
+	p2p.RouteLogs(logger.With("system", "libp2p").Handler())
 	ctx, cancel := context.WithTimeout(context.Background(), *timeout)
 	defer cancel()
 	d := &demo{out: stdout, dir: *dir, logger: logger, start: time.Now()}

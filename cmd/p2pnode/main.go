@@ -115,10 +115,15 @@ func newFlags(name, args string, w io.Writer) *flag.FlagSet {
 // arguments, and returns the positional ones.
 func parse(fs *flag.FlagSet, args []string) ([]string, error) {
 	var positional []string
+	// The flag package prints the whole usage on any mistake; we want one
+	// line for a mistake and the usage only when asked with -h.
+	usage := fs.Usage
+	fs.Usage = func() {}
+	defer func() { fs.Usage = usage }()
 	for {
 		if err := fs.Parse(args); err != nil {
 			if errors.Is(err, flag.ErrHelp) {
-				fs.Usage()
+				usage()
 				return nil, err
 			}
 			return nil, usagef("%v", err)

@@ -160,6 +160,13 @@ func runNode(args []string, stdout, stderr io.Writer) error {
 		return usagef("%v", err)
 	}
 	cfg.Logger = logger
+	// go-libp2p's internal logs only at debug: at other levels they repeat
+	// what our own log and error messages already say.
+	if *logLevel == "debug" {
+		p2p.RouteLogs(logger.With("system", "libp2p").Handler())
+	} else {
+		p2p.RouteLogs(nil)
+	}
 
 	n, err := node.New(cfg)
 	if err != nil {

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"sync"
+	"time"
 
 	"github.com/libp2p/go-libp2p/core/network"
 	"github.com/libp2p/go-libp2p/core/peer"
@@ -137,7 +138,7 @@ func (w *writer) run() {
 		w.report(sent)
 		if closing && len(batch) == 0 {
 			if w.stream != nil {
-				w.stream.Close()
+				w.linger()
 			}
 			w.mu.Lock()
 			w.done = true
@@ -146,6 +147,22 @@ func (w *writer) run() {
 			return
 		}
 	}
+}
+
+// lingerTimeout bounds how long a close waits for the peer to read what
+// we sent.
+const lingerTimeout = time.Second
+
+// linger half-closes the stream and waits, briefly, until the peer has read
+// everything and closed its side too. Closing the connection at once could
+// lose the frames still in flight — among them the Disconnect that tells
+// the peer why.
+func (w *writer) linger() {
+	if err := w.stream.CloseWrite(); err == nil {
+		w.stream.SetReadDeadline(time.Now().Add(lingerTimeout))
+		io.Copy(io.Discard, io.LimitReader(w.stream, 1<<16))
+	}
+	w.stream.Close()
 }
 
 // write sends one frame, opening the stream if needed. It never dials: a

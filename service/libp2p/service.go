@@ -152,7 +152,9 @@ func New(cfg Config) (*Service, error) {
 	opts := []golibp2p.Option{
 		golibp2p.Identity(cfg.Key),
 		golibp2p.ListenAddrs(listen...),
-		golibp2p.Transport(tcp.NewTCPTransport),
+		// Without this, the kernel lets a second process bind the same TCP
+		// port (SO_REUSEPORT) and "port in use" would go unnoticed.
+		golibp2p.Transport(tcp.NewTCPTransport, tcp.DisableReuseport()),
 		golibp2p.Transport(quic.NewTransport),
 		golibp2p.Security(noise.ID, noise.New),
 		golibp2p.Security(tls.ID, tls.New),
@@ -196,7 +198,14 @@ func New(cfg Config) (*Service, error) {
 func listenError(err error) error {
 	msg := err.Error()
 	if strings.Contains(msg, "address already in use") {
-		return fmt.Errorf("cannot listen: address already in use (%s)", firstLine(msg))
+		// go-libp2p wraps the socket error as "failed to listen on any
+		// addresses: [listen tcp4 127.0.0.1:4001: bind: address already
+		// in use]"; the bracketed part says which address.
+		if i := strings.Index(msg, "[listen "); i >= 0 {
+			inner := strings.TrimSuffix(firstLine(msg[i+1:]), "]")
+			return fmt.Errorf("cannot listen, port already in use: %s", inner)
+		}
+		return fmt.Errorf("cannot listen, port already in use: %s", firstLine(msg))
 	}
 	return fmt.Errorf("cannot start the libp2p host: %s", firstLine(msg))
 }

@@ -1,0 +1,203 @@
+package node_test
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"testing"
+	"time"
+
+	"github.com/p2pcore/p2pcore/channel"
+	"github.com/p2pcore/p2pcore/node"
+	"github.com/p2pcore/p2pcore/reducer"
+	"github.com/p2pcore/p2pcore/state"
+)
+
+var broadcastChannels = []state.Channel{channel.Block, channel.Transaction, channel.SnarkWork}
+
+// startFive starts a bootnode and four nodes that know only the bootnode,
+// and waits until every node is ready with every other one and GossipSub
+// knows every subscription.
+func startFive(t *testing.T) (*cluster, []*testNode) {
+	c := newCluster(t)
+	boot := c.start("boot", nil)
+	nodes := []*testNode{boot}
+	for i := 1; i < 5; i++ {
+		nodes = append(nodes, c.start(fmt.Sprintf("n%d", i), nil, boot))
+	}
+	waitFor(t, 30*time.Second, describePeers(nodes...), func() bool {
+		for _, n := range nodes {
+			if len(n.ReadyPeers()) < len(nodes)-1 {
+				return false
+			}
+		}
+		return true
+	})
+	waitFor(t, 30*time.Second, func() string { return "GossipSub subscriptions" }, func() bool {
+		for _, n := range nodes {
+			for _, ch := range broadcastChannels {
+				if len(n.BroadcastPeers(ch)) < len(nodes)-1 {
+					return false
+				}
+			}
+		}
+		return true
+	})
+	return c, nodes
+}
+
+// Five nodes that start from one bootnode find each other; a message
+// broadcast on each broadcast channel by each node reaches every other
+// node exactly once; every recorded log then replays with all checkpoints.
+func TestFiveNodesGossipOnEveryBroadcastChannel(t *testing.T) {
+	c, nodes := startFive(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+
+	subs := make([][]*node.Subscription, len(nodes))
+	for i, n := range nodes {
+		for _, ch := range broadcastChannels {
+			subs[i] = append(subs[i], n.Subscribe(ch))
+		}
+	}
+	for i, n := range nodes {
+		for _, ch := range broadcastChannels {
+			if err := n.Broadcast(ctx, ch, []byte(fmt.Sprintf("%s from %d", ch, i))); err != nil {
+				t.Fatalf("%s: broadcast on %s: %v", n.name, ch, err)
+			}
+		}
+	}
+	for i, n := range nodes {
+		for k, ch := range broadcastChannels {
+			want := map[string]bool{}
+			for j := range nodes {
+				if j != i {
+					want[fmt.Sprintf("%s from %d", ch, j)] = true
+				}
+			}
+			for len(want) > 0 {
+				select {
+				case m := <-subs[i][k].C():
+					if m.Channel != ch {
+						t.Errorf("%s: message on %s delivered to the %s subscription", n.name, m.Channel, ch)
+					}
+					if !want[string(m.Data)] {
+						t.Errorf("%s: unexpected or duplicate %q on %s", n.name, m.Data, ch)
+					}
+					delete(want, string(m.Data))
+				case <-ctx.Done():
+					t.Fatalf("%s: on %s still missing %v", n.name, ch, want)
+				}
+			}
+		}
+	}
+	// Nothing more arrives: in particular a node does not hear its own.
+	time.Sleep(200 * time.Millisecond)
+	for i, n := range nodes {
+		for k := range broadcastChannels {
+			select {
+			case m := <-subs[i][k].C():
+				t.Errorf("%s: extra message %q", n.name, m.Data)
+			default:
+			}
+		}
+	}
+	c.closeAndVerify()
+}
+
+// Direct messages go both ways between two ready peers, on the data
+// channels, with payloads up to the channel limit; a payload over it is
+// refused by the API before it reaches the network.
+func TestDirectMessagesBothWays(t *testing.T) {
+	c := newCluster(t)
+	a := c.start("a", nil)
+	b := c.start("b", nil, a)
+	waitFor(t, 20*time.Second, describePeers(a, b), func() bool { return readyWith(a, b.ID()) && readyWith(b, a.ID()) })
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+
+	aSync, bSync := a.Subscribe(channel.Sync), b.Subscribe(channel.Sync)
+	big := bytes.Repeat([]byte{0xab}, 1<<20)
+	for i := 0; i < 10; i++ {
+		if err := a.Send(ctx, b.ID(), channel.Sync, []byte(fmt.Sprintf("a→b %d", i))); err != nil {
+			t.Fatal(err)
+		}
+		if err := b.Send(ctx, a.ID(), channel.Sync, []byte(fmt.Sprintf("b→a %d", i))); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := a.Send(ctx, b.ID(), channel.Sync, big); err != nil {
+		t.Fatal(err)
+	}
+	expect := func(sub *node.Subscription, from state.PeerID, want []byte) {
+		t.Helper()
+		select {
+		case m := <-sub.C():
+			if m.From != from || !bytes.Equal(m.Data, want) {
+				t.Fatalf("got %d bytes %.20q from %s, want %.20q from %s", len(m.Data), m.Data, m.From.Short(), want, from.Short())
+			}
+		case <-ctx.Done():
+			t.Fatalf("no message %.20q from %s", want, from.Short())
+		}
+	}
+	for i := 0; i < 10; i++ {
+		expect(bSync, a.ID(), []byte(fmt.Sprintf("a→b %d", i)))
+		expect(aSync, b.ID(), []byte(fmt.Sprintf("b→a %d", i)))
+	}
+	expect(bSync, a.ID(), big)
+
+	var limit int
+	a.State(ctx, func(s *state.State) { limit = s.Config.Channels[channel.Sync].MaxSize })
+	err := a.Send(ctx, b.ID(), channel.Sync, make([]byte, limit+1))
+	if !errors.Is(err, reducer.ErrTooLarge) {
+		t.Errorf("oversized send: got %v, want ErrTooLarge", err)
+	}
+	if err := a.Send(ctx, "12D3KooWNotAPeerWeKnow", channel.Sync, []byte("x")); err == nil {
+		t.Error("send to an unknown peer succeeded")
+	}
+	c.closeAndVerify()
+}
+
+// When a node goes away, its peers notice: its entry leaves their state
+// and the reason it gave (shutdown) is counted.
+func TestPeerDisconnectIsNoticed(t *testing.T) {
+	c := newCluster(t)
+	a := c.start("a", nil)
+	b := c.start("b", nil, a)
+	d := c.start("d", nil, a)
+	waitFor(t, 20*time.Second, describePeers(a, b, d), func() bool {
+		return readyWith(a, b.ID()) && readyWith(a, d.ID()) && readyWith(b, d.ID())
+	})
+	if err := d.Close(); err != nil {
+		t.Fatal(err)
+	}
+	gone := func(n *testNode) bool {
+		for _, p := range n.Peers() {
+			if p.ID == d.ID() {
+				return false
+			}
+		}
+		return true
+	}
+	waitFor(t, 10*time.Second, describePeers(a, b), func() bool { return gone(a) && gone(b) })
+	for _, n := range []*testNode{a, b} {
+		if got := counters(n).RemoteDisconnects[state.ReasonShutdown]; got == 0 {
+			t.Errorf("%s: the departing peer's reason (shutdown) was not counted", n.name)
+		}
+		if !readyWith(n, map[*testNode]*testNode{a: b, b: a}[n].ID()) {
+			t.Errorf("%s: lost its other peer too", n.name)
+		}
+	}
+
+	// A disconnect asked through the API tells the peer why.
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := a.Disconnect(ctx, b.ID()); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, 10*time.Second, describePeers(a, b), func() bool {
+		return counters(b).RemoteDisconnects[state.ReasonRequested] > 0
+	})
+	c.closeAndVerify()
+}
