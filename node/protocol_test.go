@@ -1,0 +1,200 @@
+package node_test
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"github.com/p2pcore/p2pcore/channel"
+	"github.com/p2pcore/p2pcore/message"
+	"github.com/p2pcore/p2pcore/state"
+)
+
+// fastRules pings an idle peer after one second and gives it one second
+// to answer, so ping behaviour shows within a test.
+func fastRules() *state.Config {
+	r := state.DefaultConfig("test")
+	r.PingInterval = time.Second
+	r.PingTimeout = time.Second
+	return &r
+}
+
+// Handshake and ping over real go-libp2p: three nodes become Ready, ping
+// each other when idle and keep an RTT per peer.
+func TestHandshakeAndPingOverLibp2p(t *testing.T) {
+	c := newCluster(t)
+	a := c.start("a", fastRules())
+	b := c.start("b", fastRules(), a)
+	d := c.start("d", fastRules(), a)
+	waitFor(t, 20*time.Second, describePeers(a, b, d), func() bool {
+		return len(a.ReadyPeers()) == 2 && len(b.ReadyPeers()) == 2 && len(d.ReadyPeers()) == 2
+	})
+	waitFor(t, 20*time.Second, func() string { return "an RTT for every peer" }, func() bool {
+		for _, n := range []*testNode{a, b, d} {
+			for _, p := range n.Peers() {
+				if p.Status == state.StatusReady && p.RTT <= 0 {
+					return false
+				}
+			}
+		}
+		return true
+	})
+	for _, n := range []*testNode{a, b, d} {
+		cn := counters(n)
+		if cn.Handshakes < 2 || cn.PingsSent == 0 {
+			t.Errorf("%s: %d handshakes, %d pings sent", n.name, cn.Handshakes, cn.PingsSent)
+		}
+		for _, p := range n.Peers() {
+			if p.Software != "p2pcore" {
+				t.Errorf("%s: peer %s software %q, want the one from its Hello", n.name, p.ID.Short(), p.Software)
+			}
+		}
+	}
+	c.closeAndVerify()
+}
+
+// Connection limits over real go-libp2p: a node accepting at most two
+// inbound peers (handshaking or ready) never has more than two and tells
+// the others "too many peers". The hub also dials spokes itself to reach
+// its outbound target; those outbound peers do not count.
+func TestInboundLimitOverLibp2p(t *testing.T) {
+	c := newCluster(t)
+	rules := state.DefaultConfig("test")
+	rules.MaxInbound = 2
+	hub := c.start("hub", &rules)
+	var spokes []*testNode
+	for _, name := range []string{"s1", "s2", "s3", "s4"} {
+		spokes = append(spokes, c.start(name, nil, hub))
+	}
+	inbound := func() (ready int) {
+		for _, p := range hub.Peers() {
+			if p.Direction == state.Inbound && p.Status == state.StatusReady {
+				ready++
+			}
+		}
+		return ready
+	}
+	told := func() (n uint64) {
+		for _, s := range spokes {
+			n += counters(s).RemoteDisconnects[state.ReasonTooManyPeers]
+		}
+		return n
+	}
+	waitFor(t, 20*time.Second, describePeers(append(spokes, hub)...), func() bool {
+		if got := inbound(); got > 2 {
+			t.Fatalf("hub has %d ready inbound peers, limit 2", got)
+		}
+		return told() >= 2
+	})
+	if got := counters(hub).Disconnects[state.ReasonTooManyPeers]; got < 2 {
+		t.Errorf("hub counted %d refusals for too many peers, want ≥ 2", got)
+	}
+	// Replay checks the limit after every action of the hub's run.
+	c.closeAndVerify()
+}
+
+// Hostile peers — one speaking another network, one sending garbage, one
+// an oversized frame, one a frame on a channel that does not exist, one
+// echoing the wrong ping nonce — are each dropped with a stated reason;
+// an honest peer of the same node never notices.
+func TestHostilePeersAreDroppedOthersUnaffected(t *testing.T) {
+	c := newCluster(t)
+	target := c.start("target", fastRules())
+	honest := c.start("honest", fastRules(), target)
+	waitFor(t, 20*time.Second, describePeers(target, honest), func() bool { return readyWith(target, honest.ID()) })
+	since := func() time.Time {
+		for _, p := range target.Peers() {
+			if p.ID == honest.ID() {
+				return p.Since
+			}
+		}
+		return time.Time{}
+	}
+	honestSince := since()
+
+	t.Run("wrong network", func(t *testing.T) {
+		r := newRawPeer(t)
+		r.connect(target)
+		r.hello("some-other-net", time.Now().Unix())
+		if got := r.disconnectReason(); got != state.ReasonWrongNetwork {
+			t.Errorf("told %q, want %q", got, state.ReasonWrongNetwork)
+		}
+		r.waitDisconnect("another network's Hello")
+	})
+	t.Run("clock skew", func(t *testing.T) {
+		r := newRawPeer(t)
+		r.connect(target)
+		r.hello("test", time.Now().Add(time.Hour).Unix())
+		if got := r.disconnectReason(); got != state.ReasonClockSkew {
+			t.Errorf("told %q, want %q", got, state.ReasonClockSkew)
+		}
+		r.waitDisconnect("a Hello from an hour ahead")
+	})
+	t.Run("garbage bytes", func(t *testing.T) {
+		r := newRawPeer(t)
+		r.connect(target)
+		junk := []byte{0xff, 0x00, 0x13, 0x37, 0xde, 0xad, 0xbe, 0xef}
+		r.frame(byte(state.ChannelControl), uint64(len(junk)), junk)
+		r.waitDisconnect("garbage")
+	})
+	t.Run("oversized frame", func(t *testing.T) {
+		r := newRawPeer(t)
+		r.connect(target)
+		// Claims 1 TiB: the node must refuse it from the header alone.
+		r.frame(byte(channel.Block), 1<<40, []byte("tiny"))
+		r.waitDisconnect("an oversized frame")
+	})
+	t.Run("unknown channel", func(t *testing.T) {
+		r := newRawPeer(t)
+		r.connect(target)
+		r.frame(200, 3, []byte("abc"))
+		r.waitDisconnect("a frame on channel 200")
+	})
+	t.Run("wrong ping nonce", func(t *testing.T) {
+		r := newRawPeer(t)
+		r.connect(target)
+		r.hello("test", time.Now().Unix())
+		r.waitMsg("HelloAck", func(m message.Message) bool { _, ok := m.(message.HelloAck); return ok })
+		ping := r.waitMsg("PingRequest", func(m message.Message) bool { _, ok := m.(message.PingRequest); return ok })
+		r.send(message.PingResponse{Nonce: ping.(message.PingRequest).Nonce + 1})
+		if got := r.disconnectReason(); got != state.ReasonBadPingNonce {
+			t.Errorf("told %q, want %q", got, state.ReasonBadPingNonce)
+		}
+		r.waitDisconnect("a wrong ping nonce")
+	})
+
+	cn := counters(target)
+	for reason, want := range map[state.Reason]uint64{
+		state.ReasonWrongNetwork: 1, state.ReasonClockSkew: 1, state.ReasonBadPingNonce: 1, state.ReasonMisbehaviour: 3,
+	} {
+		if cn.Disconnects[reason] < want {
+			t.Errorf("target counted %d disconnects for %q, want ≥ %d (all: %v)", cn.Disconnects[reason], reason, want, cn.Disconnects)
+		}
+	}
+	if cn.Offences[state.OffenceMalformed] < 2 || cn.Offences[state.OffenceOversized] < 1 {
+		t.Errorf("offences not scored: %v", cn.Offences)
+	}
+
+	// The honest peer was Ready throughout and still gets broadcasts.
+	if !readyWith(target, honest.ID()) || !since().Equal(honestSince) {
+		t.Fatalf("the honest peer was disturbed: ready=%v since %v → %v", readyWith(target, honest.ID()), honestSince, since())
+	}
+	sub := honest.Subscribe(channel.Block)
+	waitFor(t, 10*time.Second, func() string { return "GossipSub subscription" }, func() bool {
+		return len(target.BroadcastPeers(channel.Block)) > 0
+	})
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := target.Broadcast(ctx, channel.Block, []byte("after the attacks")); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case m := <-sub.C():
+		if string(m.Data) != "after the attacks" {
+			t.Errorf("got %q", m.Data)
+		}
+	case <-ctx.Done():
+		t.Fatal("the honest peer no longer receives broadcasts")
+	}
+	c.closeAndVerify()
+}
