@@ -14,7 +14,7 @@ FUZZ_TARGETS := \
 	./message:FuzzAddrListRequest ./message:FuzzAddrListResponse \
 	./message:FuzzAddrAnnounce ./message:FuzzDisconnect
 
-.PHONY: all build test lint fuzz bench clean
+.PHONY: all build test lint fuzz bench bench-net demo clean
 
 all: build
 
@@ -48,3 +48,14 @@ bench:
 
 clean:
 	rm -rf bin bench-*.txt
+
+## demo: start a local network on 127.0.0.1, check it, replay every log
+demo:
+	$(GO) run ./cmd/p2pnode demo
+
+## bench-net: the node vs raw go-libp2p, side by side, as a table
+bench-net:
+	$(GO) test -run '^$$' -bench '^BenchmarkNet' -benchtime 1x -count 1 ./node >/dev/null  # warm-up: build, caches
+	$(GO) test -run '^$$' -bench '^BenchmarkNetBroadcastLatency$$' -benchtime 300x -count 5 ./node | tee bench-net.txt
+	$(GO) test -run '^$$' -bench '^BenchmarkNet(BroadcastBurst|Direct)$$' -benchtime 2x -count 5 ./node | tee -a bench-net.txt
+	@echo; $(GO) run ./internal/benchtable < bench-net.txt
