@@ -33,7 +33,23 @@ type Decoder struct {
 	// times.
 	intern      map[string]string
 	internLimit int
+	// recent is a direct-mapped cache in front of intern: most strings a
+	// log repeats are found here with one comparison instead of a map
+	// lookup that hashes the whole string.
+	recent [256]string
+	// slab, when enabled, is where Bytes carves small slices from, so
+	// that decoding a stream of messages costs one allocation per slab
+	// rather than one per message.
+	slab    []byte
+	useSlab bool
 }
+
+// slabSize is the size of one slab; slabMax the largest slice carved from
+// one.
+const (
+	slabSize = 64 << 10
+	slabMax  = 4 << 10
+)
 
 // NewDecoder returns a decoder over b. The decoder never retains b beyond
 // the values it returns by copy.
@@ -52,6 +68,11 @@ func (d *Decoder) Intern(limit int) {
 	}
 	d.internLimit = limit
 }
+
+// Slab makes Bytes carve small results out of shared 64 KiB blocks. The
+// results stay valid and independent of each other, but each keeps its
+// block alive: use it when decoded values are short-lived, as in replay.
+func (d *Decoder) Slab() { d.useSlab = true }
 
 // Err is the first error met, or nil.
 func (d *Decoder) Err() error { return d.err }
@@ -306,7 +327,18 @@ func (d *Decoder) Bytes(max int) []byte {
 	if len(b) == 0 {
 		return nil
 	}
-	return append([]byte(nil), b...)
+	if !d.useSlab || len(b) > slabMax {
+		out := make([]byte, len(b))
+		copy(out, b)
+		return out
+	}
+	if len(d.slab) < len(b) {
+		d.slab = make([]byte, slabSize)
+	}
+	out := d.slab[:len(b):len(b)]
+	d.slab = d.slab[len(b):]
+	copy(out, b)
+	return out
 }
 
 // String reads a text string, or a byte string holding invalid UTF-8 (see
@@ -329,7 +361,12 @@ func (d *Decoder) String(max int) string {
 		return ""
 	}
 	if d.intern != nil {
+		slot := &d.recent[recentSlot(b)]
+		if *slot == string(b) {
+			return *slot
+		}
 		if s, ok := d.intern[string(b)]; ok {
+			*slot = s
 			return s
 		}
 		s := string(b)
@@ -339,6 +376,16 @@ func (d *Decoder) String(max int) string {
 		return s
 	}
 	return string(b)
+}
+
+// recentSlot picks a cache slot from a string's length and last bytes,
+// where peer IDs and addresses differ (their beginnings are shared).
+func recentSlot(b []byte) uint8 {
+	h := uint8(len(b))
+	if n := len(b); n >= 2 {
+		h ^= b[n-1] ^ b[n-2]<<3
+	}
+	return h
 }
 
 // Skip reads and discards one complete item of any supported type, nested

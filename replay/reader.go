@@ -116,6 +116,7 @@ func NewReader(in io.Reader, size int64, name string) (*Reader, error) {
 	}
 	r := &Reader{name: name, br: bufio.NewReaderSize(in, bufSize), size: size}
 	r.dec.Intern(4096)
+	r.dec.Slab()
 	magic := make([]byte, len(Magic))
 	n, err := io.ReadFull(r.br, magic)
 	if n == 0 && err == io.EOF {
@@ -245,6 +246,16 @@ func (r *Reader) frame() (typ byte, payload []byte, start int64, err error) {
 // readBody reads n bytes. With an unknown size it grows the buffer as data
 // arrives, so a corrupt length cannot make it allocate ahead of the data.
 func (r *Reader) readBody(n int) ([]byte, error) {
+	if n <= r.br.Size() {
+		// Most records fit the read buffer: use them where they are,
+		// valid until the next read, like r.buf.
+		b, err := r.br.Peek(n)
+		if err != nil {
+			return nil, err
+		}
+		r.br.Discard(n)
+		return b, nil
+	}
 	if r.size >= 0 {
 		b := r.buf[:n]
 		_, err := io.ReadFull(r.br, b)
