@@ -94,6 +94,7 @@ func (k Kind) info() *kindInfo {
 	return kinds[k]
 }
 
+// String names the value for logs and traces.
 func (k Kind) String() string {
 	if info := k.info(); info != nil {
 		return info.name

@@ -15,6 +15,8 @@ type MessageReceived struct {
 
 // Kind is KindMessageReceived.
 func (MessageReceived) Kind() Kind { return KindMessageReceived }
+
+// EncodeCBOR writes the action as a CBOR array of its fields.
 func (a MessageReceived) EncodeCBOR(e *codec.Encoder) {
 	e.Array(3)
 	e.String(string(a.Peer))
@@ -30,6 +32,8 @@ type BroadcastMessage struct {
 
 // Kind is KindBroadcastMessage.
 func (BroadcastMessage) Kind() Kind { return KindBroadcastMessage }
+
+// EncodeCBOR writes the action as a CBOR array of its fields.
 func (a BroadcastMessage) EncodeCBOR(e *codec.Encoder) {
 	e.Array(2)
 	e.Uint(uint64(a.Channel))
@@ -45,6 +49,8 @@ type SendMessage struct {
 
 // Kind is KindSendMessage.
 func (SendMessage) Kind() Kind { return KindSendMessage }
+
+// EncodeCBOR writes the action as a CBOR array of its fields.
 func (a SendMessage) EncodeCBOR(e *codec.Encoder) {
 	e.Array(3)
 	e.String(string(a.Peer))
@@ -63,6 +69,8 @@ type Sent struct {
 
 // Kind is KindSent.
 func (Sent) Kind() Kind { return KindSent }
+
+// EncodeCBOR writes the action as a CBOR array of its fields.
 func (a Sent) EncodeCBOR(e *codec.Encoder) {
 	e.Array(3)
 	e.String(string(a.Peer))
@@ -79,6 +87,8 @@ type Published struct {
 
 // Kind is KindPublished.
 func (Published) Kind() Kind { return KindPublished }
+
+// EncodeCBOR writes the action as a CBOR array of its fields.
 func (a Published) EncodeCBOR(e *codec.Encoder) {
 	e.Array(2)
 	e.Uint(uint64(a.Channel))

@@ -17,6 +17,8 @@ type Connect struct {
 
 // Kind is KindConnect.
 func (Connect) Kind() Kind { return KindConnect }
+
+// EncodeCBOR writes the action as a CBOR array of its fields.
 func (a Connect) EncodeCBOR(e *codec.Encoder) {
 	e.Array(3)
 	e.String(string(a.Peer))
@@ -34,6 +36,8 @@ type Connected struct {
 
 // Kind is KindConnected.
 func (Connected) Kind() Kind { return KindConnected }
+
+// EncodeCBOR writes the action as a CBOR array of its fields.
 func (a Connected) EncodeCBOR(e *codec.Encoder) {
 	e.Array(2)
 	e.String(string(a.Peer))
@@ -48,6 +52,8 @@ type ConnectionFailed struct {
 
 // Kind is KindConnectionFailed.
 func (ConnectionFailed) Kind() Kind { return KindConnectionFailed }
+
+// EncodeCBOR writes the action as a CBOR array of its fields.
 func (a ConnectionFailed) EncodeCBOR(e *codec.Encoder) {
 	e.Array(2)
 	e.String(string(a.Peer))
@@ -67,6 +73,8 @@ type IncomingConnection struct {
 
 // Kind is KindIncomingConnection.
 func (IncomingConnection) Kind() Kind { return KindIncomingConnection }
+
+// EncodeCBOR writes the action as a CBOR array of its fields.
 func (a IncomingConnection) EncodeCBOR(e *codec.Encoder) {
 	e.Array(3)
 	e.String(string(a.Peer))
@@ -82,6 +90,8 @@ type Disconnect struct {
 
 // Kind is KindDisconnect.
 func (Disconnect) Kind() Kind { return KindDisconnect }
+
+// EncodeCBOR writes the action as a CBOR array of its fields.
 func (a Disconnect) EncodeCBOR(e *codec.Encoder) {
 	e.Array(2)
 	e.String(string(a.Peer))
@@ -98,6 +108,8 @@ type Disconnected struct {
 
 // Kind is KindDisconnected.
 func (Disconnected) Kind() Kind { return KindDisconnected }
+
+// EncodeCBOR writes the action as a CBOR array of its fields.
 func (a Disconnected) EncodeCBOR(e *codec.Encoder) {
 	e.Array(2)
 	e.String(string(a.Peer))
@@ -146,6 +158,8 @@ type DisconnectReceived struct {
 
 // Kind is KindDisconnectReceived.
 func (DisconnectReceived) Kind() Kind { return KindDisconnectReceived }
+
+// EncodeCBOR writes the action as a CBOR array of its fields.
 func (a DisconnectReceived) EncodeCBOR(e *codec.Encoder) {
 	e.Array(2)
 	e.String(string(a.Peer))

@@ -15,6 +15,8 @@ type PeersDiscovered struct {
 
 // Kind is KindPeersDiscovered.
 func (PeersDiscovered) Kind() Kind { return KindPeersDiscovered }
+
+// EncodeCBOR writes the action as a CBOR array of its fields.
 func (a PeersDiscovered) EncodeCBOR(e *codec.Encoder) {
 	e.Array(2)
 	encodePeerAddrs(e, a.Peers)
@@ -30,6 +32,8 @@ type PeerStoreLoaded struct {
 
 // Kind is KindPeerStoreLoaded.
 func (PeerStoreLoaded) Kind() Kind { return KindPeerStoreLoaded }
+
+// EncodeCBOR writes the action as a CBOR array of its fields.
 func (a PeerStoreLoaded) EncodeCBOR(e *codec.Encoder) {
 	e.Array(2)
 	e.Array(len(a.Store.Entries))
@@ -85,6 +89,8 @@ type AddrListRequestReceived struct {
 
 // Kind is KindAddrListRequestReceived.
 func (AddrListRequestReceived) Kind() Kind { return KindAddrListRequestReceived }
+
+// EncodeCBOR writes the action as a CBOR array of its fields.
 func (a AddrListRequestReceived) EncodeCBOR(e *codec.Encoder) {
 	e.Array(1)
 	e.String(string(a.Peer))
@@ -98,6 +104,8 @@ type AddrListResponseReceived struct {
 
 // Kind is KindAddrListResponseReceived.
 func (AddrListResponseReceived) Kind() Kind { return KindAddrListResponseReceived }
+
+// EncodeCBOR writes the action as a CBOR array of its fields.
 func (a AddrListResponseReceived) EncodeCBOR(e *codec.Encoder) {
 	e.Array(2)
 	e.String(string(a.Peer))
@@ -112,6 +120,8 @@ type AddrAnnounceReceived struct {
 
 // Kind is KindAddrAnnounceReceived.
 func (AddrAnnounceReceived) Kind() Kind { return KindAddrAnnounceReceived }
+
+// EncodeCBOR writes the action as a CBOR array of its fields.
 func (a AddrAnnounceReceived) EncodeCBOR(e *codec.Encoder) {
 	e.Array(2)
 	e.String(string(a.Peer))
@@ -127,6 +137,8 @@ type AddrListSend struct {
 
 // Kind is KindAddrListSend.
 func (AddrListSend) Kind() Kind { return KindAddrListSend }
+
+// EncodeCBOR writes the action as a CBOR array of its fields.
 func (a AddrListSend) EncodeCBOR(e *codec.Encoder) {
 	e.Array(2)
 	e.String(string(a.Peer))
@@ -142,6 +154,8 @@ type AddrAnnounceSend struct {
 
 // Kind is KindAddrAnnounceSend.
 func (AddrAnnounceSend) Kind() Kind { return KindAddrAnnounceSend }
+
+// EncodeCBOR writes the action as a CBOR array of its fields.
 func (a AddrAnnounceSend) EncodeCBOR(e *codec.Encoder) {
 	e.Array(2)
 	e.String(string(a.Peer))
@@ -152,7 +166,9 @@ func (a AddrAnnounceSend) EncodeCBOR(e *codec.Encoder) {
 type SavePeerStore struct{}
 
 // Kind is KindSavePeerStore.
-func (SavePeerStore) Kind() Kind                  { return KindSavePeerStore }
+func (SavePeerStore) Kind() Kind { return KindSavePeerStore }
+
+// EncodeCBOR writes the action as a CBOR array of its fields.
 func (SavePeerStore) EncodeCBOR(e *codec.Encoder) { e.Array(0) }
 
 func peerAddrsAction[T Action](k Kind, name string, build func(state.PeerID, []state.PeerAddr) T) {

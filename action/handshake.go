@@ -14,6 +14,8 @@ type HelloReceived struct {
 
 // Kind is KindHelloReceived.
 func (HelloReceived) Kind() Kind { return KindHelloReceived }
+
+// EncodeCBOR writes the action as a CBOR array of its fields.
 func (a HelloReceived) EncodeCBOR(e *codec.Encoder) {
 	e.Array(2)
 	e.String(string(a.Peer))
@@ -28,6 +30,8 @@ type HelloAckReceived struct {
 
 // Kind is KindHelloAckReceived.
 func (HelloAckReceived) Kind() Kind { return KindHelloAckReceived }
+
+// EncodeCBOR writes the action as a CBOR array of its fields.
 func (a HelloAckReceived) EncodeCBOR(e *codec.Encoder) {
 	e.Array(2)
 	e.String(string(a.Peer))
@@ -41,6 +45,8 @@ type PeerReady struct {
 
 // Kind is KindPeerReady.
 func (PeerReady) Kind() Kind { return KindPeerReady }
+
+// EncodeCBOR writes the action as a CBOR array of its fields.
 func (a PeerReady) EncodeCBOR(e *codec.Encoder) {
 	e.Array(1)
 	e.String(string(a.Peer))

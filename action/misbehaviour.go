@@ -18,6 +18,8 @@ type Ban struct {
 
 // Kind is KindBan.
 func (Ban) Kind() Kind { return KindBan }
+
+// EncodeCBOR writes the action as a CBOR array of its fields.
 func (a Ban) EncodeCBOR(e *codec.Encoder) {
 	e.Array(3)
 	e.String(a.Target)
@@ -32,6 +34,8 @@ type Unban struct {
 
 // Kind is KindUnban.
 func (Unban) Kind() Kind { return KindUnban }
+
+// EncodeCBOR writes the action as a CBOR array of its fields.
 func (a Unban) EncodeCBOR(e *codec.Encoder) {
 	e.Array(1)
 	e.String(a.Target)
@@ -49,6 +53,8 @@ type FrameRejected struct {
 
 // Kind is KindFrameRejected.
 func (FrameRejected) Kind() Kind { return KindFrameRejected }
+
+// EncodeCBOR writes the action as a CBOR array of its fields.
 func (a FrameRejected) EncodeCBOR(e *codec.Encoder) {
 	e.Array(4)
 	e.String(string(a.Peer))
@@ -67,6 +73,8 @@ type Misbehaved struct {
 
 // Kind is KindMisbehaved.
 func (Misbehaved) Kind() Kind { return KindMisbehaved }
+
+// EncodeCBOR writes the action as a CBOR array of its fields.
 func (a Misbehaved) EncodeCBOR(e *codec.Encoder) {
 	e.Array(3)
 	e.String(string(a.Peer))

@@ -13,6 +13,8 @@ type PingSend struct {
 
 // Kind is KindPingSend.
 func (PingSend) Kind() Kind { return KindPingSend }
+
+// EncodeCBOR writes the action as a CBOR array of its fields.
 func (a PingSend) EncodeCBOR(e *codec.Encoder) {
 	e.Array(1)
 	e.String(string(a.Peer))
@@ -26,6 +28,8 @@ type PingRequestReceived struct {
 
 // Kind is KindPingRequestReceived.
 func (PingRequestReceived) Kind() Kind { return KindPingRequestReceived }
+
+// EncodeCBOR writes the action as a CBOR array of its fields.
 func (a PingRequestReceived) EncodeCBOR(e *codec.Encoder) {
 	e.Array(2)
 	e.String(string(a.Peer))
@@ -40,6 +44,8 @@ type PingResponseReceived struct {
 
 // Kind is KindPingResponseReceived.
 func (PingResponseReceived) Kind() Kind { return KindPingResponseReceived }
+
+// EncodeCBOR writes the action as a CBOR array of its fields.
 func (a PingResponseReceived) EncodeCBOR(e *codec.Encoder) {
 	e.Array(2)
 	e.String(string(a.Peer))

@@ -7,7 +7,9 @@ import "github.com/p2pcore/p2pcore/codec"
 type Tick struct{}
 
 // Kind is KindTick.
-func (Tick) Kind() Kind                  { return KindTick }
+func (Tick) Kind() Kind { return KindTick }
+
+// EncodeCBOR writes the action as a CBOR array of its fields.
 func (Tick) EncodeCBOR(e *codec.Encoder) { e.Array(0) }
 
 func init() {

@@ -13,6 +13,7 @@ type Error struct {
 	What   string
 }
 
+// Error describes the failure.
 func (e *Error) Error() string { return fmt.Sprintf("cbor: %s at byte %d", e.What, e.Offset) }
 
 // Is lets errors.Is(err, ErrTrailing) match the error of Finish.

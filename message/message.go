@@ -36,6 +36,7 @@ const (
 var typeNames = [...]string{"", "Hello", "HelloAck", "PingRequest", "PingResponse",
 	"AddrListRequest", "AddrListResponse", "AddrAnnounce", "Disconnect"}
 
+// String names the value for logs and traces.
 func (t Type) String() string {
 	if t > 0 && t < typeEnd {
 		return typeNames[t]

@@ -323,4 +323,3 @@ func BenchmarkNetDirect(b *testing.B) {
 	b.ReportMetric(theirs/float64(b.N)/(1<<20), "raw-MiB/s")
 	b.ReportMetric(ours/theirs, "ratio")
 }
-

@@ -36,6 +36,7 @@ type Violation struct {
 	What    string
 }
 
+// Error describes the failure.
 func (v *Violation) Error() string { return fmt.Sprintf("%s: %s", v.Offence, v.What) }
 
 func violation(what string) error {

@@ -30,6 +30,7 @@ type CorruptError struct {
 	What string
 }
 
+// Error describes the failure.
 func (e *CorruptError) Error() string {
 	if e.Torn {
 		return fmt.Sprintf("%s: torn tail at offset %d: %s; the %d records before it are good", e.Name, e.Offset, e.What, e.Good)

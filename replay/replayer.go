@@ -27,6 +27,7 @@ type DivergenceError struct {
 	Sections []string
 }
 
+// Error describes the failure.
 func (e *DivergenceError) Error() string {
 	s := fmt.Sprintf("replay diverged at action #%d (%s, caused by input #%d): %s", e.ID, e.Kind, e.Input, e.What)
 	if len(e.Sections) > 0 {

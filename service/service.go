@@ -48,12 +48,23 @@ type Sink func(action.Action)
 // already holds every outcome.
 type Noop struct{}
 
-func (Noop) Dial(state.PeerID, []state.Addr)             {}
-func (Noop) Close(state.PeerID)                          {}
-func (Noop) Send(state.PeerID, state.Channel, []byte)    {}
-func (Noop) Publish(state.Channel, []byte)               {}
+// Dial does nothing.
+func (Noop) Dial(state.PeerID, []state.Addr) {}
+
+// Close does nothing.
+func (Noop) Close(state.PeerID) {}
+
+// Send does nothing.
+func (Noop) Send(state.PeerID, state.Channel, []byte) {}
+
+// Publish does nothing.
+func (Noop) Publish(state.Channel, []byte) {}
+
+// Deliver does nothing.
 func (Noop) Deliver(state.PeerID, state.Channel, []byte) {}
-func (Noop) SavePeerStore(state.PeerStore)               {}
+
+// SavePeerStore does nothing.
+func (Noop) SavePeerStore(state.PeerStore) {}
 
 var _ Service = Noop{}
 

@@ -57,6 +57,7 @@ var reasonNames = []string{
 	"bootstrap done",
 }
 
+// String names the value for logs and traces.
 func (r Reason) String() string { return enumText(reasonNames, int(r), "reason") }
 
 // MarshalText names the reason.

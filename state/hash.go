@@ -13,6 +13,7 @@ import (
 // Hash is a SHA-256 digest of a canonical encoding of the state.
 type Hash [32]byte
 
+// String names the value for logs and traces.
 func (h Hash) String() string { return hex.EncodeToString(h[:]) }
 
 // Short is the first 8 hex digits, for one-line output.

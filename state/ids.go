@@ -48,6 +48,7 @@ const (
 
 var channelNames = [NumChannels]string{"control", "block", "transaction", "snark_work", "sync"}
 
+// String names the value for logs and traces.
 func (c Channel) String() string {
 	if c < NumChannels {
 		return channelNames[c]
@@ -87,6 +88,7 @@ const (
 	Inbound
 )
 
+// String names the value for logs and traces.
 func (d Direction) String() string {
 	switch d {
 	case Outbound:

@@ -34,6 +34,7 @@ const (
 
 var offenceNames = []string{"none", "malformed", "oversized", "protocol violation", "unsolicited response"}
 
+// String names the value for logs and traces.
 func (o Offence) String() string { return enumText(offenceNames, int(o), "offence") }
 
 // MarshalText names the offence.

@@ -22,6 +22,7 @@ const (
 
 var statusNames = []string{"none", "connecting", "handshaking", "ready", "disconnecting", "disconnected"}
 
+// String names the value for logs and traces.
 func (s Status) String() string { return enumText(statusNames, int(s), "status") }
 
 // MarshalText names the status.

@@ -47,6 +47,7 @@ type Finding struct {
 	Message string
 }
 
+// String names the value for logs and traces.
 func (f Finding) String() string {
 	return fmt.Sprintf("%s: %s: %s", f.Pos, f.Rule, f.Message)
 }

@@ -337,8 +337,10 @@ func (ep *Endpoint) Crash() {
 // receives nor sends; its peers find out through their ping timeouts.
 func (ep *Endpoint) Silence() { ep.silent = true }
 
-// Down reports whether the node has crashed; Silent whether it is frozen.
-func (ep *Endpoint) Down() bool   { return ep.down }
+// Down reports whether the node has crashed.
+func (ep *Endpoint) Down() bool { return ep.down }
+
+// Silent reports whether the node is frozen with its connections open.
 func (ep *Endpoint) Silent() bool { return ep.silent }
 
 // Links is the number of connections the endpoint has open.
