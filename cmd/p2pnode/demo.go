@@ -108,7 +108,7 @@ func (d *demo) run(ctx context.Context, count, txs int) error {
 		dn := &demoNode{name: name, log: filepath.Join(d.dir, name+".log"), recv: map[uint64]time.Duration{}}
 		n, err := node.New(node.Config{
 			Network: "demo", Listen: []string{"/ip4/127.0.0.1/tcp/0", "/ip4/127.0.0.1/udp/0/quic-v1"},
-			Bootstrap: boot, DataDir: filepath.Join(d.dir, name), Record: dn.log, CheckpointEvery: 256,
+			Bootstrap: boot, DataDir: filepath.Join(d.dir, name), Record: dn.log, CheckpointEvery: 32,
 			TickInterval: 100 * time.Millisecond, Rules: &rules, Logger: d.logger.With("node", name),
 		})
 		if err != nil {
