@@ -116,9 +116,6 @@ func (n *Node) Start(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	if created {
-		n.log.Info("created a new identity", "file", filepath.Join(cfg.DataDir, p2p.KeyFile))
-	}
 	peerStorePath := filepath.Join(cfg.DataDir, p2p.PeerStoreFile)
 	saved, err := p2p.LoadPeerStore(peerStorePath)
 	if err != nil {
@@ -146,6 +143,9 @@ func (n *Node) Start(ctx context.Context) error {
 		return err
 	}
 	n.svc, n.id = svc, svc.ID()
+	if created {
+		n.log.Info("created a new identity", "file", filepath.Join(cfg.DataDir, p2p.KeyFile))
+	}
 	self := state.Self{ID: n.id, ListenAddrs: svc.ListenAddrs()}
 	for _, a := range self.ListenAddrs {
 		n.addrs = append(n.addrs, string(a)+"/p2p/"+string(n.id))

@@ -95,7 +95,10 @@ func Open(path string) (*Reader, error) {
 		return nil, err
 	}
 	size := int64(-1)
-	if fi, err := f.Stat(); err == nil && fi.Mode().IsRegular() {
+	if fi, err := f.Stat(); err == nil && fi.IsDir() {
+		f.Close()
+		return nil, fmt.Errorf("%s: is a directory, not an action log", path)
+	} else if err == nil && fi.Mode().IsRegular() {
 		size = fi.Size()
 	}
 	r, err := NewReader(f, size, path)

@@ -115,27 +115,34 @@ func (c *Config) defaults() {
 	}
 }
 
+// Validate reports the first setting that makes no sense (after the
+// defaults are applied), naming it.
+func (c Config) Validate() error {
+	c.defaults()
+	return c.validate()
+}
+
 func (c *Config) validate() error {
 	switch {
 	case c.Nodes < 1 || c.Nodes > 4096:
-		return fmt.Errorf("sim: --nodes %d: want 1 to 4096", c.Nodes)
+		return fmt.Errorf("--nodes %d: want 1 to 4096", c.Nodes)
 	case c.Duration <= 0:
-		return fmt.Errorf("sim: --duration %v: must be positive", c.Duration)
+		return fmt.Errorf("--duration %v: must be positive", c.Duration)
 	case c.Bootnodes < 0 || c.Bootnodes > c.Nodes:
-		return fmt.Errorf("sim: %d bootnodes for %d nodes", c.Bootnodes, c.Nodes)
+		return fmt.Errorf("%d bootnodes for %d nodes", c.Bootnodes, c.Nodes)
 	case c.LossPPM < 0 || c.LossPPM > 1_000_000:
-		return fmt.Errorf("sim: loss %d ppm: want 0 to 1000000", c.LossPPM)
+		return fmt.Errorf("loss %d ppm: want 0 to 1000000", c.LossPPM)
 	case c.LatencyMin < 0 || c.LatencyMax < c.LatencyMin:
-		return fmt.Errorf("sim: latency range %v–%v is empty", c.LatencyMin, c.LatencyMax)
+		return fmt.Errorf("latency range %v–%v is empty", c.LatencyMin, c.LatencyMax)
 	case c.TickInterval <= 0:
-		return fmt.Errorf("sim: tick interval %v must be positive", c.TickInterval)
+		return fmt.Errorf("tick interval %v must be positive", c.TickInterval)
 	case c.TxSize < 16 || c.BlockSize < 16:
-		return fmt.Errorf("sim: messages need at least 16 bytes for their tracking header")
+		return fmt.Errorf("messages need at least 16 bytes for their tracking header")
 	}
 	for _, f := range c.Faults {
 		for _, i := range f.Nodes {
 			if i < 0 || i >= c.Nodes {
-				return fmt.Errorf("sim: fault %s at %v names node %d of %d", f.Kind, f.At, i, c.Nodes)
+				return fmt.Errorf("fault %s at %v names node %d of %d", f.Kind, f.At, i, c.Nodes)
 			}
 		}
 	}
@@ -177,7 +184,7 @@ func NodeAddr(i int) state.Addr {
 func New(cfg Config) (*Sim, error) {
 	cfg.defaults()
 	if err := cfg.validate(); err != nil {
-		return nil, err
+		return nil, fmt.Errorf("sim: %w", err)
 	}
 	s := &Sim{cfg: cfg, rng: state.NewRNG(cfg.Seed ^ 0x5eed)}
 	seeds := state.NewRNG(cfg.Seed)

@@ -103,7 +103,7 @@ func newFlags(name, args string, w io.Writer) *flag.FlagSet {
 	fs := flag.NewFlagSet(name, flag.ContinueOnError)
 	fs.SetOutput(io.Discard)
 	fs.Usage = func() {
-		fmt.Fprintf(w, "Usage: p2pnode %s [flags] %s\n\nFlags:\n", name, args)
+		fmt.Fprintf(w, "Usage: %s\n\nFlags:\n", strings.TrimSpace("p2pnode "+name+" [flags] "+args))
 		fs.SetOutput(w)
 		fs.PrintDefaults()
 		fs.SetOutput(io.Discard)

@@ -201,13 +201,16 @@ func runNode(args []string, stdout, stderr io.Writer) error {
 	return nil
 }
 
-// readConfigFile parses the JSON config, refusing unknown fields, and says
-// where a syntax error is.
+// readConfigFile parses the JSON config, refusing unknown fields and
+// anything after the object, and says where a mistake is (file:line:col).
 func readConfigFile(path string) (fileConfig, error) {
 	var fc fileConfig
 	raw, err := os.ReadFile(path)
 	if err != nil {
 		return fc, fmt.Errorf("config: %w", err)
+	}
+	if len(bytes.TrimSpace(raw)) == 0 {
+		return fc, fmt.Errorf("config %s: the file is empty (want a JSON object)", path)
 	}
 	dec := json.NewDecoder(bytes.NewReader(raw))
 	dec.DisallowUnknownFields()
@@ -216,17 +219,27 @@ func readConfigFile(path string) (fileConfig, error) {
 		var typ *json.UnmarshalTypeError
 		switch {
 		case errors.As(err, &syn):
-			line, col := position(raw, syn.Offset)
+			// Offset counts the offending byte as read.
+			line, col := position(raw, syn.Offset-1)
 			return fc, fmt.Errorf("config %s:%d:%d: %v", path, line, col, err)
 		case errors.As(err, &typ):
-			line, col := position(raw, typ.Offset)
+			line, col := position(raw, valueStart(raw, typ.Offset))
 			return fc, fmt.Errorf("config %s:%d:%d: field %q: want %s, got %s", path, line, col, typ.Field, typ.Type, typ.Value)
+		case errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, io.EOF):
+			line, col := position(raw, int64(len(raw)))
+			return fc, fmt.Errorf("config %s:%d:%d: the file ends before the JSON object does", path, line, col)
 		}
 		return fc, fmt.Errorf("config %s: %v", path, err)
+	}
+	if off := dec.InputOffset(); len(bytes.TrimSpace(raw[off:])) > 0 {
+		rest := off + int64(len(raw[off:])-len(bytes.TrimLeft(raw[off:], " \t\r\n")))
+		line, col := position(raw, rest)
+		return fc, fmt.Errorf("config %s:%d:%d: unexpected text after the JSON object", path, line, col)
 	}
 	return fc, nil
 }
 
+// position turns a byte offset into a 1-based line and column.
 func position(raw []byte, off int64) (line, col int) {
 	line, col = 1, 1
 	for i := int64(0); i < off && i < int64(len(raw)); i++ {
@@ -237,6 +250,18 @@ func position(raw []byte, off int64) (line, col int) {
 		}
 	}
 	return line, col
+}
+
+// valueStart finds where the value that ends at off begins: after the
+// last ':', '[' or ',' before it, and any space. A type error's offset
+// points past the value; the start is where a reader looks.
+func valueStart(raw []byte, off int64) int64 {
+	off = min(off, int64(len(raw)))
+	i := int64(bytes.LastIndexAny(raw[:off], ":[,")) + 1
+	for i < off && (raw[i] == ' ' || raw[i] == '\t' || raw[i] == '\r' || raw[i] == '\n') {
+		i++
+	}
+	return i
 }
 
 // applyRules sets state.Config fields by name from JSON values; durations

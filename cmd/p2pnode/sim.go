@@ -44,6 +44,9 @@ func runSim(args []string, stdout, stderr io.Writer) error {
 	if cfg.LatencyMin, cfg.LatencyMax, err = parseRange(*latency); err != nil {
 		return usagef("--latency %q: %v", *latency, err)
 	}
+	if err := cfg.Validate(); err != nil {
+		return usagef("%v", err)
+	}
 	s, err := sim.New(cfg)
 	if err != nil {
 		return err

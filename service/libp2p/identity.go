@@ -33,6 +33,9 @@ func WriteKey(path string, key crypto.PrivKey) error {
 	}
 	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
 	if err != nil {
+		if fi, serr := os.Stat(path); serr == nil && fi.IsDir() {
+			return fmt.Errorf("identity key %s: is a directory; name a file", path)
+		}
 		if errors.Is(err, fs.ErrExist) {
 			return fmt.Errorf("identity key %s: already exists; remove it first to replace this node's identity", path)
 		}

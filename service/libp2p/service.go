@@ -19,7 +19,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"strings"
 	"sync"
 	"time"
 
@@ -171,6 +170,10 @@ func New(cfg Config) (*Service, error) {
 	if err != nil {
 		return nil, listenError(err)
 	}
+	if err := checkListening(listen, h.Network().ListenAddresses()); err != nil {
+		h.Close()
+		return nil, err
+	}
 	ctx, cancel := context.WithCancel(context.Background())
 	s := &Service{
 		cfg: cfg, log: log, h: h, ctx: ctx, cancel: cancel,
@@ -191,28 +194,6 @@ func New(cfg Config) (*Service, error) {
 	s.pub = newPublisher(s)
 	s.saver = newSaver(cfg.PeerStorePath, log)
 	return s, nil
-}
-
-// listenError turns go-libp2p's nested listen failure into one line that
-// says which address and why.
-func listenError(err error) error {
-	msg := err.Error()
-	if strings.Contains(msg, "address already in use") {
-		// go-libp2p wraps the socket error as "failed to listen on any
-		// addresses: [listen tcp4 127.0.0.1:4001: bind: address already
-		// in use]"; the bracketed part says which address.
-		if i := strings.Index(msg, "[listen "); i >= 0 {
-			inner := strings.TrimSuffix(firstLine(msg[i+1:]), "]")
-			return fmt.Errorf("cannot listen, port already in use: %s", inner)
-		}
-		return fmt.Errorf("cannot listen, port already in use: %s", firstLine(msg))
-	}
-	return fmt.Errorf("cannot start the libp2p host: %s", firstLine(msg))
-}
-
-func firstLine(s string) string {
-	s, _, _ = strings.Cut(s, "\n")
-	return s
 }
 
 // ID is the node's peer ID.
