@@ -31,6 +31,16 @@ func enabledMessageReceived(s *state.State, a action.MessageReceived) error {
 		}
 		return nil
 	}
+	if s.Config.Channels[a.Channel].Broadcast {
+		// A broadcast is taken from any peer whose connection is open,
+		// handshake done or not: GossipSub marks a message seen when it
+		// first arrives, so refusing that first copy would lose the
+		// message for good, and the topic names the network anyway.
+		if !p.Open {
+			return ErrNotReady
+		}
+		return nil
+	}
 	if p.Status != state.StatusReady {
 		return ErrNotReady
 	}

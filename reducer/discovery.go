@@ -75,6 +75,12 @@ func dialCandidates(s *state.State, used map[string]bool) (tried, fresh, boot []
 // the network at their inbound limit; like Bitcoin's seed connections, ours
 // are for bootstrapping. A node that knows no one else keeps its bootnode.
 func tickBootnodes(s *state.State, q action.Queue) {
+	// Only a node whose outbound places are all taken hands a bootnode's
+	// place over: otherwise the candidate is needed for a free place, and
+	// dropping the bootnode would leave the node a peer short.
+	if s.Counts().Outbound < s.Config.OutboundTarget {
+		return
+	}
 	for _, id := range state.SortedKeys(s.Peers) {
 		p := s.Peers[id]
 		e, known := s.Discovery.Book[id]
