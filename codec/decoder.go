@@ -37,7 +37,7 @@ type Decoder struct {
 	// recent is a direct-mapped cache in front of intern: most strings a
 	// log repeats are found here with one comparison instead of a map
 	// lookup that hashes the whole string.
-	recent [256]string
+	recent *[256]recentString
 	// slab, when enabled, is where Bytes carves small slices from, so
 	// that decoding a stream of messages costs one allocation per slab
 	// rather than one per message.
@@ -351,6 +351,18 @@ func (d *Decoder) String(max int) string {
 	if d.err != nil {
 		return ""
 	}
+	var slot *recentString
+	if d.intern != nil {
+		if d.recent == nil {
+			d.recent = new([256]recentString)
+		}
+		// A string seen a moment ago was checked then: the same bytes
+		// are exactly as valid now.
+		slot = &d.recent[recentSlot(b)]
+		if slot.s == string(b) && slot.valid == text {
+			return slot.s
+		}
+	}
 	valid := utf8.Valid(b)
 	if text != valid {
 		d.off = start
@@ -361,22 +373,25 @@ func (d *Decoder) String(max int) string {
 		}
 		return ""
 	}
-	if d.intern != nil {
-		slot := &d.recent[recentSlot(b)]
-		if *slot == string(b) {
-			return *slot
-		}
-		if s, ok := d.intern[string(b)]; ok {
-			*slot = s
-			return s
-		}
-		s := string(b)
-		if len(d.intern) < d.internLimit {
-			d.intern[s] = s
-		}
-		return s
+	if d.intern == nil {
+		return string(b)
 	}
-	return string(b)
+	s, ok := d.intern[string(b)]
+	if !ok {
+		s = string(b)
+		if len(d.intern) >= d.internLimit {
+			return s // past the limit nothing is shared
+		}
+		d.intern[s] = s
+	}
+	*slot = recentString{s: s, valid: valid}
+	return s
+}
+
+// recentString is a cached string and whether it is valid UTF-8.
+type recentString struct {
+	s     string
+	valid bool
 }
 
 // recentSlot picks a cache slot from a string's length and last bytes,
