@@ -116,7 +116,21 @@ func (a Disconnected) EncodeCBOR(e *codec.Encoder) {
 	e.String(a.Error)
 }
 
+// Shutdown begins the node's orderly stop: every peer is told why and
+// closed, nobody new is dialled, and every new connection is refused with
+// the reason "shutdown". It is recorded like any input, so a replay of a
+// stopped node ends in the same state. There is no way back: a stopped
+// node is closed and a new one started.
+type Shutdown struct{}
+
+// Kind is KindShutdown.
+func (Shutdown) Kind() Kind { return KindShutdown }
+
+// EncodeCBOR writes the action as an empty CBOR array.
+func (Shutdown) EncodeCBOR(e *codec.Encoder) { e.Array(0) }
+
 func init() {
+	register(KindShutdown, "Shutdown", true, func(d *codec.Decoder) Shutdown { d.ArrayLen(0); return Shutdown{} })
 	register(KindConnect, "Connect", true, func(d *codec.Decoder) (a Connect) {
 		d.ArrayLen(3)
 		a.Peer, a.Addrs, a.Manual = peerID(d), decodeAddrs(d), d.Bool()

@@ -21,6 +21,7 @@ const (
 	KindUnban              Kind = 15
 	KindPeersDiscovered    Kind = 16
 	KindPeerStoreLoaded    Kind = 17
+	KindShutdown           Kind = 18
 
 	KindHelloReceived            Kind = 32
 	KindHelloAckReceived         Kind = 33

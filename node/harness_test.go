@@ -1,11 +1,13 @@
 package node_test
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"log/slog"
 	"os"
 	"path/filepath"
+	"sync"
 	"testing"
 	"time"
 
@@ -22,6 +24,26 @@ type testNode struct {
 	*node.Node
 	name string
 	log  string
+	// ops holds what the node told its operator (slog, info and up).
+	ops *syncBuffer
+}
+
+// syncBuffer is a bytes.Buffer safe for the node's goroutines.
+type syncBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *syncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
 }
 
 // cluster starts nodes in one temporary directory and closes them at the
@@ -53,7 +75,11 @@ func (c *cluster) start(name string, rules *state.Config, bootstrap ...*testNode
 	if testing.Verbose() && os.Getenv("P2PCORE_TEST_LOG") != "" {
 		level = slog.LevelDebug
 	}
-	tn := &testNode{name: name, log: filepath.Join(c.dir, name+".log")}
+	tn := &testNode{name: name, log: filepath.Join(c.dir, name+".log"), ops: &syncBuffer{}}
+	logger := slog.New(slog.NewMultiHandler(
+		slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: level}),
+		slog.NewTextHandler(tn.ops, &slog.HandlerOptions{Level: slog.LevelInfo}),
+	)).With("node", name)
 	n, err := node.New(node.Config{
 		Network:         "test",
 		Listen:          []string{"/ip4/127.0.0.1/tcp/0"},
@@ -63,7 +89,7 @@ func (c *cluster) start(name string, rules *state.Config, bootstrap ...*testNode
 		CheckpointEvery: 64,
 		TickInterval:    50 * time.Millisecond,
 		Rules:           rules,
-		Logger:          slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: level})).With("node", name),
+		Logger:          logger,
 	})
 	if err != nil {
 		c.t.Fatalf("%s: %v", name, err)

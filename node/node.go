@@ -159,15 +159,18 @@ func (n *Node) Start(ctx context.Context) error {
 	}
 	st := state.New(n.rules, self, seed, realClock{}.Now())
 	opts := store.Options{CheckpointEvery: cfg.CheckpointEvery}
+	plog := &peerLog{log: n.log}
 	if cfg.Record != "" {
 		w, err := replay.Create(cfg.Record, replay.NewHeader(st, seed, cfg.CheckpointEvery))
 		if err != nil {
 			svc.Shutdown()
 			return err
 		}
-		n.rec, opts.Observer = w, w
+		n.rec, plog.next = w, w
 	}
+	opts.Observer = plog
 	n.st = store.New(st, svc, realClock{}, opts)
+	plog.st = n.st
 	n.started = true
 	n.log.Info("node started", "id", n.id, "network", cfg.Network, "addrs", n.addrs, "record", cfg.Record)
 
@@ -439,15 +442,10 @@ func (n *Node) Close() error {
 	}
 	n.mu.Unlock()
 
-	// Say goodbye from inside the loop, then let it process the closes.
-	n.do(context.Background(), func() {
-		st := n.st.State()
-		for _, id := range state.SortedKeys(st.Peers) {
-			if st.Peers[id].Status != state.StatusDisconnecting {
-				n.dispatch(action.Disconnect{Peer: id, Reason: state.ReasonShutdown})
-			}
-		}
-	})
+	// Shutdown is a recorded input: the state machine says goodbye to
+	// every peer and, while the closes complete, refuses newcomers and
+	// dials no one.
+	n.do(context.Background(), func() { n.dispatch(action.Shutdown{}) })
 	deadline := time.Now().Add(time.Second)
 	for time.Now().Before(deadline) {
 		remaining := 0

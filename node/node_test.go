@@ -5,12 +5,15 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"testing"
 	"time"
 
+	"github.com/p2pcore/p2pcore/action"
 	"github.com/p2pcore/p2pcore/channel"
 	"github.com/p2pcore/p2pcore/node"
 	"github.com/p2pcore/p2pcore/reducer"
+	"github.com/p2pcore/p2pcore/replay"
 	"github.com/p2pcore/p2pcore/state"
 )
 
@@ -190,6 +193,20 @@ func TestPeerDisconnectIsNoticed(t *testing.T) {
 		}
 	}
 
+	// The departing node recorded its Shutdown and let no one in after it,
+	// and its peers did not dial it straight back.
+	afterShutdown(t, d)
+	for _, n := range []*testNode{a, b} {
+		for _, want := range [][]string{
+			{`msg="peer ready"`, "peer=" + string(d.ID())},
+			{`msg="peer gone"`, "peer=" + string(d.ID()), "their_reason=shutdown"},
+		} {
+			if !logged(n.ops.String(), want...) {
+				t.Errorf("%s: no line of the operator log holds all of %q:\n%s", n.name, want, n.ops)
+			}
+		}
+	}
+
 	// A disconnect asked through the API tells the peer why.
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
@@ -200,4 +217,48 @@ func TestPeerDisconnectIsNoticed(t *testing.T) {
 		return counters(b).RemoteDisconnects[state.ReasonRequested] > 0
 	})
 	c.closeAndVerify()
+}
+
+// afterShutdown reads n's action log and fails if n had no Shutdown input,
+// or if any peer became ready after it.
+func afterShutdown(t *testing.T, n *testNode) {
+	t.Helper()
+	rd, err := replay.Open(n.log)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rd.Close()
+	stopped := false
+	for {
+		rec, err := rd.Next()
+		if err != nil {
+			break
+		}
+		switch {
+		case rec.Kind == action.KindShutdown:
+			stopped = true
+		case stopped && rec.Kind == action.KindPeerReady && !rec.Dropped:
+			t.Errorf("%s: a peer became ready after Shutdown (action #%d)", n.name, rec.Meta.ID)
+		}
+	}
+	if !rd.Ended() {
+		t.Errorf("%s: the log has no end record", n.name)
+	}
+	if !stopped {
+		t.Errorf("%s: Close recorded no Shutdown", n.name)
+	}
+}
+
+// logged reports whether one line of the log holds every part.
+func logged(log string, parts ...string) bool {
+	for line := range strings.Lines(log) {
+		all := true
+		for _, p := range parts {
+			all = all && strings.Contains(line, p)
+		}
+		if all {
+			return true
+		}
+	}
+	return false
 }

@@ -27,6 +27,9 @@ func enabledConnect(s *state.State, a action.Connect) error {
 	if s.IsSelf(a.Peer, a.Addrs...) {
 		return ErrSelf
 	}
+	if s.Stopping {
+		return ErrStopping
+	}
 	if p, ok := s.Peers[a.Peer]; ok {
 		return fmt.Errorf("%w (%s)", ErrAlreadyConnected, p.Status)
 	}
@@ -138,6 +141,9 @@ func reduceIncomingConnection(s *state.State, a action.IncomingConnection, q act
 // admission decides whether a connection we did not dial may stay, before
 // it is added to the peer table.
 func admission(s *state.State, p *state.Peer) state.Reason {
+	if s.Stopping {
+		return state.ReasonShutdown
+	}
 	if s.Banned(p.ID, p.Addr) {
 		return state.ReasonBanned
 	}
@@ -159,6 +165,21 @@ func admission(s *state.State, p *state.Peer) state.Reason {
 		return state.ReasonGroupLimit
 	}
 	return state.ReasonNone
+}
+
+// reduceShutdown tells every peer not already closing that we are
+// leaving, and saves the address book so a restart begins where this run
+// ended. From here on admission refuses and no one is dialled.
+func reduceShutdown(s *state.State, q action.Queue) {
+	s.Stopping = true
+	for _, id := range state.SortedKeys(s.Peers) {
+		if s.Peers[id].Status != state.StatusDisconnecting {
+			q.Push(action.Disconnect{Peer: id, Reason: state.ReasonShutdown})
+		}
+	}
+	if s.Discovery.Dirty {
+		q.Push(action.SavePeerStore{})
+	}
 }
 
 func enabledDisconnect(s *state.State, a action.Disconnect) error {
@@ -225,23 +246,25 @@ func reduceDisconnectReceived(s *state.State, a action.DisconnectReceived) {
 
 // removePeer takes a peer out of the table (status Disconnected) and
 // updates its address-book entry: a dial that never completed a handshake
-// is a failure and backs off exponentially; a peer we were connected to
-// waits one base interval before we dial it again.
+// is a failure and backs off exponentially; a peer we were connected to,
+// in either direction, waits at least one base interval before we dial it,
+// so a peer that has just said it is shutting down is not dialled straight
+// back.
 func removePeer(s *state.State, p *state.Peer) {
 	delete(s.Peers, p.ID)
-	if p.Dir != state.Outbound {
-		return
-	}
 	e, ok := s.Discovery.Book[p.ID]
 	if !ok {
 		return
 	}
-	if p.Handshake.Done {
-		e.Failures = 0
-		e.RetryAt = s.Now + int64(s.Config.BackoffBase)
-	} else {
+	switch {
+	case p.Dir == state.Outbound && !p.Handshake.Done:
 		e.Failures++
 		e.RetryAt = s.Now + backoff(s, e.Failures)
+	case p.Dir == state.Outbound:
+		e.Failures = 0
+		e.RetryAt = s.Now + int64(s.Config.BackoffBase)
+	default:
+		e.RetryAt = max(e.RetryAt, s.Now+int64(s.Config.BackoffBase))
 	}
 	s.Discovery.Dirty = true
 }

@@ -26,6 +26,7 @@ var (
 	ErrQueueFull        = errors.New("channel queue full")
 	ErrNotOutstanding   = errors.New("nothing outstanding to complete")
 	ErrSimultaneousOpen = errors.New("simultaneous open: the peer yields to our Hello")
+	ErrStopping         = errors.New("the node is shutting down")
 )
 
 // Violation is a not-enabled control message that breaks the protocol. The

@@ -24,6 +24,11 @@ func Enabled(s *state.State, a action.Action) error {
 	switch a := a.(type) {
 	case action.Tick:
 		return nil
+	case action.Shutdown:
+		if s.Stopping {
+			return ErrStopping
+		}
+		return nil
 	case action.Connect:
 		return enabledConnect(s, a)
 	case action.Connected:
@@ -94,6 +99,8 @@ func Reduce(s *state.State, m action.Meta, a action.Action, q action.Queue) {
 	switch a := a.(type) {
 	case action.Tick:
 		reduceTick(s, q)
+	case action.Shutdown:
+		reduceShutdown(s, q)
 	case action.Connect:
 		reduceConnect(s, a)
 	case action.Connected:

@@ -6,15 +6,17 @@ import (
 )
 
 // reduceTick lets time pass. The order is fixed: drop what timed out, ping
-// the idle, forget expired bans, release a bootnode no
-// longer needed, refill the outbound target, save. The
+// the idle, forget expired bans, release a bootnode no longer needed and
+// refill the outbound target (unless the node is stopping), save. The
 // Disconnects queued here apply after this reducer returns, so places they
 // free are refilled on the next tick.
 func reduceTick(s *state.State, q action.Queue) {
 	tickHandshakes(s, q)
 	tickPings(s, q)
 	tickBans(s)
-	tickBootnodes(s, q)
-	tickOutbound(s, q)
+	if !s.Stopping {
+		tickBootnodes(s, q)
+		tickOutbound(s, q)
+	}
 	tickSave(s, q)
 }

@@ -56,6 +56,9 @@ func (s *State) Check() error {
 		default:
 			fail("%s: invalid status %s in the peer table", where, p.Status)
 		}
+		if s.Stopping && p.Status != StatusDisconnecting {
+			fail("%s: %s while the node is stopping", where, p.Status)
+		}
 		if p.Status != StatusReady && p.Ping.Outstanding {
 			fail("%s: ping outstanding while %s", where, p.Status)
 		}

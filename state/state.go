@@ -29,6 +29,9 @@ type State struct {
 	Bans map[string]Ban
 	// Counters are the node's metrics.
 	Counters Counters
+	// Stopping is set by Shutdown: the node dials no one and refuses every
+	// new connection while its peers close.
+	Stopping bool
 }
 
 // Self describes the local node.

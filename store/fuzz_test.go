@@ -223,6 +223,10 @@ func (g *gen) action(s *state.State) action.Action {
 	case 18:
 		return action.PeersDiscovered{Peers: g.peerAddrs(4), Source: "fuzz"}
 	default:
+		if g.intn(8) == 0 {
+			// Rare: a stopped node accepts almost nothing after it.
+			return action.Shutdown{}
+		}
 		var ps state.PeerStore
 		for _, pa := range g.peerAddrs(3) {
 			ps.Entries = append(ps.Entries, state.AddrEntry{ID: pa.ID, Addrs: pa.Addrs, Tried: g.intn(2) == 0,
