@@ -49,7 +49,7 @@ func reduceHelloReceived(s *state.State, a action.HelloReceived, q action.Queue)
 	if self := selfConnection(s, h.Nonce); self != nil {
 		// Our own Hello came back: this connection and the dial that sent
 		// it are both us. Remember the address so we never dial it again.
-		s.Self.Observed = appendObserved(s.Self.Observed, self.Addr)
+		s.Self.Proven = appendProven(s.Self.Proven, self.Addr)
 		s.BookDelete(self.ID)
 		q.Push(action.Disconnect{Peer: p.ID, Reason: state.ReasonSelfConnection})
 		if self != p {
@@ -137,15 +137,12 @@ func completeHandshake(s *state.State, p *state.Peer, software string, services 
 	p.Since = s.Now
 	p.LastRecv = s.Now
 	s.Counters.Handshakes++
-	if observed != "" {
-		s.Self.Observed = appendObserved(s.Self.Observed, observed)
-	}
 	q.Push(action.PeerReady{Peer: p.ID})
 }
 
-// appendObserved remembers one of our own addresses, keeping the newest
-// MaxObserved.
-func appendObserved(list []state.Addr, a state.Addr) []state.Addr {
+// appendProven remembers an address that reached ourselves, keeping the
+// newest MaxProven.
+func appendProven(list []state.Addr, a state.Addr) []state.Addr {
 	if a == "" || !message.ValidAddr(string(a)) {
 		return list
 	}
@@ -155,8 +152,8 @@ func appendObserved(list []state.Addr, a state.Addr) []state.Addr {
 		}
 	}
 	list = append(list, a)
-	if len(list) > state.MaxObserved {
-		list = append([]state.Addr(nil), list[len(list)-state.MaxObserved:]...)
+	if len(list) > state.MaxProven {
+		list = append([]state.Addr(nil), list[len(list)-state.MaxProven:]...)
 	}
 	return list
 }

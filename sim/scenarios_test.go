@@ -618,8 +618,8 @@ func TestSelfDialIsDetected(t *testing.T) {
 			t.Errorf("%d disconnects with %q, want 2 (the dial and the connection it looped into); all: %v",
 				got, state.ReasonSelfConnection, st.Counters.Disconnects)
 		}
-		if !slices.Contains(st.Self.Observed, l.aliasAddr) {
-			t.Errorf("Self.Observed %v lacks the looped address %s", st.Self.Observed, l.aliasAddr)
+		if !slices.Contains(st.Self.Proven, l.aliasAddr) {
+			t.Errorf("Self.Proven %v lacks the looped address %s", st.Self.Proven, l.aliasAddr)
 		}
 		if _, ok := st.Discovery.Book[l.aliasID]; ok {
 			t.Errorf("the alias %s is still in the address book", l.aliasID)

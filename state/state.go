@@ -39,13 +39,16 @@ type Self struct {
 	ID PeerID
 	// ListenAddrs are the addresses we listen on, announced in Hello.
 	ListenAddrs []Addr
-	// Observed are our addresses as peers reported them; dialling one of
-	// them would be dialling ourselves.
-	Observed []Addr
+	// Proven are addresses that reached ourselves: a Hello with our own
+	// nonce came back over them, so dialling them again would be dialling
+	// ourselves. Only that proof adds one — a peer's word (the Observed
+	// field of its Hello) does not, or any peer could make us shun an
+	// address of its choosing, such as a bootnode's.
+	Proven []Addr
 }
 
-// MaxObserved bounds Self.Observed.
-const MaxObserved = 8
+// MaxProven bounds Self.Proven.
+const MaxProven = 8
 
 // New returns the initial state of a node: no peers, the bootnodes in the
 // address book, the RNG seeded with seed, and the clock at now.
@@ -93,7 +96,7 @@ func (s *State) IsSelf(id PeerID, addrs ...Addr) bool {
 				return true
 			}
 		}
-		for _, own := range s.Self.Observed {
+		for _, own := range s.Self.Proven {
 			if a == own {
 				return true
 			}
