@@ -11,6 +11,7 @@ import (
 	"github.com/libp2p/go-libp2p/core/peer"
 	ma "github.com/multiformats/go-multiaddr"
 
+	"github.com/p2pcore/p2pcore/reducer"
 	"github.com/p2pcore/p2pcore/state"
 )
 
@@ -104,8 +105,10 @@ func (c Config) withDefaults() (Config, state.Config, []state.PeerAddr, error) {
 		errs = append(errs, err)
 	}
 	for target, d := range c.Bans {
-		if target == "" || d <= 0 {
-			errs = append(errs, fmt.Errorf("ban %q for %v: needs a target and a positive duration", target, d))
+		if _, err := reducer.BanTarget(target); err != nil {
+			errs = append(errs, fmt.Errorf("ban %q: want a peer ID, an IP address or a multiaddr", target))
+		} else if d <= 0 {
+			errs = append(errs, fmt.Errorf("ban %q for %v: needs a positive duration", target, d))
 		}
 	}
 	return c, rules, boot, errors.Join(errs...)

@@ -2,9 +2,12 @@ package reducer
 
 import (
 	"fmt"
+	"math"
 	"net/netip"
+	"strings"
 
 	"github.com/p2pcore/p2pcore/action"
+	"github.com/p2pcore/p2pcore/message"
 	"github.com/p2pcore/p2pcore/state"
 )
 
@@ -57,9 +60,30 @@ func reduceMisbehaved(s *state.State, a action.Misbehaved, q action.Queue) {
 
 func isLocal(ip netip.Addr) bool { return ip.IsLoopback() || ip.IsUnspecified() }
 
+// BanTarget returns the form under which target is banned: a peer ID as
+// it is, an IP address in canonical text (lower case, IPv4-mapped IPv6
+// unmapped, zone dropped), the host of a multiaddr. Bans are matched by
+// exact key, so "2001:DB8::1" must become "2001:db8::1" or it would ban
+// nothing. Anything else is an error.
+func BanTarget(target string) (string, error) {
+	if ip, err := netip.ParseAddr(target); err == nil {
+		return ip.Unmap().WithZone("").String(), nil
+	}
+	if strings.HasPrefix(target, "/") {
+		if host := state.AddrHost(state.Addr(target)); host != "" {
+			return host, nil
+		}
+		return "", fmt.Errorf("%w: ban target %q: a multiaddr must start with /ip4, /ip6 or /dns", ErrInvalid, target)
+	}
+	if !message.ValidPeerID(target) || strings.ContainsAny(target, ":/") {
+		return "", fmt.Errorf("%w: ban target %q: want a peer ID, an IP address or a multiaddr", ErrInvalid, target)
+	}
+	return target, nil
+}
+
 func enabledBan(s *state.State, a action.Ban) error {
-	if a.Target == "" || len(a.Target) > 256 {
-		return fmt.Errorf("%w: ban target %q", ErrInvalid, a.Target)
+	if _, err := BanTarget(a.Target); err != nil {
+		return err
 	}
 	if a.Duration <= 0 {
 		return fmt.Errorf("%w: ban duration %v", ErrInvalid, a.Duration)
@@ -68,8 +92,15 @@ func enabledBan(s *state.State, a action.Ban) error {
 }
 
 // reduceBan records the ban, drops every peer it covers and saves at once.
+// A duration too long to add to now (math.MaxInt64 for "forever") bans
+// until the end of time instead of wrapping into the past.
 func reduceBan(s *state.State, a action.Ban, q action.Queue) {
-	s.Bans[a.Target] = state.Ban{Until: s.Now + int64(a.Duration), Manual: true, Reason: a.Reason}
+	target, _ := BanTarget(a.Target)
+	until := int64(math.MaxInt64)
+	if int64(a.Duration) < math.MaxInt64-s.Now {
+		until = s.Now + int64(a.Duration)
+	}
+	s.Bans[target] = state.Ban{Until: until, Manual: true, Reason: a.Reason}
 	s.Discovery.Dirty = true
 	for _, id := range state.SortedKeys(s.Peers) {
 		p := s.Peers[id]
@@ -80,15 +111,29 @@ func reduceBan(s *state.State, a action.Ban, q action.Queue) {
 	q.Push(action.SavePeerStore{})
 }
 
+// unbanKey finds the ban an Unban means: the canonical form of its target,
+// or the target as written (a ban loaded from an older peer store may not
+// be canonical).
+func unbanKey(s *state.State, target string) (string, bool) {
+	if key, err := BanTarget(target); err == nil {
+		if _, ok := s.Bans[key]; ok {
+			return key, true
+		}
+	}
+	_, ok := s.Bans[target]
+	return target, ok
+}
+
 func enabledUnban(s *state.State, a action.Unban) error {
-	if _, ok := s.Bans[a.Target]; !ok {
+	if _, ok := unbanKey(s, a.Target); !ok {
 		return fmt.Errorf("%w: %q is not banned", ErrInvalid, a.Target)
 	}
 	return nil
 }
 
 func reduceUnban(s *state.State, a action.Unban, q action.Queue) {
-	delete(s.Bans, a.Target)
+	key, _ := unbanKey(s, a.Target)
+	delete(s.Bans, key)
 	s.Discovery.Dirty = true
 	q.Push(action.SavePeerStore{})
 }

@@ -368,7 +368,7 @@ func TestRunErrors(t *testing.T) {
 		wantOneLine(t, runFails(t, "--data-dir", dir, "--listen", localTCP, "extra"), "run", 2, `"extra"`)
 	})
 	t.Run("bad ban", func(t *testing.T) {
-		for _, b := range []string{"203.0.113.7", "=24h", "203.0.113.7=", "203.0.113.7=soon", "203.0.113.7=-1h", "203.0.113.7=0s"} {
+		for _, b := range []string{"203.0.113.7", "=24h", "203.0.113.7=", "203.0.113.7=soon", "203.0.113.7=-1h", "203.0.113.7=0s", "not a target=1h", "/unix/x=1h"} {
 			wantOneLine(t, runFails(t, "--data-dir", dir, "--listen", localTCP, "--ban", b), "run", 2, "-ban", strconv.Quote(b))
 		}
 	})

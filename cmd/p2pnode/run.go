@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/p2pcore/p2pcore/node"
+	"github.com/p2pcore/p2pcore/reducer"
 	p2p "github.com/p2pcore/p2pcore/service/libp2p"
 	"github.com/p2pcore/p2pcore/state"
 )
@@ -60,6 +61,9 @@ func (b banList) Set(v string) error {
 	target, dur, ok := strings.Cut(v, "=")
 	if !ok || target == "" {
 		return fmt.Errorf("want TARGET=DURATION (a peer ID or IP, e.g. 203.0.113.7=24h), got %q", v)
+	}
+	if _, err := reducer.BanTarget(target); err != nil {
+		return fmt.Errorf("ban target %q: want a peer ID, an IP address or a multiaddr", target)
 	}
 	d, err := time.ParseDuration(dur)
 	if err != nil || d <= 0 {
