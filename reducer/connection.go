@@ -68,12 +68,36 @@ func enabledConnected(s *state.State, a action.Connected) error {
 	return err
 }
 
-func reduceConnected(s *state.State, a action.Connected) {
+func reduceConnected(s *state.State, a action.Connected, q action.Queue) {
 	p := s.Peers[a.Peer]
-	if a.Addr != "" {
-		p.Addr = a.Addr
+	if moveTo(s, p, a.Addr) {
+		q.Push(action.Disconnect{Peer: p.ID, Reason: state.ReasonGroupLimit})
+		return
 	}
 	startHandshake(s, p, state.Outbound)
+}
+
+// moveTo records the address an outbound connection actually uses, which
+// may be any of the addresses dialled, and regroups the peer by it. It
+// reports whether an automatic outbound peer now shares its group with
+// another one: the /16 rule was checked against the first address only,
+// so a peer with addresses in several groups could otherwise slip in.
+func moveTo(s *state.State, p *state.Peer, addr state.Addr) bool {
+	if addr == "" || addr == p.Addr {
+		return false
+	}
+	p.Addr = addr
+	p.Group = state.AddrGroup(addr)
+	if !p.Outbound() {
+		return false
+	}
+	for _, id := range state.SortedKeys(s.Peers) {
+		o := s.Peers[id]
+		if id != p.ID && o.Outbound() && o.Status != state.StatusDisconnecting && o.Group == p.Group {
+			return true
+		}
+	}
+	return false
 }
 
 func enabledConnectionFailed(s *state.State, a action.ConnectionFailed) error {
@@ -112,8 +136,9 @@ func reduceIncomingConnection(s *state.State, a action.IncomingConnection, q act
 		// sides apply the same rule so exactly one of them says Hello: the
 		// node with the smaller ID keeps the dialler role.
 		if s.Self.ID < a.Peer {
-			if a.Addr != "" {
-				p.Addr = a.Addr
+			if moveTo(s, p, a.Addr) {
+				q.Push(action.Disconnect{Peer: p.ID, Reason: state.ReasonGroupLimit})
+				return
 			}
 			startHandshake(s, p, state.Outbound)
 			return

@@ -104,7 +104,7 @@ func Reduce(s *state.State, m action.Meta, a action.Action, q action.Queue) {
 	case action.Connect:
 		reduceConnect(s, a)
 	case action.Connected:
-		reduceConnected(s, a)
+		reduceConnected(s, a, q)
 	case action.ConnectionFailed:
 		reduceConnectionFailed(s, a)
 	case action.IncomingConnection:
