@@ -16,7 +16,7 @@ func sendHelloIfDialler(s *state.State, id state.PeerID, svc service.Service) {
 	cfg := &s.Config
 	sendControl(svc, id, message.Hello{
 		Version: cfg.ProtocolVersion, Network: cfg.Network, Software: cfg.Software,
-		Services: cfg.Services, ListenAddrs: s.Self.ListenAddrs, Observed: p.Addr,
+		Services: cfg.Services, ListenAddrs: message.Sendable(s.Self.ListenAddrs), Observed: message.SendableAddr(p.Addr),
 		UnixTime: s.Now / 1e9, Nonce: p.Handshake.Nonce,
 	})
 }
@@ -30,7 +30,7 @@ func answerHello(s *state.State, id state.PeerID, svc service.Service) {
 	cfg := &s.Config
 	sendControl(svc, id, message.HelloAck{
 		Version: cfg.ProtocolVersion, Network: cfg.Network, Software: cfg.Software,
-		Services: cfg.Services, ListenAddrs: s.Self.ListenAddrs, Observed: p.Addr,
+		Services: cfg.Services, ListenAddrs: message.Sendable(s.Self.ListenAddrs), Observed: message.SendableAddr(p.Addr),
 		UnixTime: s.Now / 1e9,
 	})
 }

@@ -32,6 +32,41 @@ func ValidPeerID(s string) bool {
 	return true
 }
 
+// Sendable returns the part of addrs a peer will accept: the first
+// MaxAddrsPerPeer valid addresses. A host with many interfaces and
+// transports easily has more, and a list over the wire limit would get our
+// whole message scored as malformed.
+func Sendable(addrs []state.Addr) []state.Addr {
+	out := make([]state.Addr, 0, min(len(addrs), MaxAddrsPerPeer))
+	for _, a := range addrs {
+		if len(out) == MaxAddrsPerPeer {
+			break
+		}
+		if ValidAddr(string(a)) {
+			out = append(out, a)
+		}
+	}
+	return out
+}
+
+// SendableAddr is a, or "" if a peer would refuse it.
+func SendableAddr(a state.Addr) state.Addr {
+	if ValidAddr(string(a)) {
+		return a
+	}
+	return ""
+}
+
+// PeerAddrSize bounds the encoded size of one entry of an address list,
+// so a sender can keep a list within a channel's message size.
+func PeerAddrSize(pa state.PeerAddr) int {
+	n := 1 + 9 + len(pa.ID) + 9 // array head, ID head and text, addrs head
+	for _, a := range pa.Addrs {
+		n += 9 + len(a)
+	}
+	return n
+}
+
 func encodeAddrs(e *codec.Encoder, addrs []state.Addr) {
 	e.Array(len(addrs))
 	for _, a := range addrs {

@@ -2,6 +2,7 @@ package reducer
 
 import (
 	"slices"
+	"time"
 
 	"github.com/p2pcore/p2pcore/action"
 	"github.com/p2pcore/p2pcore/message"
@@ -98,7 +99,10 @@ func tickBootnodes(s *state.State, q action.Queue) {
 
 // learn adds a peer heard of to the new table and reports whether it was
 // new to us. Invalid addresses are skipped; a known peer only has its
-// LastSeen refreshed (and its addresses, if it is not tried).
+// LastSeen refreshed, and its addresses are replaced (if it is not tried)
+// only on first-hand word: the peer announcing itself, or its handshake
+// (source ""). Otherwise any peer could point our next dial of someone
+// else at an address of its choosing.
 func learn(s *state.State, pa state.PeerAddr, source state.PeerID) bool {
 	if !message.ValidPeerID(string(pa.ID)) {
 		return false
@@ -114,7 +118,8 @@ func learn(s *state.State, pa state.PeerAddr, source state.PeerID) bool {
 	}
 	if e, ok := s.Discovery.Book[pa.ID]; ok {
 		e.LastSeen = s.Now
-		if !e.Tried && !e.Boot && !slices.Equal(e.Addrs, addrs) {
+		firstHand := source == "" || source == pa.ID
+		if firstHand && !e.Tried && !e.Boot && !slices.Equal(e.Addrs, addrs) {
 			// A peer may move; follow it if its new group has room.
 			moved := *e
 			moved.Addrs, moved.Group = addrs, state.AddrGroup(addrs[0])
@@ -226,12 +231,19 @@ func reduceAddrListRequestReceived(s *state.State, a action.AddrListRequestRecei
 		if id == a.Peer || s.Banned(id, e.Addrs...) {
 			continue
 		}
-		pool = append(pool, state.PeerAddr{ID: id, Addrs: slices.Clone(e.Addrs)})
+		pool = append(pool, state.PeerAddr{ID: id, Addrs: message.Sendable(e.Addrs)})
 	}
+	// A random sample, as large as the list limits and the control
+	// channel's message size allow: an answer over that size would get us
+	// scored as oversized by the peer that asked.
 	n := min(len(pool), s.Config.MaxAddrList, message.MaxAddrList)
+	room := s.Config.Channels[state.ChannelControl].MaxSize - 16
 	for i := 0; i < n; i++ {
 		j := i + s.RNG.Intn(len(pool)-i)
 		pool[i], pool[j] = pool[j], pool[i]
+		if room -= message.PeerAddrSize(pool[i]); room < 0 {
+			n = i
+		}
 	}
 	q.Push(action.AddrListSend{Peer: a.Peer, Peers: pool[:n]})
 }
@@ -269,14 +281,17 @@ func reduceAddrAnnounceReceived(s *state.State, a action.AddrAnnounceReceived, q
 	src := s.Peers[a.Peer]
 	var relay []state.PeerAddr
 	for i, pa := range a.Peers {
-		if i >= s.Config.MaxAddrAnnounce {
+		if i >= min(s.Config.MaxAddrAnnounce, message.MaxAnnounce) {
 			break
 		}
-		added := learn(s, pa, a.Peer)
 		firstHand := pa.ID == a.Peer && !src.Announced
 		if firstHand {
 			src.Announced = true
+		} else if !takeAddrToken(s, src) {
+			s.Counters.Dropped["AddrAnnounce over rate"]++
+			continue
 		}
+		added := learn(s, pa, a.Peer)
 		if added || firstHand {
 			relay = append(relay, state.PeerAddr{ID: pa.ID, Addrs: slices.Clone(pa.Addrs)})
 		}
@@ -295,6 +310,28 @@ func reduceAddrAnnounceReceived(s *state.State, a action.AddrAnnounceReceived, q
 		q.Push(action.AddrAnnounceSend{Peer: targets[j], Peers: relay})
 		targets = slices.Delete(targets, j, j+1)
 	}
+}
+
+// Announced addresses are rate limited per peer, as in Bitcoin Core: one
+// every addrInterval on average, in bursts of up to addrBurst. Beyond that
+// they are ignored, not punished: an honest peer relaying a busy moment
+// may exceed it, but no peer can churn our address book, or make us relay
+// its addresses, faster than that.
+const (
+	addrInterval = int64(10 * time.Second)
+	addrBurst    = message.MaxAnnounce
+)
+
+// takeAddrToken spends one of the peer's announcement tokens. AddrRateAt
+// is when the peer's budget is next due (a generic cell rate algorithm:
+// one integer, no floats).
+func takeAddrToken(s *state.State, p *state.Peer) bool {
+	due := max(p.AddrRateAt, s.Now-addrBurst*addrInterval)
+	if due > s.Now-addrInterval {
+		return false
+	}
+	p.AddrRateAt = due + addrInterval
+	return true
 }
 
 // readyForExchange is the shared enabling rule of peer-exchange messages:

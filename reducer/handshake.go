@@ -171,7 +171,7 @@ func reducePeerReady(s *state.State, a action.PeerReady, q action.Queue) {
 		p.AddrAsked = true
 		markTried(s, p)
 		if len(s.Self.ListenAddrs) > 0 {
-			self := state.PeerAddr{ID: s.Self.ID, Addrs: append([]state.Addr(nil), s.Self.ListenAddrs...)}
+			self := state.PeerAddr{ID: s.Self.ID, Addrs: message.Sendable(s.Self.ListenAddrs)}
 			q.Push(action.AddrAnnounceSend{Peer: p.ID, Peers: []state.PeerAddr{self}})
 			s.Discovery.Announced++
 		}

@@ -78,8 +78,10 @@ type Peer struct {
 	AddrReceived bool
 	AddrAnswered bool
 	// Announced is set once the peer announced its own address; only the
-	// first such announcement is relayed.
-	Announced bool
+	// first such announcement is relayed. AddrRateAt paces the addresses it
+	// announces (see the reducer's takeAddrToken).
+	Announced  bool
+	AddrRateAt int64
 
 	// InFlight counts direct messages per channel handed to the service and
 	// not yet reported sent; Received and Sent count messages per channel.
