@@ -53,6 +53,9 @@ type Node struct {
 	started bool
 	closed  bool
 
+	closeOnce sync.Once
+	closeErr  error
+
 	svc   *p2p.Service
 	st    *store.Store
 	rec   *replay.Writer
@@ -64,8 +67,9 @@ type Node struct {
 	stop     chan struct{}
 	loopDone chan struct{}
 
-	subsMu sync.Mutex
-	subs   [state.NumChannels][]*Subscription
+	subsMu     sync.Mutex
+	subs       [state.NumChannels][]*Subscription
+	subsClosed bool // set by Close under subsMu; Subscribe then ends at once
 
 	// Owned by the loop: API calls waiting for room in a full queue.
 	broadcastWaiters [state.NumChannels][]*waiter
@@ -434,14 +438,20 @@ func (n *Node) Addrs() []string { return append([]string(nil), n.addrs...) }
 // closes, stops the node's goroutine, ends the action log (so that it
 // verifies), and stops the host. It returns the first error met,
 // including a recording error.
+// Close may be called more than once and from several goroutines: the
+// first call does the work, the others wait for it and return its result.
 func (n *Node) Close() error {
 	n.mu.Lock()
-	if !n.started || n.closed {
-		n.mu.Unlock()
+	started := n.started
+	n.mu.Unlock()
+	if !started {
 		return nil
 	}
-	n.mu.Unlock()
+	n.closeOnce.Do(func() { n.closeErr = n.close() })
+	return n.closeErr
+}
 
+func (n *Node) close() error {
 	// Shutdown is a recorded input: the state machine says goodbye to
 	// every peer and, while the closes complete, refuses newcomers and
 	// dials no one.
@@ -475,6 +485,7 @@ func (n *Node) Close() error {
 		errs = append(errs, err)
 	}
 	n.subsMu.Lock()
+	n.subsClosed = true
 	for _, list := range n.subs {
 		for _, s := range list {
 			s.end(ErrClosed)

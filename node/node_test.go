@@ -262,3 +262,50 @@ func logged(log string, parts ...string) bool {
 	}
 	return false
 }
+
+// Close may race with itself and with Subscribe: every call returns, none
+// panics, and a subscription made during or after Close ends with
+// ErrClosed. (Run under -race to check the locking too.)
+func TestConcurrentCloseAndSubscribe(t *testing.T) {
+	c := newCluster(t)
+	a := c.start("a", nil)
+	b := c.start("b", nil, a)
+	waitFor(t, 20*time.Second, describePeers(a, b), func() bool { return readyWith(a, b.ID()) })
+
+	errs := make(chan error, 3)
+	stop := make(chan struct{})
+	subscribed := make(chan error, 1)
+	go func() {
+		for {
+			s := b.Subscribe(channel.Block)
+			select {
+			case <-stop:
+				<-s.C() // closed once Close has ended every subscription
+				subscribed <- s.Err()
+				return
+			default:
+				s.Close()
+			}
+		}
+	}()
+	for range 3 {
+		go func() {
+			defer func() {
+				if r := recover(); r != nil {
+					errs <- fmt.Errorf("Close panicked: %v", r)
+				}
+			}()
+			errs <- b.Close()
+		}()
+	}
+	for range 3 {
+		if err := <-errs; err != nil {
+			t.Error(err)
+		}
+	}
+	close(stop)
+	if err := <-subscribed; !errors.Is(err, node.ErrClosed) {
+		t.Errorf("a subscription made around Close ended with %v, want ErrClosed", err)
+	}
+	verifyLog(t, "b", b.log)
+}

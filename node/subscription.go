@@ -36,7 +36,7 @@ func (n *Node) Subscribe(ch state.Channel) *Subscription {
 	s := &Subscription{n: n, ch: ch, c: make(chan Message, n.cfg.SubscriptionBuffer)}
 	n.subsMu.Lock()
 	defer n.subsMu.Unlock()
-	if n.closed {
+	if n.subsClosed {
 		s.end(ErrClosed)
 		return s
 	}
