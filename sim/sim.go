@@ -19,6 +19,9 @@ import (
 	"github.com/p2pcore/p2pcore/store"
 )
 
+// MaxNodes is the largest simulation Config.Validate accepts.
+const MaxNodes = 4096
+
 // Epoch is where simulated time starts: 2026-01-01T00:00:00Z.
 const Epoch = int64(1767225600) * int64(time.Second)
 
@@ -124,8 +127,8 @@ func (c Config) Validate() error {
 
 func (c *Config) validate() error {
 	switch {
-	case c.Nodes < 1 || c.Nodes > 4096:
-		return fmt.Errorf("--nodes %d: want 1 to 4096", c.Nodes)
+	case c.Nodes < 1 || c.Nodes > MaxNodes:
+		return fmt.Errorf("--nodes %d: want 1 to %d", c.Nodes, MaxNodes)
 	case c.Duration <= 0:
 		return fmt.Errorf("--duration %v: must be positive", c.Duration)
 	case c.Bootnodes < 0 || c.Bootnodes > c.Nodes:

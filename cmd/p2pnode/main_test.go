@@ -764,6 +764,8 @@ func TestSimBadFlags(t *testing.T) {
 		{[]string{"--latency", "50ms-10ms"}, "--latency"},
 		{[]string{"--fault", "1s:boom"}, "boom"},
 		{[]string{"--fault", "later:heal"}, "-fault"},
+		{[]string{"--fault", "1s:crash:0-2000000000"}, "beyond the largest simulation"},
+		{[]string{"--loss", "NaN"}, "--loss NaN"},
 		{[]string{"--bootnodes", "9"}, "bootnodes"},
 	} {
 		args := append([]string{"sim", "--nodes", "5", "--duration", "1s"}, tc.args...)

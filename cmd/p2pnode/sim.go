@@ -37,7 +37,7 @@ func runSim(args []string, stdout, stderr io.Writer) error {
 		return usagef("unexpected argument %q", rest[0])
 	}
 	cfg.Seed, cfg.Nodes, cfg.Duration, cfg.Faults = *seed, *nodes, *duration, faults
-	if *loss < 0 || *loss > 1 {
+	if !(*loss >= 0 && *loss <= 1) { // also refuses NaN
 		return usagef("--loss %v: want a fraction from 0 to 1", *loss)
 	}
 	cfg.LossPPM = int(*loss * 1e6)
@@ -122,8 +122,13 @@ func (f *faultList) Set(v string) error {
 			if isRange {
 				hi, err2 = strconv.Atoi(b)
 			}
-			if err1 != nil || err2 != nil || hi < lo {
+			if err1 != nil || err2 != nil || hi < lo || lo < 0 {
 				return fmt.Errorf("fault nodes %q: want numbers or ranges like 0-4,7", parts[2])
+			}
+			if hi >= sim.MaxNodes {
+				// Checked before the range is expanded: 0-2000000000 would
+				// otherwise allocate gigabytes.
+				return fmt.Errorf("fault nodes %q: node %d is beyond the largest simulation (%d nodes)", parts[2], hi, sim.MaxNodes)
 			}
 			for i := lo; i <= hi; i++ {
 				fault.Nodes = append(fault.Nodes, i)
