@@ -2,11 +2,14 @@ package node_test
 
 import (
 	"context"
+	"os"
+	"runtime"
 	"testing"
 	"time"
 
 	"github.com/p2pcore/p2pcore/channel"
 	"github.com/p2pcore/p2pcore/message"
+	p2p "github.com/p2pcore/p2pcore/service/libp2p"
 	"github.com/p2pcore/p2pcore/state"
 )
 
@@ -196,5 +199,91 @@ func TestHostilePeersAreDroppedOthersUnaffected(t *testing.T) {
 	case <-ctx.Done():
 		t.Fatal("the honest peer no longer receives broadcasts")
 	}
+	c.closeAndVerify()
+}
+
+// A peer cannot make the node allocate a frame's claimed size by claiming
+// it: the buffer grows only as bytes arrive. Nor can it open direct
+// streams without end.
+func TestClaimedFrameSizeIsNotAllocated(t *testing.T) {
+	c := newCluster(t)
+	target := c.start("target", fastRules())
+
+	r := newRawPeer(t)
+	r.connect(target)
+	var before, after runtime.MemStats
+	runtime.ReadMemStats(&before)
+	// Claims 10 MiB (the sync limit), sends 256 KiB, then ends the stream.
+	r.frame(byte(channel.Sync), 10<<20, make([]byte, 256<<10))
+	r.out.CloseWrite()
+	r.waitDisconnect("a frame cut short")
+	runtime.ReadMemStats(&after)
+	if grew := after.TotalAlloc - before.TotalAlloc; grew > 6<<20 {
+		t.Errorf("the process allocated %d MiB while reading 256 KiB of a frame that claimed 10 MiB", grew>>20)
+	}
+
+	// Two direct streams at once are allowed (one may be replacing the
+	// other after a reconnect); a third is reset.
+	r2 := newRawPeer(t)
+	r2.connect(target)
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	// A stream reaches the node's handler with its first bytes. Which of
+	// the three streams the node sees third is up to the scheduler.
+	r2.out.Write([]byte{byte(channel.Sync)})
+	reset := make(chan error, 2)
+	for range 2 {
+		st, err := r2.h.NewStream(ctx, r2.target, p2p.DirectProtocol)
+		if err != nil {
+			t.Fatal(err)
+		}
+		st.Write([]byte{byte(channel.Sync)})
+		st.SetReadDeadline(time.Now().Add(10 * time.Second))
+		go func() {
+			_, err := st.Read(make([]byte, 1))
+			reset <- err
+		}()
+	}
+	if err := <-reset; err == nil || os.IsTimeout(err) {
+		t.Errorf("a third direct stream from one peer was not refused: %v", err)
+	}
+	c.closeAndVerify()
+}
+
+// A peer that stops reading cannot tie up the node: once the node decides
+// to drop it, the close completes within the close deadline even though
+// megabytes are stuck in its queue, and the state machine hears the peer
+// is gone.
+func TestPeerThatStopsReadingCanBeDropped(t *testing.T) {
+	c := newCluster(t)
+	target := c.start("target", fastRules())
+	r := newRawPeer(t)
+	r.connect(target)
+	r.hello("test", time.Now().Unix())
+	r.waitMsg("HelloAck", func(m message.Message) bool { _, ok := m.(message.HelloAck); return ok })
+	id := state.PeerID(r.h.ID().String())
+	waitFor(t, 10*time.Second, describePeers(target), func() bool { return readyWith(target, id) })
+
+	r.stalled.Store(true)
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	big := make([]byte, 1<<20)
+	for range 64 {
+		if err := target.Send(ctx, id, channel.Sync, big); err != nil {
+			break // the queue is full: the peer is not reading
+		}
+	}
+	if err := target.Disconnect(context.Background(), id); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, 20*time.Second, describePeers(target), func() bool {
+		for _, p := range target.Peers() {
+			if p.ID == id {
+				return false
+			}
+		}
+		return true
+	})
+	r.waitDisconnect("nothing: it stopped reading")
 	c.closeAndVerify()
 }

@@ -6,6 +6,7 @@ import (
 	"encoding/binary"
 	"io"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -32,6 +33,10 @@ type rawPeer struct {
 	mu   sync.Mutex
 	msgs []message.Message
 	bad  []error
+
+	// stalled makes the peer stop reading what the node sends it, as a
+	// peer that hangs or wants to tie the node's writer up would.
+	stalled atomic.Bool
 }
 
 func newRawPeer(t *testing.T) *rawPeer {
@@ -50,6 +55,11 @@ func newRawPeer(t *testing.T) *rawPeer {
 func (r *rawPeer) read(s network.Stream) {
 	br := bufio.NewReader(s)
 	for {
+		if r.stalled.Load() {
+			<-r.t.Context().Done()
+			s.Reset()
+			return
+		}
 		ch, err := br.ReadByte()
 		if err != nil {
 			return

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"slices"
 	"sync"
 	"time"
 
@@ -51,7 +52,20 @@ type writer struct {
 
 	stream network.Stream
 	bw     *bufio.Writer
+	// open is stream, shared under mu so that close can cut a blocked
+	// write short; closeBy is the deadline of everything after a close.
+	open    network.Stream
+	closeBy time.Time
 }
+
+// writeTimeout bounds one frame's write; closeTimeout bounds what is left
+// once a close is asked for. A peer that stops reading fills its flow
+// control window and would otherwise block its writer — and its close —
+// for ever.
+const (
+	writeTimeout = 30 * time.Second
+	closeTimeout = 5 * time.Second
+)
 
 func newWriter(s *Service, p peer.ID, id state.PeerID) *writer {
 	w := &writer{s: s, p: p, id: id}
@@ -86,6 +100,10 @@ func (w *writer) close() bool {
 		return false
 	}
 	w.closing = true
+	w.closeBy = time.Now().Add(closeTimeout)
+	if w.open != nil {
+		w.open.SetWriteDeadline(w.closeBy)
+	}
 	w.cond.Signal()
 	return true
 }
@@ -124,16 +142,22 @@ func (w *writer) run() {
 			return
 		}
 		var sent [state.NumChannels]uint32
-		for _, f := range batch {
-			if err := w.write(f); err != nil {
+		for i, f := range batch {
+			err := w.write(f)
+			if err == nil && i == len(batch)-1 && w.bw != nil {
+				if err = w.bw.Flush(); err != nil {
+					w.resetStream()
+				}
+			}
+			if isTimeout(err) {
+				w.report(sent)
+				w.abandon(batch[i:])
+				return
+			}
+			if err != nil {
 				w.s.log.Debug("direct message not sent", "peer", w.p, "channel", f.ch, "err", err)
 			}
 			sent[f.ch]++
-		}
-		if w.bw != nil {
-			if err := w.bw.Flush(); err != nil {
-				w.resetStream()
-			}
 		}
 		w.report(sent)
 		if closing && len(batch) == 0 {
@@ -165,6 +189,26 @@ func (w *writer) linger() {
 	w.stream.Close()
 }
 
+// abandon gives up on a peer that stopped reading: what is left is
+// reported as finished, and the connection is closed and reported gone,
+// whether or not the state machine had asked for it.
+func (w *writer) abandon(left []frame) {
+	w.s.log.Info("closing a peer that stopped reading", "peer", w.p)
+	w.mu.Lock()
+	w.done = true
+	left = append(append(left, w.prio...), w.bulk...)
+	w.prio, w.bulk = nil, nil
+	w.mu.Unlock()
+	w.resetStream()
+	w.giveUp(left)
+	w.s.finishClose(w.p)
+}
+
+func isTimeout(err error) bool {
+	var ne interface{ Timeout() bool }
+	return err != nil && errors.As(err, &ne) && ne.Timeout()
+}
+
 // write sends one frame, opening the stream if needed. It never dials: a
 // peer without a connection cannot be written to.
 func (w *writer) write(f frame) error {
@@ -175,7 +219,17 @@ func (w *writer) write(f frame) error {
 			return err
 		}
 		w.stream, w.bw = st, bufio.NewWriterSize(st, 64<<10)
+		w.mu.Lock()
+		w.open = st
+		w.mu.Unlock()
 	}
+	w.mu.Lock()
+	deadline := w.closeBy
+	w.mu.Unlock()
+	if deadline.IsZero() {
+		deadline = time.Now().Add(writeTimeout)
+	}
+	w.stream.SetWriteDeadline(deadline)
 	var head [maxHeader]byte
 	head[0] = byte(f.ch)
 	n := 1 + binary.PutUvarint(head[1:], uint64(len(f.data)))
@@ -195,6 +249,9 @@ func (w *writer) resetStream() {
 		w.stream.Reset()
 	}
 	w.stream, w.bw = nil, nil
+	w.mu.Lock()
+	w.open = nil
+	w.mu.Unlock()
 }
 
 // giveUp reports frames that will never be written as finished, so their
@@ -224,9 +281,45 @@ func (w *writer) report(sent [state.NumChannels]uint32) {
 	}
 }
 
+// payloadChunk is the most a frame's payload buffer grows by before the
+// bytes to fill it have arrived.
+const payloadChunk = 64 << 10
+
+// readPayload reads size bytes. The buffer grows as the bytes arrive, by
+// doubling from payloadChunk, so a header that claims 10 MiB and is
+// followed by nothing costs 64 KiB, not 10 MiB: the claimed size is a
+// promise, not a fact, until the bytes are here.
+func readPayload(r io.Reader, size uint64) ([]byte, error) {
+	data := make([]byte, 0, min(size, payloadChunk))
+	for uint64(len(data)) < size {
+		if len(data) == cap(data) {
+			data = slices.Grow(data, int(min(size-uint64(len(data)), uint64(cap(data)))))
+		}
+		n, err := io.ReadFull(r, data[len(data):min(uint64(cap(data)), size)])
+		data = data[:len(data)+n]
+		if err != nil {
+			if errors.Is(err, io.EOF) && len(data) > 0 {
+				err = io.ErrUnexpectedEOF
+			}
+			return nil, err
+		}
+	}
+	return data, nil
+}
+
+// maxInboundStreams bounds the direct streams one peer may have open to
+// us at once: one in use and one that replaces it after a reconnect.
+const maxInboundStreams = 2
+
 // handleStream reads frames from a peer's inbound stream.
 func (s *Service) handleStream(st network.Stream) {
 	p, conn := st.Conn().RemotePeer(), st.Conn()
+	if !s.admitStream(p) {
+		s.log.Debug("refusing an extra direct stream", "peer", p)
+		st.Reset()
+		return
+	}
+	defer s.releaseStream(p)
 	id := state.PeerID(p.String())
 	br := bufio.NewReaderSize(st, 64<<10)
 	reject := func(ch state.Channel, size uint64, why string) {
@@ -257,8 +350,8 @@ func (s *Service) handleStream(st network.Stream) {
 			reject(ch, size, fmt.Sprintf("frame of %d bytes exceeds the %s limit of %d", size, ch, limit))
 			return
 		}
-		data := make([]byte, size)
-		if _, err := io.ReadFull(br, data); err != nil {
+		data, err := readPayload(br, size)
+		if err != nil {
 			if errors.Is(err, io.ErrUnexpectedEOF) {
 				reject(ch, size, "frame cut short")
 			} else {
@@ -270,5 +363,23 @@ func (s *Service) handleStream(st network.Stream) {
 			st.Reset()
 			return
 		}
+	}
+}
+
+func (s *Service) admitStream(p peer.ID) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.inbound[p] >= maxInboundStreams {
+		return false
+	}
+	s.inbound[p]++
+	return true
+}
+
+func (s *Service) releaseStream(p peer.ID) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.inbound[p]--; s.inbound[p] <= 0 {
+		delete(s.inbound, p)
 	}
 }

@@ -96,6 +96,8 @@ type Service struct {
 	writers map[peer.ID]*writer
 	dials   map[peer.ID]*dial
 	closing map[peer.ID]bool
+	// inbound counts each peer's open inbound direct streams.
+	inbound map[peer.ID]int
 
 	// emitMu orders events: a peer's connection event always reaches the
 	// sink before its first message. Lock order: emitMu, then mu. The
@@ -181,6 +183,7 @@ func New(cfg Config) (*Service, error) {
 		writers:  map[peer.ID]*writer{},
 		dials:    map[peer.ID]*dial{},
 		closing:  map[peer.ID]bool{},
+		inbound:  map[peer.ID]int{},
 		reported: map[peer.ID]bool{},
 	}
 	s.flow = newFlowControl(cfg.PubSubQueue*3/4, log)
