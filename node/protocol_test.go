@@ -2,10 +2,17 @@ package node_test
 
 import (
 	"context"
+	"encoding/binary"
 	"os"
 	"runtime"
 	"testing"
 	"time"
+
+	pubsub "github.com/libp2p/go-libp2p-pubsub"
+	pb "github.com/libp2p/go-libp2p-pubsub/pb"
+	"github.com/libp2p/go-libp2p/core/network"
+	"github.com/libp2p/go-libp2p/core/protocol"
+	"google.golang.org/protobuf/proto"
 
 	"github.com/p2pcore/p2pcore/channel"
 	"github.com/p2pcore/p2pcore/message"
@@ -285,5 +292,130 @@ func TestPeerThatStopsReadingCanBeDropped(t *testing.T) {
 		return true
 	})
 	r.waitDisconnect("nothing: it stopped reading")
+	c.closeAndVerify()
+}
+
+// A broadcast over its channel's size limit is refused by GossipSub's
+// validator at the first honest node: it is neither delivered nor
+// relayed, and the peer that sent it is scored.
+func TestOversizedBroadcastIsNotRelayed(t *testing.T) {
+	c := newCluster(t)
+	a := c.start("a", nil)
+	b := c.start("b", nil, a)
+	sub := b.Subscribe(channel.Transaction)
+	waitFor(t, 20*time.Second, describePeers(a, b), func() bool {
+		return readyWith(a, b.ID()) && len(a.BroadcastPeers(channel.Transaction)) == 1
+	})
+
+	r := newRawPeer(t)
+	ps, err := pubsub.NewGossipSub(t.Context(), r.h, pubsub.WithMaxMessageSize(8<<20))
+	if err != nil {
+		t.Fatal(err)
+	}
+	topic, err := ps.Join(p2p.Topic("test", channel.Transaction))
+	if err != nil {
+		t.Fatal(err)
+	}
+	r.connect(a)
+	r.hello("test", time.Now().Unix())
+	waitFor(t, 10*time.Second, func() string { return "the raw peer to see a on the topic" }, func() bool {
+		return len(topic.ListPeers()) > 0
+	})
+	receivedByB := func() (n uint64) {
+		b.State(t.Context(), func(s *state.State) {
+			n = s.Counters.Dropped["MessageReceived"]
+			for _, p := range s.Peers {
+				n += p.Received[channel.Transaction]
+			}
+		})
+		return n
+	}
+	before := receivedByB()
+	if err := topic.Publish(t.Context(), make([]byte, 3<<20)); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, 10*time.Second, func() string { return "a to score the oversized broadcast" }, func() bool {
+		return counters(a).Offences[state.OffenceOversized] > 0
+	})
+	// Anything a relayed would reach b before this later message.
+	if err := a.Broadcast(t.Context(), channel.Transaction, []byte("small")); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case m := <-sub.C():
+		if string(m.Data) != "small" {
+			t.Errorf("b got a %d-byte broadcast first", len(m.Data))
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("b did not receive a's broadcast")
+	}
+	if got := receivedByB(); got != before+1 {
+		t.Errorf("b saw %d transaction messages, want 1: the oversized one was relayed", got-before)
+	}
+	c.closeAndVerify()
+}
+
+// A peer that subscribes to a broadcast channel and then reads nothing
+// fills its GossipSub queue. The publisher waits for slow peers (that is
+// the back-pressure that keeps bursts lossless) but not for a frozen one:
+// an honest peer still gets every message of a burst.
+func TestFrozenGossipPeerDoesNotStallBroadcasts(t *testing.T) {
+	c := newCluster(t)
+	a := c.start("a", nil)
+	b := c.start("b", nil, a)
+	sub := b.Subscribe(channel.Transaction)
+	waitFor(t, 20*time.Second, describePeers(a, b), func() bool {
+		return readyWith(a, b.ID()) && len(a.BroadcastPeers(channel.Transaction)) == 1
+	})
+
+	// The frozen peer takes GossipSub's streams and never reads them, and
+	// tells a by hand that it subscribes to the transaction topic.
+	r := newRawPeer(t)
+	for _, id := range []protocol.ID{pubsub.GossipSubID_v10, pubsub.GossipSubID_v11, pubsub.GossipSubID_v12, pubsub.GossipSubID_v13} {
+		r.h.SetStreamHandler(id, func(s network.Stream) { <-t.Context().Done(); s.Reset() })
+	}
+	r.connect(a)
+	r.hello("test", time.Now().Unix())
+	// Waiting on the frozen peer would hold the burst until GossipSub's own
+	// 30 s write timeout gave up on it; without waiting, it takes seconds.
+	ctx, cancel := context.WithTimeout(t.Context(), 20*time.Second)
+	defer cancel()
+	st, err := r.h.NewStream(ctx, r.target, pubsub.GossipSubID_v11)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rpc, _ := proto.Marshal(&pb.RPC{Subscriptions: []*pb.RPC_SubOpts{{
+		Subscribe: proto.Bool(true), Topicid: proto.String(p2p.Topic("test", channel.Transaction)),
+	}}})
+	st.Write(append(binary.AppendUvarint(nil, uint64(len(rpc))), rpc...))
+	waitFor(t, 10*time.Second, func() string { return "the frozen peer on a's topic" }, func() bool {
+		return len(a.BroadcastPeers(channel.Transaction)) == 2
+	})
+
+	const total = 8000 // more than the frozen peer's window and queue hold
+	got := make(chan int)
+	go func() {
+		n := 0
+		for n < total {
+			select {
+			case <-sub.C():
+				n++
+			case <-ctx.Done():
+				got <- n
+				return
+			}
+		}
+		got <- n
+	}()
+	msg := make([]byte, 1024)
+	for i := range total {
+		binary.BigEndian.PutUint32(msg, uint32(i))
+		if err := a.Broadcast(ctx, channel.Transaction, msg); err != nil {
+			t.Fatalf("broadcast %d of %d: %v", i, total, err)
+		}
+	}
+	if n := <-got; n != total {
+		t.Errorf("the honest peer received %d of %d broadcasts", n, total)
+	}
 	c.closeAndVerify()
 }

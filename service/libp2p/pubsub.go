@@ -2,8 +2,10 @@ package libp2p
 
 import (
 	"context"
+	"fmt"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	pubsub "github.com/libp2p/go-libp2p-pubsub"
 	"github.com/libp2p/go-libp2p/core/host"
@@ -50,7 +52,11 @@ func (s *Service) startPubSub() error {
 		if !s.cfg.Channels[ch].Broadcast {
 			continue
 		}
-		t, err := ps.Join(Topic(s.cfg.Network, ch))
+		topic := Topic(s.cfg.Network, ch)
+		if err := ps.RegisterTopicValidator(topic, s.sizeValidator(ch), pubsub.WithValidatorInline(true)); err != nil {
+			return err
+		}
+		t, err := ps.Join(topic)
 		if err != nil {
 			return err
 		}
@@ -63,6 +69,30 @@ func (s *Service) startPubSub() error {
 		go s.readTopic(ch, sub)
 	}
 	return nil
+}
+
+// sizeValidator rejects a broadcast over its channel's size limit before
+// GossipSub delivers or forwards it — otherwise every honest node would
+// relay it across the network before its state machine dropped it — and
+// reports the peer that sent it, so the state machine scores it.
+func (s *Service) sizeValidator(ch state.Channel) pubsub.ValidatorEx {
+	limit := s.cfg.Channels[ch].MaxSize
+	return func(_ context.Context, from peer.ID, msg *pubsub.Message) pubsub.ValidationResult {
+		if len(msg.Data) <= limit {
+			return pubsub.ValidationAccept
+		}
+		if from != s.h.ID() {
+			var conn network.Conn
+			if conns := s.h.Network().ConnsToPeer(from); len(conns) > 0 {
+				conn = conns[0]
+			}
+			s.emitMessage(from, conn, action.FrameRejected{
+				Peer: state.PeerID(from.String()), Channel: ch, Size: uint64(len(msg.Data)),
+				Reason: fmt.Sprintf("broadcast of %d bytes exceeds the %s limit of %d", len(msg.Data), ch, limit),
+			})
+		}
+		return pubsub.ValidationReject
+	}
 }
 
 // readTopic turns a subscription's messages into MessageReceived from the
@@ -174,31 +204,65 @@ type flowControl struct {
 	mu       sync.Mutex
 	cond     *sync.Cond
 	queued   map[peer.ID]int
+	moved    map[peer.ID]time.Time // when p's queue last grew from empty or shrank
+	frozen   map[peer.ID]bool      // logged as frozen, until it moves again
 	released bool
 
 	dropped       atomic.Uint64
 	undeliverable atomic.Uint64
+	rejected      atomic.Uint64
 }
 
+// frozenAfter is how long a full queue may go without a single write
+// before the publisher stops waiting for that peer. A slow peer still
+// holds the publisher back (that is the back-pressure); a peer that reads
+// nothing at all would otherwise hold it back for everyone, and GossipSub
+// then drops that one peer's messages instead (counted and logged).
+const frozenAfter = 3 * time.Second
+
 func newFlowControl(limit int, log *slog.Logger) *flowControl {
-	f := &flowControl{RawTracer: noopTracer{}, limit: max(limit, 1), log: log, queued: map[peer.ID]int{}}
+	f := &flowControl{RawTracer: noopTracer{}, limit: max(limit, 1), log: log,
+		queued: map[peer.ID]int{}, moved: map[peer.ID]time.Time{}, frozen: map[peer.ID]bool{}}
 	f.cond = sync.NewCond(&f.mu)
 	return f
 }
 
-// wait blocks while some peer's queue is above the limit.
+// wait blocks while some peer's queue is above the limit, unless that
+// peer's queue has not moved for frozenAfter.
 func (f *flowControl) wait(ctx context.Context) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
+	var wake *time.Timer
 	for !f.released && ctx.Err() == nil && f.full() {
+		if wake == nil {
+			// Wake up to re-check even if no write ever comes.
+			wake = time.AfterFunc(frozenAfter/4, func() {
+				f.mu.Lock()
+				f.cond.Broadcast()
+				f.mu.Unlock()
+			})
+		} else {
+			wake.Reset(frozenAfter / 4)
+		}
 		f.cond.Wait()
+	}
+	if wake != nil {
+		wake.Stop()
 	}
 }
 
 func (f *flowControl) full() bool {
-	for _, n := range f.queued {
-		if n >= f.limit {
+	now := time.Now()
+	for p, n := range f.queued {
+		if n < f.limit {
+			continue
+		}
+		if now.Sub(f.moved[p]) < frozenAfter {
 			return true
+		}
+		if !f.frozen[p] {
+			f.frozen[p] = true
+			f.log.Warn("a peer stopped reading broadcasts; no longer waiting for it", "peer", p, "queued", n)
 		}
 	}
 	return false
@@ -214,6 +278,9 @@ func (f *flowControl) release() {
 // SendRPC: the router queued an RPC for p.
 func (f *flowControl) SendRPC(_ *pubsub.RPC, p peer.ID) {
 	f.mu.Lock()
+	if f.queued[p] == 0 {
+		f.moved[p] = time.Now()
+	}
 	f.queued[p]++
 	f.mu.Unlock()
 }
@@ -223,6 +290,8 @@ func (f *flowControl) written(p peer.ID) {
 	f.mu.Lock()
 	if n := f.queued[p]; n > 0 {
 		f.queued[p] = n - 1
+		f.moved[p] = time.Now()
+		delete(f.frozen, p)
 		if n == f.limit {
 			f.cond.Broadcast()
 		}
@@ -234,6 +303,8 @@ func (f *flowControl) written(p peer.ID) {
 func (f *flowControl) OnClosedOutboundStream(p peer.ID) {
 	f.mu.Lock()
 	delete(f.queued, p)
+	delete(f.moved, p)
+	delete(f.frozen, p)
 	f.cond.Broadcast()
 	f.mu.Unlock()
 }
@@ -244,7 +315,14 @@ func (f *flowControl) OnClosedOutboundStream(p peer.ID) {
 func (f *flowControl) DropRPC(rpc *pubsub.RPC, p peer.ID) {
 	if n := len(rpc.GetPublish()); n > 0 {
 		f.dropped.Add(uint64(n))
-		f.log.Warn("gossipsub dropped messages for a peer", "peer", p, "messages", n)
+		f.mu.Lock()
+		frozen := f.frozen[p]
+		f.mu.Unlock()
+		level := slog.LevelWarn
+		if frozen {
+			level = slog.LevelDebug // said once when it froze
+		}
+		f.log.Log(context.Background(), level, "gossipsub dropped messages for a peer", "peer", p, "messages", n)
 	}
 }
 
@@ -253,6 +331,19 @@ func (f *flowControl) DropRPC(rpc *pubsub.RPC, p peer.ID) {
 func (f *flowControl) UndeliverableMessage(msg *pubsub.Message) {
 	f.undeliverable.Add(1)
 	f.log.Warn("gossipsub could not deliver a message to us: subscription too slow", "topic", msg.GetTopic())
+}
+
+// RejectMessage: GossipSub refused a received message. A full validation
+// queue or a throttled validator means we were too slow and lost a
+// message — counted and logged; other reasons (our size validator, a bad
+// signature, a blacklisted sender) are the sender's fault and reported
+// by the validator or scored by GossipSub.
+func (f *flowControl) RejectMessage(msg *pubsub.Message, reason string) {
+	switch reason {
+	case pubsub.RejectValidationQueueFull, pubsub.RejectValidationThrottled:
+		f.rejected.Add(1)
+		f.log.Warn("gossipsub dropped a received message: validation fell behind", "topic", msg.GetTopic(), "reason", reason)
+	}
 }
 
 // flowHost is the host GossipSub sees: its outbound streams report each

@@ -464,9 +464,11 @@ func (s *Service) Deliver(p state.PeerID, ch state.Channel, data []byte) {
 func (s *Service) SavePeerStore(ps state.PeerStore) { s.saver.save(ps) }
 
 // Dropped reports broadcasts GossipSub dropped despite the flow control
-// (expected: zero) and messages it could not deliver to our subscription.
+// (expected: zero, unless a peer stopped reading) and received messages it
+// lost: not delivered to our subscription, or refused because validation
+// fell behind.
 func (s *Service) Dropped() (outbound, inbound uint64) {
-	return s.flow.dropped.Load(), s.flow.undeliverable.Load()
+	return s.flow.dropped.Load(), s.flow.undeliverable.Load() + s.flow.rejected.Load()
 }
 
 // TopicPeers lists the peers GossipSub knows to be subscribed to a
