@@ -73,6 +73,24 @@ const (
 	MaxList = 1 << 16
 )
 
+// Limits are the decoder's limits, for an encoder to check what it writes
+// against (see codec.Encoder.SetLimits).
+func Limits() codec.Limits {
+	return codec.Limits{String: MaxString, Bytes: MaxData, Array: MaxList}
+}
+
+// Recordable returns nil if a can be written to an action log and read
+// back, or an error naming the field over the log's limits.
+func Recordable(a Action) error {
+	var e codec.Encoder
+	e.SetLimits(Limits())
+	a.EncodeCBOR(&e)
+	if err := e.Over(); err != nil {
+		return fmt.Errorf("%s cannot be recorded: %w", a.Kind(), err)
+	}
+	return nil
+}
+
 // register is called from each area file's init. Registration happens once
 // at program start, before any dispatch, in source order within a file.
 func register[T Action](k Kind, name string, input bool, decode func(d *codec.Decoder) T) {

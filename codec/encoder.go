@@ -14,6 +14,7 @@
 package codec
 
 import (
+	"fmt"
 	"math"
 	"unicode/utf8"
 )
@@ -36,13 +37,37 @@ const (
 // Encoder appends CBOR items to a byte slice. The zero value is ready to use.
 type Encoder struct {
 	buf []byte
+	// limits, when set, are the decoder's: an item over them is encoded
+	// anyway, and Over reports it, so that a writer can refuse to store
+	// what its reader would refuse to read.
+	limits *Limits
+	over   error
+}
+
+// Limits bound the items a decoder accepts: text and byte string lengths
+// and array lengths.
+type Limits struct {
+	String, Bytes, Array int
+}
+
+// SetLimits makes the encoder watch for items over l; see Over.
+func (e *Encoder) SetLimits(l Limits) { e.limits = &l }
+
+// Over reports the first item since the last Reset that exceeds the
+// limits, or nil.
+func (e *Encoder) Over() error { return e.over }
+
+func (e *Encoder) check(what string, n, limit int) {
+	if e.over == nil && n > limit {
+		e.over = fmt.Errorf("%s of %d exceeds the limit of %d", what, n, limit)
+	}
 }
 
 // NewEncoder returns an encoder that appends to buf[:0].
 func NewEncoder(buf []byte) *Encoder { return &Encoder{buf: buf[:0]} }
 
 // Reset empties the encoder but keeps its buffer.
-func (e *Encoder) Reset() { e.buf = e.buf[:0] }
+func (e *Encoder) Reset() { e.buf, e.over = e.buf[:0], nil }
 
 // Encoded returns what has been encoded so far. The slice is reused by the
 // next Reset.
@@ -69,7 +94,12 @@ func (e *Encoder) head(major byte, v uint64) {
 }
 
 // Array starts an array of n items; the caller then encodes exactly n items.
-func (e *Encoder) Array(n int) { e.head(majorArray, uint64(n)) }
+func (e *Encoder) Array(n int) {
+	if e.limits != nil {
+		e.check("array", n, e.limits.Array)
+	}
+	e.head(majorArray, uint64(n))
+}
 
 // Uint encodes an unsigned integer.
 func (e *Encoder) Uint(v uint64) { e.head(majorUint, v) }
@@ -94,6 +124,9 @@ func (e *Encoder) Bool(b bool) {
 
 // Bytes encodes a byte string.
 func (e *Encoder) Bytes(b []byte) {
+	if e.limits != nil {
+		e.check("byte string", len(b), e.limits.Bytes)
+	}
 	e.head(majorBytes, uint64(len(b)))
 	e.buf = append(e.buf, b...)
 }
@@ -103,6 +136,9 @@ func (e *Encoder) Bytes(b []byte) {
 // operating system, a peer's software name); this keeps every string
 // round-tripping exactly while the output stays valid CBOR.
 func (e *Encoder) String(s string) {
+	if e.limits != nil {
+		e.check("string", len(s), e.limits.String)
+	}
 	if utf8.ValidString(s) {
 		e.head(majorText, uint64(len(s)))
 	} else {

@@ -414,6 +414,11 @@ func (n *Node) AddPeers(ctx context.Context, peers []state.PeerAddr) error {
 }
 
 func (n *Node) act(ctx context.Context, a action.Action) error {
+	// Refused before it reaches the store: an input the action log could
+	// not read back would end the recording.
+	if err := action.Recordable(a); err != nil {
+		return fmt.Errorf("%w: %v", reducer.ErrInvalid, err)
+	}
 	var derr error
 	if err := n.do(ctx, func() { derr = n.dispatch(a) }); err != nil {
 		return err

@@ -309,3 +309,25 @@ func TestConcurrentCloseAndSubscribe(t *testing.T) {
 	}
 	verifyLog(t, "b", b.log)
 }
+
+// An API call whose input the action log could not read back is refused
+// with ErrInvalid before it reaches the store, and the log stays whole.
+func TestAPIRefusesWhatTheLogCannotHold(t *testing.T) {
+	c := newCluster(t)
+	a := c.start("a", nil)
+	ctx := t.Context()
+	if err := a.Ban(ctx, "203.0.113.7", time.Hour, strings.Repeat("x", 70000)); !errors.Is(err, reducer.ErrInvalid) {
+		t.Errorf("a ban with a 70,000-byte reason: %v, want ErrInvalid", err)
+	}
+	many := make([]state.PeerAddr, 70000)
+	for i := range many {
+		many[i] = state.PeerAddr{ID: state.PeerID(fmt.Sprintf("peer%d", i)), Addrs: []state.Addr{"/ip4/10.0.0.1/tcp/1"}}
+	}
+	if err := a.AddPeers(ctx, many); !errors.Is(err, reducer.ErrInvalid) {
+		t.Errorf("70,000 peers at once: %v, want ErrInvalid", err)
+	}
+	if err := a.Ban(ctx, "203.0.113.7", time.Hour, "ok"); err != nil {
+		t.Errorf("an ordinary ban after them: %v", err)
+	}
+	c.closeAndVerify()
+}

@@ -1137,3 +1137,33 @@ func TestSmallLogSmallBuffers(t *testing.T) {
 		}
 	}
 }
+
+// The writer refuses an input its reader would refuse — here a 70,000-byte
+// string — instead of writing a record that makes the rest of the log
+// unreadable: it stops with an error naming the action, and what it wrote
+// before still reads.
+func TestWriterRefusesWhatTheReaderWould(t *testing.T) {
+	st := state.New(state.DefaultConfig("t"), state.Self{ID: "self"}, 1, 0)
+	var buf bytes.Buffer
+	w, err := replay.NewWriter(&buf, replay.NewHeader(st, 1, 0))
+	if err != nil {
+		t.Fatal(err)
+	}
+	w.Input(action.Meta{ID: 1, Time: 1}, action.Tick{})
+	w.Input(action.Meta{ID: 2, Time: 2}, action.Ban{Target: "x", Duration: time.Hour, Reason: strings.Repeat("r", 70000)})
+	if err := w.Err(); err == nil || !strings.Contains(err.Error(), "#2 (Ban) cannot be recorded") {
+		t.Fatalf("writer error: %v", err)
+	}
+	w.Flush()
+	rd, err := replay.NewReader(bytes.NewReader(buf.Bytes()), int64(buf.Len()), "log")
+	if err != nil {
+		t.Fatal(err)
+	}
+	rec, err := rd.Next()
+	if err != nil || rec.Kind != action.KindTick {
+		t.Fatalf("first record: %v, %v", rec, err)
+	}
+	if _, err := rd.Next(); !replay.IsTorn(err) {
+		t.Errorf("after the refused input the log should simply end: %v", err)
+	}
+}

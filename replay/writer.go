@@ -60,6 +60,7 @@ func Create(path string, h Header) (*Writer, error) {
 // NewWriter writes a log to out, starting with the magic and the header.
 func NewWriter(out io.Writer, h Header) (*Writer, error) {
 	w := &Writer{w: out, bw: bufio.NewWriterSize(out, 256<<10), prevT: h.StartTime}
+	w.enc.SetLimits(action.Limits())
 	payload, err := headerEncMode.Marshal(h)
 	if err != nil {
 		return nil, fmt.Errorf("action log header: %w", err)
@@ -98,6 +99,13 @@ func (w *Writer) Input(m action.Meta, a action.Action) {
 	w.enc.Uint(m.ID - w.prevID)
 	w.enc.Uint(uint64(m.Time - w.prevT))
 	a.EncodeCBOR(&w.enc)
+	if err := w.enc.Over(); err != nil && w.err == nil {
+		// The reader would refuse this record and everything after it.
+		// Stop here, loudly, with what was recorded so far on disk.
+		w.Flush()
+		w.err = fmt.Errorf("action log: input #%d (%s) cannot be recorded: %w", m.ID, a.Kind(), err)
+		return
+	}
 	w.prevID, w.prevT = m.ID, m.Time
 	w.record(RecordInput, w.enc.Encoded())
 }
