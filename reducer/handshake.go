@@ -61,8 +61,18 @@ func reduceHelloReceived(s *state.State, a action.HelloReceived, q action.Queue)
 		q.Push(action.Disconnect{Peer: p.ID, Reason: reason})
 		return
 	}
-	// In a simultaneous open we answer as the listener from here on.
-	p.Handshake.HelloSent = false
+	if p.Dir == state.Outbound {
+		// A simultaneous open in which we yield: the peer is the dialler,
+		// so to both sides we are now the listener — the peer asks us for
+		// addresses and we answer, and neither counts the other as its
+		// outbound peer. The place it takes is an inbound one.
+		if s.Counts().Inbound >= s.Config.MaxInbound {
+			q.Push(action.Disconnect{Peer: p.ID, Reason: state.ReasonTooManyPeers})
+			return
+		}
+		p.Dir, p.Manual = state.Inbound, false
+		p.Handshake.HelloSent = false
+	}
 	completeHandshake(s, p, h.Software, h.Services, h.ListenAddrs, h.Observed, q)
 }
 
