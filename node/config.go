@@ -29,7 +29,8 @@ type Config struct {
 	// DataDir holds the identity key and the peer store. Default:
 	// ~/.p2pcore/<network>.
 	DataDir string
-	// Record, if set, is the path of the action log to write.
+	// Record, if set, is the path of the action log to write. A log
+	// already there is kept, renamed to Record.1 (or .2, …).
 	Record string
 	// CheckpointEvery is the action log's checkpoint interval
 	// (default 4096).

@@ -165,6 +165,14 @@ func (n *Node) Start(ctx context.Context) error {
 	opts := store.Options{CheckpointEvery: cfg.CheckpointEvery}
 	plog := &peerLog{log: n.log}
 	if cfg.Record != "" {
+		kept, err := keepPreviousLog(cfg.Record)
+		if err != nil {
+			svc.Shutdown()
+			return err
+		}
+		if kept != "" {
+			n.log.Info("kept the previous action log", "file", kept)
+		}
 		w, err := replay.Create(cfg.Record, replay.NewHeader(st, seed, cfg.CheckpointEvery))
 		if err != nil {
 			svc.Shutdown()
@@ -508,4 +516,32 @@ func PeerAddr(addr string) (state.PeerID, string, error) {
 		return "", "", err
 	}
 	return boot[0].ID, string(boot[0].Addrs[0]), nil
+}
+
+// keepPreviousLog moves an existing action log at path aside, to path.1
+// (or .2, …: the first free name), so that restarting a node with the same
+// Record path — after a crash, when the old log matters most — never
+// overwrites what the last run recorded. It returns the new name, or "" if
+// there was nothing to keep.
+func keepPreviousLog(path string) (string, error) {
+	fi, err := os.Stat(path)
+	if errors.Is(err, os.ErrNotExist) || (err == nil && fi.Mode().IsRegular() && fi.Size() == 0) {
+		return "", nil
+	}
+	if err != nil {
+		return "", fmt.Errorf("action log %s: %w", path, err)
+	}
+	if !fi.Mode().IsRegular() {
+		return "", fmt.Errorf("action log %s: not a regular file", path)
+	}
+	for i := 1; i < 10000; i++ {
+		aside := fmt.Sprintf("%s.%d", path, i)
+		if _, err := os.Lstat(aside); errors.Is(err, os.ErrNotExist) {
+			if err := os.Rename(path, aside); err != nil {
+				return "", fmt.Errorf("action log %s: keeping the previous log: %w", path, err)
+			}
+			return aside, nil
+		}
+	}
+	return "", fmt.Errorf("action log %s: %s.1 to .9999 are all taken; move the old logs away", path, path)
 }

@@ -331,3 +331,26 @@ func TestAPIRefusesWhatTheLogCannotHold(t *testing.T) {
 	}
 	c.closeAndVerify()
 }
+
+// Restarting a node with the same Record path keeps the previous run's
+// log (renamed to .1) instead of overwriting it; both verify.
+func TestRestartKeepsThePreviousLog(t *testing.T) {
+	c := newCluster(t)
+	first := c.start("a", nil)
+	if err := first.Close(); err != nil {
+		t.Fatal(err)
+	}
+	firstSum := verifyLog(t, "a (first run)", first.log)
+	second := c.start("a", nil)
+	if err := second.Close(); err != nil {
+		t.Fatal(err)
+	}
+	kept := verifyLog(t, "a (first run, kept)", first.log+".1")
+	if kept.Final != firstSum.Final {
+		t.Errorf("the kept log ends at %s, the first run ended at %s", kept.Final.Short(), firstSum.Final.Short())
+	}
+	verifyLog(t, "a (second run)", second.log)
+	if !logged(second.ops.String(), `msg="kept the previous action log"`, first.log+".1") {
+		t.Errorf("the operator was not told where the old log went:\n%s", second.ops)
+	}
+}
