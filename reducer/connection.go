@@ -136,6 +136,12 @@ func reduceIncomingConnection(s *state.State, a action.IncomingConnection, q act
 		// sides apply the same rule so exactly one of them says Hello: the
 		// node with the smaller ID keeps the dialler role.
 		if s.Self.ID < a.Peer {
+			if s.Banned(a.Peer, a.Addr) {
+				// The dial was allowed, but the address it came in on is
+				// banned: the same rule admission applies.
+				q.Push(action.Disconnect{Peer: p.ID, Reason: state.ReasonBanned})
+				return
+			}
 			if moveTo(s, p, a.Addr) {
 				q.Push(action.Disconnect{Peer: p.ID, Reason: state.ReasonGroupLimit})
 				return
