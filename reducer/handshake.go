@@ -63,15 +63,16 @@ func reduceHelloReceived(s *state.State, a action.HelloReceived, q action.Queue)
 	}
 	if p.Dir == state.Outbound {
 		// A simultaneous open in which we yield: the peer is the dialler,
-		// so to both sides we are now the listener — the peer asks us for
-		// addresses and we answer, and neither counts the other as its
-		// outbound peer. The place it takes is an inbound one.
-		if s.Counts().Inbound >= s.Config.MaxInbound {
-			q.Push(action.Disconnect{Peer: p.ID, Reason: state.ReasonTooManyPeers})
-			return
-		}
-		p.Dir, p.Manual = state.Inbound, false
+		// so we become the listener — the peer asks us for addresses and
+		// we answer, and the pair agrees on who dialled. The peer moves to
+		// an inbound place; a manual dial stays outside the limits, as
+		// manual peers always are. If every inbound place is taken, the
+		// peer keeps the outbound place it was dialled for rather than be
+		// dropped (the pair then skips peer exchange).
 		p.Handshake.HelloSent = false
+		if p.Manual || s.Counts().Inbound < s.Config.MaxInbound {
+			p.Dir = state.Inbound
+		}
 	}
 	completeHandshake(s, p, h.Software, h.Services, h.ListenAddrs, h.Observed, q)
 }

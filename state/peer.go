@@ -99,7 +99,8 @@ type PeerCounts struct {
 	Outbound int
 	// OutboundReady counts automatic outbound peers that are ready.
 	OutboundReady int
-	// Inbound counts inbound peers handshaking or ready.
+	// Inbound counts inbound peers handshaking or ready (not manual ones:
+	// a manual dial that yielded in a simultaneous open).
 	Inbound int
 	// InboundReady counts inbound peers that are ready.
 	InboundReady int
@@ -135,7 +136,7 @@ func (c *PeerCounts) add(p *Peer) {
 		if p.Status == StatusReady {
 			c.OutboundReady++
 		}
-	case p.Dir == Inbound:
+	case p.Dir == Inbound && !p.Manual:
 		c.Inbound++
 		if p.Status == StatusReady {
 			c.InboundReady++
