@@ -14,8 +14,10 @@ import (
 	"github.com/libp2p/go-libp2p/core/protocol"
 	"google.golang.org/protobuf/proto"
 
+	"github.com/p2pcore/p2pcore/action"
 	"github.com/p2pcore/p2pcore/channel"
 	"github.com/p2pcore/p2pcore/message"
+	"github.com/p2pcore/p2pcore/replay"
 	p2p "github.com/p2pcore/p2pcore/service/libp2p"
 	"github.com/p2pcore/p2pcore/state"
 )
@@ -293,6 +295,32 @@ func TestPeerThatStopsReadingCanBeDropped(t *testing.T) {
 	})
 	r.waitDisconnect("nothing: it stopped reading")
 	c.closeAndVerify()
+	if n := countInputs(t, target.log, func(a action.Action) bool {
+		d, ok := a.(action.Disconnected)
+		return ok && d.Peer == id
+	}); n != 1 {
+		t.Errorf("the service reported the peer gone %d times, want once", n)
+	}
+}
+
+// countInputs counts the input actions of a log that match.
+func countInputs(t *testing.T, path string, match func(action.Action) bool) int {
+	t.Helper()
+	rd, err := replay.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rd.Close()
+	n := 0
+	for {
+		rec, err := rd.Next()
+		if err != nil {
+			return n
+		}
+		if rec.Action != nil && match(rec.Action) {
+			n++
+		}
+	}
 }
 
 // A broadcast over its channel's size limit is refused by GossipSub's

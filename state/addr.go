@@ -30,7 +30,7 @@ func AddrHost(a Addr) string {
 	}
 	proto, value, ok := firstComponent(a)
 	if ok && strings.HasPrefix(proto, "dns") {
-		return value
+		return strings.ToLower(value) // DNS names ignore case
 	}
 	return ""
 }

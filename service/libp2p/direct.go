@@ -167,7 +167,9 @@ func (w *writer) run() {
 			w.mu.Lock()
 			w.done = true
 			w.mu.Unlock()
-			w.s.finishClose(w.p)
+			if w.s.beginFinish(w.p) {
+				w.s.finishClose(w.p)
+			}
 			return
 		}
 	}
@@ -201,7 +203,9 @@ func (w *writer) abandon(left []frame) {
 	w.mu.Unlock()
 	w.resetStream()
 	w.giveUp(left)
-	w.s.finishClose(w.p)
+	if w.s.beginFinish(w.p) {
+		w.s.finishClose(w.p)
+	}
 }
 
 func isTimeout(err error) bool {
@@ -223,13 +227,15 @@ func (w *writer) write(f frame) error {
 		w.open = st
 		w.mu.Unlock()
 	}
+	// Under mu, so that a close cannot set its shorter deadline between
+	// our reading closeBy and setting ours.
 	w.mu.Lock()
 	deadline := w.closeBy
-	w.mu.Unlock()
 	if deadline.IsZero() {
 		deadline = time.Now().Add(writeTimeout)
 	}
 	w.stream.SetWriteDeadline(deadline)
+	w.mu.Unlock()
 	var head [maxHeader]byte
 	head[0] = byte(f.ch)
 	n := 1 + binary.PutUvarint(head[1:], uint64(len(f.data)))

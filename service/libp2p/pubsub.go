@@ -86,10 +86,19 @@ func (s *Service) sizeValidator(ch state.Channel) pubsub.ValidatorEx {
 			if conns := s.h.Network().ConnsToPeer(from); len(conns) > 0 {
 				conn = conns[0]
 			}
-			s.emitMessage(from, conn, action.FrameRejected{
+			rejected := action.FrameRejected{
 				Peer: state.PeerID(from.String()), Channel: ch, Size: uint64(len(msg.Data)),
 				Reason: fmt.Sprintf("broadcast of %d bytes exceeds the %s limit of %d", len(msg.Data), ch, limit),
-			})
+			}
+			// Reported from its own goroutine: the validator runs on one of
+			// GossipSub's validation workers, which must not wait for a busy
+			// state machine. (Each report stands for over a limit's worth of
+			// bytes received, so their number is bounded by bandwidth.)
+			s.wg.Add(1)
+			go func() {
+				defer s.wg.Done()
+				s.emitMessage(from, conn, rejected)
+			}()
 		}
 		return pubsub.ValidationReject
 	}

@@ -98,6 +98,8 @@ type Service struct {
 	closing map[peer.ID]bool
 	// inbound counts each peer's open inbound direct streams.
 	inbound map[peer.ID]int
+	// finishing marks peers whose finishClose has begun.
+	finishing map[peer.ID]bool
 
 	// emitMu orders events: a peer's connection event always reaches the
 	// sink before its first message. Lock order: emitMu, then mu. The
@@ -179,12 +181,13 @@ func New(cfg Config) (*Service, error) {
 	ctx, cancel := context.WithCancel(context.Background())
 	s := &Service{
 		cfg: cfg, log: log, h: h, ctx: ctx, cancel: cancel,
-		direct:   DirectProtocol,
-		writers:  map[peer.ID]*writer{},
-		dials:    map[peer.ID]*dial{},
-		closing:  map[peer.ID]bool{},
-		inbound:  map[peer.ID]int{},
-		reported: map[peer.ID]bool{},
+		direct:    DirectProtocol,
+		writers:   map[peer.ID]*writer{},
+		dials:     map[peer.ID]*dial{},
+		closing:   map[peer.ID]bool{},
+		inbound:   map[peer.ID]int{},
+		finishing: map[peer.ID]bool{},
+		reported:  map[peer.ID]bool{},
 	}
 	s.flow = newFlowControl(cfg.PubSubQueue*3/4, log)
 	if err := s.startPubSub(); err != nil {
@@ -401,11 +404,28 @@ func (s *Service) Close(id state.PeerID) {
 	if w != nil && w.close() {
 		return // the writer finishes the close after its queue
 	}
+	if !s.beginFinish(p) {
+		return // already being closed: one Disconnected is on its way
+	}
 	s.wg.Add(1)
 	go func() {
 		defer s.wg.Done()
 		s.finishClose(p)
 	}()
+}
+
+// beginFinish claims the close of p, so that exactly one finishClose —
+// and one Disconnected — follows however many paths ask for it (the state
+// machine's Close, a writer giving up on a peer that stopped reading).
+func (s *Service) beginFinish(p peer.ID) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.finishing[p] {
+		return false
+	}
+	s.finishing[p] = true
+	s.closing[p] = true // the swarm's notification leaves the report to us
+	return true
 }
 
 // finishClose closes the peer's connections and reports it.
@@ -423,6 +443,9 @@ func (s *Service) finishClose(p peer.ID) {
 	}
 	s.mu.Unlock()
 	s.emit(action.Disconnected{Peer: state.PeerID(p.String()), Error: "closed"})
+	s.mu.Lock()
+	delete(s.finishing, p)
+	s.mu.Unlock()
 }
 
 // Send queues a message for a peer's writer.
