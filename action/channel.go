@@ -95,7 +95,59 @@ func (a Published) EncodeCBOR(e *codec.Encoder) {
 	e.Uint(uint64(a.Count))
 }
 
+// SendFailed reports that the service could not write Count direct or
+// control messages on a channel to a peer (the connection closed, the
+// stream failed, the peer ID was not one it could address), freeing their
+// place in the queue. Error is the service's reason, one line.
+type SendFailed struct {
+	Peer    state.PeerID
+	Channel state.Channel
+	Count   uint32
+	Error   string
+}
+
+// Kind is KindSendFailed.
+func (SendFailed) Kind() Kind { return KindSendFailed }
+
+// EncodeCBOR writes the action as a CBOR array of its fields.
+func (a SendFailed) EncodeCBOR(e *codec.Encoder) {
+	e.Array(4)
+	e.String(string(a.Peer))
+	e.Uint(uint64(a.Channel))
+	e.Uint(uint64(a.Count))
+	e.String(a.Error)
+}
+
+// PublishFailed reports that the service could not hand Count broadcasts
+// on a channel to the network, freeing their place in the queue.
+type PublishFailed struct {
+	Channel state.Channel
+	Count   uint32
+	Error   string
+}
+
+// Kind is KindPublishFailed.
+func (PublishFailed) Kind() Kind { return KindPublishFailed }
+
+// EncodeCBOR writes the action as a CBOR array of its fields.
+func (a PublishFailed) EncodeCBOR(e *codec.Encoder) {
+	e.Array(3)
+	e.Uint(uint64(a.Channel))
+	e.Uint(uint64(a.Count))
+	e.String(a.Error)
+}
+
 func init() {
+	register(KindSendFailed, "SendFailed", true, func(d *codec.Decoder) (a SendFailed) {
+		d.ArrayLen(4)
+		a.Peer, a.Channel, a.Count, a.Error = peerID(d), channel(d), uint32(d.UintMax(1<<32-1)), str(d)
+		return
+	})
+	register(KindPublishFailed, "PublishFailed", true, func(d *codec.Decoder) (a PublishFailed) {
+		d.ArrayLen(3)
+		a.Channel, a.Count, a.Error = channel(d), uint32(d.UintMax(1<<32-1)), str(d)
+		return
+	})
 	register(KindMessageReceived, "MessageReceived", true, func(d *codec.Decoder) (a MessageReceived) {
 		d.ArrayLen(3)
 		a.Peer, a.Channel, a.Data = peerID(d), channel(d), d.Bytes(MaxData)

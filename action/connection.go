@@ -129,7 +129,35 @@ func (Shutdown) Kind() Kind { return KindShutdown }
 // EncodeCBOR writes the action as an empty CBOR array.
 func (Shutdown) EncodeCBOR(e *codec.Encoder) { e.Array(0) }
 
+// WriteStalled reports that writing to a peer has made no progress for the
+// configured time (Config.WriteStallTimeout for direct messages,
+// GossipStallTimeout for the peer's GossipSub queue) while messages wait.
+// The service only reports it; the reducer decides what a slow peer costs.
+type WriteStalled struct {
+	Peer state.PeerID
+	// Gossip is set when it is the peer's GossipSub queue that stalled.
+	Gossip bool
+	// Queued is how many messages wait for the peer.
+	Queued uint32
+}
+
+// Kind is KindWriteStalled.
+func (WriteStalled) Kind() Kind { return KindWriteStalled }
+
+// EncodeCBOR writes the action as a CBOR array of its fields.
+func (a WriteStalled) EncodeCBOR(e *codec.Encoder) {
+	e.Array(3)
+	e.String(string(a.Peer))
+	e.Bool(a.Gossip)
+	e.Uint(uint64(a.Queued))
+}
+
 func init() {
+	register(KindWriteStalled, "WriteStalled", true, func(d *codec.Decoder) (a WriteStalled) {
+		d.ArrayLen(3)
+		a.Peer, a.Gossip, a.Queued = peerID(d), d.Bool(), uint32(d.UintMax(1<<32-1))
+		return
+	})
 	register(KindShutdown, "Shutdown", true, func(d *codec.Decoder) Shutdown { d.ArrayLen(0); return Shutdown{} })
 	register(KindConnect, "Connect", true, func(d *codec.Decoder) (a Connect) {
 		d.ArrayLen(3)

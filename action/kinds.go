@@ -22,6 +22,11 @@ const (
 	KindPeersDiscovered    Kind = 16
 	KindPeerStoreLoaded    Kind = 17
 	KindShutdown           Kind = 18
+	KindSendFailed         Kind = 19
+	KindPublishFailed      Kind = 20
+	KindWriteStalled       Kind = 21
+	KindStreamOpened       Kind = 22
+	KindStreamClosed       Kind = 23
 
 	KindHelloReceived            Kind = 32
 	KindHelloAckReceived         Kind = 33

@@ -8,8 +8,8 @@ import (
 
 // deliver hands data-channel messages to the application; control messages
 // stay inside the state machine.
-func deliver(a action.MessageReceived, svc service.Service) {
+func deliver(a action.MessageReceived, out Out) {
 	if a.Channel != state.ChannelControl {
-		svc.Deliver(a.Peer, a.Channel, a.Data)
+		out.Command(service.Deliver{Peer: a.Peer, Channel: a.Channel, Data: a.Data})
 	}
 }

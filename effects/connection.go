@@ -7,21 +7,21 @@ import (
 	"github.com/p2pcore/p2pcore/state"
 )
 
-func connect(s *state.State, a action.Connect, svc service.Service) {
+func connect(s *state.State, a action.Connect, out Out) {
 	if p, ok := s.Peers[a.Peer]; ok && p.Status == state.StatusConnecting {
-		svc.Dial(a.Peer, p.Dialled)
+		out.Command(service.Dial{Peer: a.Peer, Addrs: p.Dialled})
 	}
 }
 
 // disconnect tells the peer why, if a connection is up and the peer did
 // not leave first, then closes.
-func disconnect(s *state.State, a action.Disconnect, svc service.Service) {
+func disconnect(s *state.State, a action.Disconnect, out Out) {
 	p, ok := s.Peers[a.Peer]
 	if !ok {
 		return
 	}
 	if p.Open && p.Reason != state.ReasonRemoteClosed {
-		sendControl(svc, a.Peer, message.Disconnect{Reason: p.Reason})
+		sendControl(out, a.Peer, message.Disconnect{Reason: p.Reason})
 	}
-	svc.Close(a.Peer)
+	out.Command(service.Close{Peer: a.Peer})
 }

@@ -1,10 +1,12 @@
 // Package effects maps actions onto service commands.
 //
 // An effect runs after its action's reducer, reads the state the reducer
-// left, and tells the service what to do: dial, send, publish, close,
-// deliver, save. Effects never change the state and never use a value from
-// the service; they may queue derived actions. With the no-op service of a
-// replay they run unchanged, so a replay queues the same derived actions.
+// left, and says what the world should do — dial, send, publish, close,
+// deliver, save — as service.Command values handed to Out. Effects never
+// change the state, never call the service and never use a value from it;
+// they may queue derived actions. The store records the commands and a
+// thin shell carries them out, so a replay recomputes exactly what the
+// node asked for and checks it against the log.
 package effects
 
 import (
@@ -14,43 +16,50 @@ import (
 	"github.com/p2pcore/p2pcore/state"
 )
 
+// Out receives the commands effects produce, in order.
+type Out interface {
+	Command(c service.Command)
+}
+
 // Run carries out the effect of an action that has just been reduced.
-func Run(s *state.State, m action.Meta, a action.Action, svc service.Service, q action.Queue) {
+func Run(s *state.State, m action.Meta, a action.Action, out Out, q action.Queue) {
 	switch a := a.(type) {
 	case action.Connect:
-		connect(s, a, svc)
+		connect(s, a, out)
 	case action.Connected:
-		sendHelloIfDialler(s, a.Peer, svc)
+		sendHelloIfDialler(s, a.Peer, out)
 	case action.IncomingConnection:
-		sendHelloIfDialler(s, a.Peer, svc)
+		sendHelloIfDialler(s, a.Peer, out)
 	case action.Disconnect:
-		disconnect(s, a, svc)
+		disconnect(s, a, out)
 	case action.DisconnectReceived:
-		svc.Close(a.Peer)
+		out.Command(service.Close{Peer: a.Peer})
 	case action.MessageReceived:
-		deliver(a, svc)
+		deliver(a, out)
 	case action.BroadcastMessage:
-		svc.Publish(a.Channel, a.Data)
+		out.Command(service.Publish{Channel: a.Channel, Data: a.Data})
 	case action.SendMessage:
-		svc.Send(a.Peer, a.Channel, a.Data)
+		out.Command(service.Send{Peer: a.Peer, Channel: a.Channel, Data: a.Data})
 	case action.HelloReceived:
-		answerHello(s, a.Peer, svc)
+		answerHello(s, a.Peer, out)
 	case action.PeerReady:
-		askForAddrs(s, a.Peer, svc)
+		askForAddrs(s, a.Peer, out)
 	case action.PingSend:
-		sendPing(s, a.Peer, svc)
+		sendPing(s, a.Peer, out)
 	case action.PingRequestReceived:
-		sendControl(svc, a.Peer, message.PingResponse{Nonce: a.Nonce})
+		sendControl(out, a.Peer, message.PingResponse{Nonce: a.Nonce})
 	case action.AddrListSend:
-		sendControl(svc, a.Peer, message.AddrListResponse{Peers: a.Peers})
+		sendControl(out, a.Peer, message.AddrListResponse{Peers: a.Peers})
 	case action.AddrAnnounceSend:
-		sendControl(svc, a.Peer, message.AddrAnnounce{Peers: a.Peers})
+		sendControl(out, a.Peer, message.AddrAnnounce{Peers: a.Peers})
+	case action.StreamOpened:
+		answerStream(s, a, out)
 	case action.SavePeerStore:
-		svc.SavePeerStore(s.PeerStore())
+		out.Command(service.SavePeerStore{Store: s.PeerStore()})
 	}
 }
 
 // sendControl encodes a control message and sends it.
-func sendControl(svc service.Service, peer state.PeerID, m message.Message) {
-	svc.Send(peer, state.ChannelControl, message.Marshal(m))
+func sendControl(out Out, peer state.PeerID, m message.Message) {
+	out.Command(service.Send{Peer: peer, Channel: state.ChannelControl, Data: message.Marshal(m)})
 }

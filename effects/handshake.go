@@ -2,19 +2,18 @@ package effects
 
 import (
 	"github.com/p2pcore/p2pcore/message"
-	"github.com/p2pcore/p2pcore/service"
 	"github.com/p2pcore/p2pcore/state"
 )
 
 // sendHelloIfDialler opens the handshake on a connection where we are the
 // dialler.
-func sendHelloIfDialler(s *state.State, id state.PeerID, svc service.Service) {
+func sendHelloIfDialler(s *state.State, id state.PeerID, out Out) {
 	p, ok := s.Peers[id]
 	if !ok || p.Status != state.StatusHandshaking || !p.Handshake.HelloSent {
 		return
 	}
 	cfg := &s.Config
-	sendControl(svc, id, message.Hello{
+	sendControl(out, id, message.Hello{
 		Version: cfg.ProtocolVersion, Network: cfg.Network, Software: cfg.Software,
 		Services: cfg.Services, ListenAddrs: message.Sendable(s.Self.ListenAddrs), Observed: message.SendableAddr(p.Addr),
 		UnixTime: s.Now / 1e9, Nonce: p.Handshake.Nonce,
@@ -22,13 +21,13 @@ func sendHelloIfDialler(s *state.State, id state.PeerID, svc service.Service) {
 }
 
 // answerHello sends HelloAck once the reducer accepted the peer's Hello.
-func answerHello(s *state.State, id state.PeerID, svc service.Service) {
+func answerHello(s *state.State, id state.PeerID, out Out) {
 	p, ok := s.Peers[id]
 	if !ok || p.Status != state.StatusReady {
 		return
 	}
 	cfg := &s.Config
-	sendControl(svc, id, message.HelloAck{
+	sendControl(out, id, message.HelloAck{
 		Version: cfg.ProtocolVersion, Network: cfg.Network, Software: cfg.Software,
 		Services: cfg.Services, ListenAddrs: message.Sendable(s.Self.ListenAddrs), Observed: message.SendableAddr(p.Addr),
 		UnixTime: s.Now / 1e9,

@@ -2,12 +2,11 @@ package effects
 
 import (
 	"github.com/p2pcore/p2pcore/message"
-	"github.com/p2pcore/p2pcore/service"
 	"github.com/p2pcore/p2pcore/state"
 )
 
-func sendPing(s *state.State, id state.PeerID, svc service.Service) {
+func sendPing(s *state.State, id state.PeerID, out Out) {
 	if p, ok := s.Peers[id]; ok && p.Ping.Outstanding {
-		sendControl(svc, id, message.PingRequest{Nonce: p.Ping.Nonce})
+		sendControl(out, id, message.PingRequest{Nonce: p.Ping.Nonce})
 	}
 }

@@ -139,8 +139,7 @@ func (n *Node) Start(ctx context.Context) error {
 	n.stop = make(chan struct{})
 	n.loopDone = make(chan struct{})
 	svc, err := p2p.New(p2p.Config{
-		Network: cfg.Network, Key: key, ListenAddrs: cfg.Listen, WebSocket: cfg.WebSocket,
-		Channels: n.rules.Channels, MaxMessageSize: n.rules.MaxMessageSize,
+		Network: cfg.Network, Key: key, ListenAddrs: cfg.Listen, WebSocket: cfg.WebSocket, Rules: n.rules,
 		Sink: n.sink, Deliver: n.deliver, PeerStorePath: peerStorePath, Logger: n.log,
 	})
 	if err != nil {
@@ -235,7 +234,11 @@ func (n *Node) dispatch(a action.Action) error {
 	switch a := a.(type) {
 	case action.Published:
 		n.retry(&n.broadcastWaiters[a.Channel])
+	case action.PublishFailed:
+		n.retry(&n.broadcastWaiters[a.Channel])
 	case action.Sent:
+		n.retrySends(sendKey{a.Peer, a.Channel})
+	case action.SendFailed:
 		n.retrySends(sendKey{a.Peer, a.Channel})
 	case action.Disconnected:
 		// Waiting sends to a peer that left now fail with ErrUnknownPeer.

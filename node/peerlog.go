@@ -5,6 +5,7 @@ import (
 	"log/slog"
 
 	"github.com/p2pcore/p2pcore/action"
+	"github.com/p2pcore/p2pcore/service"
 	"github.com/p2pcore/p2pcore/state"
 	"github.com/p2pcore/p2pcore/store"
 )
@@ -48,6 +49,13 @@ func (l *peerLog) Derived(m action.Meta, a action.Action, dropped bool) {
 	}
 	if l.next != nil {
 		l.next.Derived(m, a, dropped)
+	}
+}
+
+// Commands passes the commands on.
+func (l *peerLog) Commands(m action.Meta, a action.Action, cmds []service.Command) {
+	if l.next != nil {
+		l.next.Commands(m, a, cmds)
 	}
 }
 

@@ -259,13 +259,15 @@ func TestClaimedFrameSizeIsNotAllocated(t *testing.T) {
 	c.closeAndVerify()
 }
 
-// A peer that stops reading cannot tie up the node: once the node decides
-// to drop it, the close completes within the close deadline even though
-// megabytes are stuck in its queue, and the state machine hears the peer
-// is gone.
-func TestPeerThatStopsReadingCanBeDropped(t *testing.T) {
+// A peer that stops reading cannot tie up the node: with megabytes stuck
+// in its queue, the service reports that writing to it has stalled, the
+// state machine drops it with its own reason ("slow peer"), and the close
+// completes within the close deadline.
+func TestPeerThatStopsReadingIsDroppedAsSlow(t *testing.T) {
 	c := newCluster(t)
-	target := c.start("target", fastRules())
+	rules := state.DefaultConfig("test")
+	rules.WriteStallTimeout = 2 * time.Second
+	target := c.start("target", &rules)
 	r := newRawPeer(t)
 	r.connect(target)
 	r.hello("test", time.Now().Unix())
@@ -279,13 +281,10 @@ func TestPeerThatStopsReadingCanBeDropped(t *testing.T) {
 	big := make([]byte, 1<<20)
 	for range 64 {
 		if err := target.Send(ctx, id, channel.Sync, big); err != nil {
-			break // the queue is full: the peer is not reading
+			break // the queue is full, or the peer is gone already
 		}
 	}
-	if err := target.Disconnect(context.Background(), id); err != nil {
-		t.Fatal(err)
-	}
-	waitFor(t, 20*time.Second, describePeers(target), func() bool {
+	waitFor(t, 30*time.Second, describePeers(target), func() bool {
 		for _, p := range target.Peers() {
 			if p.ID == id {
 				return false
@@ -294,7 +293,16 @@ func TestPeerThatStopsReadingCanBeDropped(t *testing.T) {
 		return true
 	})
 	r.waitDisconnect("nothing: it stopped reading")
+	if n := counters(target).Disconnects[state.ReasonSlowPeer]; n != 1 {
+		t.Errorf("%d peers dropped as slow, want 1", n)
+	}
 	c.closeAndVerify()
+	if n := countInputs(t, target.log, func(a action.Action) bool {
+		s, ok := a.(action.WriteStalled)
+		return ok && s.Peer == id && !s.Gossip
+	}); n != 1 {
+		t.Errorf("the service reported the stall %d times, want once", n)
+	}
 	if n := countInputs(t, target.log, func(a action.Action) bool {
 		d, ok := a.(action.Disconnected)
 		return ok && d.Peer == id
@@ -385,8 +393,10 @@ func TestOversizedBroadcastIsNotRelayed(t *testing.T) {
 
 // A peer that subscribes to a broadcast channel and then reads nothing
 // fills its GossipSub queue. The publisher waits for slow peers (that is
-// the back-pressure that keeps bursts lossless) but not for a frozen one:
-// an honest peer still gets every message of a burst.
+// the back-pressure that keeps bursts lossless); a queue that stays full
+// without moving is reported as a stall, the state machine drops the
+// frozen peer as slow, and an honest peer still gets every message of a
+// burst.
 func TestFrozenGossipPeerDoesNotStallBroadcasts(t *testing.T) {
 	c := newCluster(t)
 	a := c.start("a", nil)
@@ -445,5 +455,15 @@ func TestFrozenGossipPeerDoesNotStallBroadcasts(t *testing.T) {
 	if n := <-got; n != total {
 		t.Errorf("the honest peer received %d of %d broadcasts", n, total)
 	}
+	if n := counters(a).Disconnects[state.ReasonSlowPeer]; n != 1 {
+		t.Errorf("%d peers dropped as slow, want the frozen one", n)
+	}
 	c.closeAndVerify()
+	frozen := state.PeerID(r.h.ID().String())
+	if n := countInputs(t, a.log, func(x action.Action) bool {
+		s, ok := x.(action.WriteStalled)
+		return ok && s.Peer == frozen && s.Gossip
+	}); n != 1 {
+		t.Errorf("the service reported the frozen peer's stall %d times, want once", n)
+	}
 }

@@ -32,12 +32,13 @@ func enabledMessageReceived(s *state.State, a action.MessageReceived) error {
 		return nil
 	}
 	if s.Config.Channels[a.Channel].Broadcast {
-		// A broadcast is taken from any peer whose connection is open,
+		// A broadcast is taken from any peer whose connection is up,
 		// handshake done or not: GossipSub marks a message seen when it
 		// first arrives, so refusing that first copy would lose the
-		// message for good, and the topic names the network anyway.
-		if !p.Open {
-			return ErrNotReady
+		// message for good, and the topic names the network anyway. A
+		// peer we are closing is not heard any more.
+		if !p.Status.Connected() {
+			return fmt.Errorf("%w: %s", ErrWrongStatus, p.Status)
 		}
 		return nil
 	}
@@ -173,4 +174,37 @@ func enabledSent(s *state.State, a action.Sent) error {
 
 func reduceSent(s *state.State, a action.Sent) {
 	s.Peers[a.Peer].InFlight[a.Channel] -= int(a.Count)
+}
+
+func enabledSendFailed(s *state.State, a action.SendFailed) error {
+	p, ok := s.Peers[a.Peer]
+	if !ok {
+		return ErrUnknownPeer
+	}
+	if !a.Channel.Valid() {
+		return ErrUnknownChannel
+	}
+	if a.Count == 0 || (a.Channel != state.ChannelControl && int(a.Count) > p.InFlight[a.Channel]) {
+		return fmt.Errorf("%w: %d failed, %d in flight", ErrNotOutstanding, a.Count, p.InFlight[a.Channel])
+	}
+	return nil
+}
+
+// reduceSendFailed frees the failed messages' places and counts them. A
+// failure is not the peer's fault as such: a peer that stops reading is
+// caught by WriteStalled, a closed connection by Disconnected.
+func reduceSendFailed(s *state.State, a action.SendFailed) {
+	if a.Channel != state.ChannelControl {
+		s.Peers[a.Peer].InFlight[a.Channel] -= int(a.Count)
+	}
+	s.Counters.SendFailures[a.Channel] += uint64(a.Count)
+}
+
+func enabledPublishFailed(s *state.State, a action.PublishFailed) error {
+	return enabledPublished(s, action.Published{Channel: a.Channel, Count: a.Count})
+}
+
+func reducePublishFailed(s *state.State, a action.PublishFailed) {
+	s.Channels[a.Channel].InFlight -= int(a.Count)
+	s.Counters.PublishFailures[a.Channel] += uint64(a.Count)
 }

@@ -314,3 +314,22 @@ func backoff(s *state.State, n int) int64 {
 	}
 	return d - s.RNG.Int63n(d/5+1)
 }
+
+func enabledWriteStalled(s *state.State, a action.WriteStalled) error {
+	p, ok := s.Peers[a.Peer]
+	if !ok {
+		return ErrUnknownPeer
+	}
+	if p.Status == state.StatusDisconnecting {
+		return fmt.Errorf("%w: already disconnecting", ErrWrongStatus)
+	}
+	return nil
+}
+
+// reduceWriteStalled drops a peer that has taken nothing we wrote for the
+// configured time: it holds its writer, its place and — for GossipSub —
+// every broadcast of ours, so it goes, with the reason "slow peer".
+func reduceWriteStalled(s *state.State, a action.WriteStalled, q action.Queue) {
+	s.Counters.Stalls++
+	q.Push(action.Disconnect{Peer: a.Peer, Reason: state.ReasonSlowPeer})
+}

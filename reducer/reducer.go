@@ -53,6 +53,16 @@ func Enabled(s *state.State, a action.Action) error {
 		return enabledSent(s, a)
 	case action.Published:
 		return enabledPublished(s, a)
+	case action.SendFailed:
+		return enabledSendFailed(s, a)
+	case action.PublishFailed:
+		return enabledPublishFailed(s, a)
+	case action.WriteStalled:
+		return enabledWriteStalled(s, a)
+	case action.StreamOpened:
+		return enabledStreamOpened(s, a)
+	case action.StreamClosed:
+		return enabledStreamClosed(s, a)
 	case action.HelloReceived:
 		return enabledHelloReceived(s, a)
 	case action.HelloAckReceived:
@@ -125,6 +135,16 @@ func Reduce(s *state.State, m action.Meta, a action.Action, q action.Queue) {
 		reduceSent(s, a)
 	case action.Published:
 		reducePublished(s, a)
+	case action.SendFailed:
+		reduceSendFailed(s, a)
+	case action.PublishFailed:
+		reducePublishFailed(s, a)
+	case action.WriteStalled:
+		reduceWriteStalled(s, a, q)
+	case action.StreamOpened:
+		reduceStreamOpened(s, a)
+	case action.StreamClosed:
+		reduceStreamClosed(s, a)
 	case action.HelloReceived:
 		reduceHelloReceived(s, a, q)
 	case action.HelloAckReceived:

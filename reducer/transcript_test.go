@@ -16,6 +16,7 @@ import (
 	"github.com/p2pcore/p2pcore/message"
 	"github.com/p2pcore/p2pcore/reducer"
 	"github.com/p2pcore/p2pcore/replay"
+	"github.com/p2pcore/p2pcore/service"
 	"github.com/p2pcore/p2pcore/state"
 	"github.com/p2pcore/p2pcore/store"
 )
@@ -133,7 +134,6 @@ type harness struct {
 	out   strings.Builder
 	depth map[uint64]int
 	cur   int // depth of the action being applied
-	cmds  *commandLog
 }
 
 type fixedClock struct{ t int64 }
@@ -154,8 +154,7 @@ func (h *harness) store() *store.Store {
 			panic(err)
 		}
 		st := state.New(h.cfg, self, 1, h.clock.t)
-		h.cmds = &commandLog{h: h}
-		h.st = store.New(st, h.cmds, h.clock, store.Options{Observer: (*traceObserver)(h), CheckInvariants: true})
+		h.st = store.New(st, nil, h.clock, store.Options{Observer: (*traceObserver)(h), CheckInvariants: true})
 	}
 	return h.st
 }
@@ -312,32 +311,12 @@ func (o *traceObserver) Derived(m action.Meta, a action.Action, dropped bool) {
 
 func (o *traceObserver) Checkpoint(uint64, state.Hash, []state.SectionHash) {}
 
-// commandLog is the service of a transcript: it prints the commands.
-type commandLog struct{ h *harness }
-
-func (c *commandLog) say(format string, args ...any) {
-	fmt.Fprintf(&c.h.out, strings.Repeat("  ", c.h.cur)+"  → "+format+"\n", args...)
-}
-
-func (c *commandLog) Dial(p state.PeerID, addrs []state.Addr) { c.say("dial %s %v", p, addrs) }
-func (c *commandLog) Close(p state.PeerID)                    { c.say("close %s", p) }
-func (c *commandLog) Send(p state.PeerID, ch state.Channel, data []byte) {
-	if ch == state.ChannelControl {
-		if m, err := message.Decode(data); err == nil {
-			c.say("send %s %s", p, action.FormatMessage(m))
-			return
-		}
+// Commands prints the commands an action's effects produced, under it.
+func (o *traceObserver) Commands(_ action.Meta, _ action.Action, cmds []service.Command) {
+	h := (*harness)(o)
+	for _, c := range cmds {
+		fmt.Fprintf(&h.out, "%s  → %s\n", strings.Repeat("  ", h.cur), service.FormatCommand(c))
 	}
-	c.say("send %s %s %d bytes", p, ch, len(data))
-}
-func (c *commandLog) Publish(ch state.Channel, data []byte) {
-	c.say("publish %s %d bytes", ch, len(data))
-}
-func (c *commandLog) Deliver(p state.PeerID, ch state.Channel, data []byte) {
-	c.say("deliver from %s on %s: %d bytes", p, ch, len(data))
-}
-func (c *commandLog) SavePeerStore(ps state.PeerStore) {
-	c.say("save peer store: %d entries, %d bans", len(ps.Entries), len(ps.Bans))
 }
 
 // setFields sets "Field=value" pairs on a struct through the action text

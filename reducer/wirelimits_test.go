@@ -15,12 +15,20 @@ import (
 // wireCheck is a service that decodes every control message the node
 // sends, as the peer would, and keeps what failed.
 type wireCheck struct {
-	service.Noop
 	limit int
 	sent  []message.Message
 	bad   []error
 }
 
+var _ service.Service = (*wireCheck)(nil)
+
+func (w *wireCheck) Dial(state.PeerID, []state.Addr)             {}
+func (w *wireCheck) Close(state.PeerID)                          {}
+func (w *wireCheck) Publish(state.Channel, []byte)               {}
+func (w *wireCheck) Deliver(state.PeerID, state.Channel, []byte) {}
+func (w *wireCheck) SavePeerStore(state.PeerStore)               {}
+func (w *wireCheck) AcceptStream(state.PeerID, uint64)           {}
+func (w *wireCheck) ResetStream(state.PeerID, uint64)            {}
 func (w *wireCheck) Send(p state.PeerID, ch state.Channel, data []byte) {
 	if ch != state.ChannelControl {
 		return

@@ -1,13 +1,13 @@
 // Package replay writes and reads p2pcore action logs and replays them.
 //
-// # Log format (version 1)
+// # Log format (version 2)
 //
 //	file    = magic record*
 //	magic   = "P2PCLOG\n"                                  8 bytes
 //	record  = crc len type payload
 //	crc     = CRC-32C (Castagnoli) of len‖type‖payload     4 bytes, little endian
 //	len     = byte length of type‖payload                  unsigned LEB128
-//	type    = 1 header | 2 input | 3 derived | 4 checkpoint | 5 end
+//	type    = 1 header | 2 input | 3 derived | 4 checkpoint | 5 end | 6 commands
 //
 // Payloads are CBOR in its core deterministic form. The header (always the
 // first record) is a CBOR map: format version, build version, network, our
@@ -17,13 +17,21 @@
 //
 //	input      = kind  id−prevID  time−prevTime  action-array
 //	derived    = kind·2+dropped  id−prevID  id−parent
+//	commands   = [ [command-kind  channel  size  digest(8 bytes)] … ]
 //	checkpoint = lastID  hash(32 bytes)  [section-hash(8 bytes)…]
 //	end        = lastID  hash(32 bytes)
 //
 // Inputs are recorded in full, derived actions as kind and ID (a replay
 // recomputes them and checks they match), and the state hash every
-// CheckpointEvery actions and at the end. A log without its end record was
-// cut short: the reader reports how many records were good.
+// CheckpointEvery actions and at the end. A commands record follows the
+// input or derived record of every action whose effects produced
+// commands: for each command its kind, channel and size (payload bytes,
+// addresses, entries or stream number) and the first 8 bytes of a SHA-256
+// over all its fields, target and payload included (service.Digester), so
+// a replay that would dial, send, close or deliver anything else is caught
+// at that action. A log without its end record was cut short: the reader
+// reports how many records were good. Version 1 logs, which have no
+// commands records, are read and replayed with their commands unchecked.
 package replay
 
 import (
@@ -37,7 +45,7 @@ import (
 const Magic = "P2PCLOG\n"
 
 // FormatVersion is the version of the record layout.
-const FormatVersion = 1
+const FormatVersion = 2
 
 // Version is the p2pcore release; logs record it with the Go version.
 const Version = "0.1.0"
@@ -53,6 +61,7 @@ const (
 	RecordDerived    byte = 3
 	RecordCheckpoint byte = 4
 	RecordEnd        byte = 5
+	RecordCommands   byte = 6
 )
 
 // MaxRecord bounds one record; it leaves room for the largest message an

@@ -180,6 +180,10 @@ func checkRead(b []byte, size int64, doReplay bool) error {
 				return fmt.Errorf("derived record %s %+v", rec.Kind, rec.Meta)
 			}
 		case replay.RecordCheckpoint, replay.RecordEnd:
+		case replay.RecordCommands:
+			if len(rec.Commands) == 0 || !rec.Kind.Known() {
+				return fmt.Errorf("commands record %+v", rec)
+			}
 		default:
 			return fmt.Errorf("record of type %d", rec.Type)
 		}

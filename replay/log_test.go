@@ -234,6 +234,8 @@ func encodeLog(tb testing.TB, h replay.Header, recs []*replay.Record) []byte {
 				tb.Fatal(err)
 			}
 			ended = true
+		case replay.RecordCommands:
+			w.CommandDigests(rec.Commands)
 		default:
 			tb.Fatalf("record of type %d", rec.Type)
 		}
@@ -327,6 +329,7 @@ func TestRoundTrip(t *testing.T) {
 				inputs      uint64
 				derived     uint64
 				checkpoints uint64
+				commands    int
 			)
 			for i := 1; ; i++ {
 				rec, err := rd.Next()
@@ -382,6 +385,11 @@ func TestRoundTrip(t *testing.T) {
 						t.Errorf("end record after #%d %s; last ID #%d, final hash %s",
 							rec.LastID, rec.Hash.Short(), lastID, n.Store.State().Hash().Short())
 					}
+				case replay.RecordCommands:
+					if rec.Meta.ID != lastID || len(rec.Commands) == 0 {
+						t.Errorf("commands record for #%d after #%d with %d commands", rec.Meta.ID, lastID, len(rec.Commands))
+					}
+					commands += len(rec.Commands)
 				default:
 					t.Errorf("record %d: type %d", i, rec.Type)
 				}
@@ -389,6 +397,9 @@ func TestRoundTrip(t *testing.T) {
 			}
 			if recs[len(recs)-1].Type != replay.RecordEnd {
 				t.Errorf("the last record is of type %d", recs[len(recs)-1].Type)
+			}
+			if commands == 0 {
+				t.Errorf("no commands recorded")
 			}
 			if inputs != sum.Inputs || derived != sum.Derived || checkpoints != sum.Checkpoints || inputs == 0 || checkpoints == 0 {
 				t.Errorf("read %d inputs, %d derived, %d checkpoints; the replay counted %+v", inputs, derived, checkpoints, sum)
@@ -760,8 +771,12 @@ func TestCheckpointMismatchNamesSections(t *testing.T) {
 			readAll(t, log) // valid checksums: only the replay can tell
 			_, _, err := guarded(t, tc.name, func() (stage, replay.Summary, error) { return replayBytes(log, int64(len(log))) })
 			de := asDivergence(t, tc.name, err)
-			if de.ID != recs[cp].LastID || !slices.Equal(de.Sections, tc.wantSections) {
-				t.Errorf("divergence at #%d in sections %q; want #%d in %q", de.ID, de.Sections, recs[cp].LastID, tc.wantSections)
+			at := de.At
+			if !de.StateOnly {
+				at = de.ID
+			}
+			if at != recs[cp].LastID || !slices.Equal(de.Sections, tc.wantSections) {
+				t.Errorf("divergence at #%d in sections %q; want #%d in %q", at, de.Sections, recs[cp].LastID, tc.wantSections)
 			}
 			if !strings.Contains(err.Error(), tc.wantText) {
 				t.Errorf("%q does not say %q", err, tc.wantText)
@@ -777,7 +792,7 @@ func TestCheckpointMismatchNamesSections(t *testing.T) {
 		log := encodeLog(t, h, edited)
 		_, sum, err := guarded(t, "end hash", func() (stage, replay.Summary, error) { return replayBytes(log, int64(len(log))) })
 		de := asDivergence(t, "end hash", err)
-		if de.ID != r.LastID || sum.Complete || !strings.Contains(err.Error(), "final state hash") {
+		if de.At != r.LastID || !de.StateOnly || sum.Complete || !strings.Contains(err.Error(), "final state hash") {
 			t.Errorf("%+v, complete %v", de, sum.Complete)
 		}
 	})

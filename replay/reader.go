@@ -13,6 +13,7 @@ import (
 
 	"github.com/p2pcore/p2pcore/action"
 	"github.com/p2pcore/p2pcore/codec"
+	"github.com/p2pcore/p2pcore/service"
 	"github.com/p2pcore/p2pcore/state"
 )
 
@@ -52,6 +53,9 @@ type Record struct {
 	LastID   uint64
 	Hash     state.Hash
 	Sections [][8]byte
+	// Commands are the digests of a commands record, whose action is the
+	// one recorded just before it (Meta.ID, Kind).
+	Commands []service.Digest
 }
 
 var headerDecMode = func() cbor.DecMode {
@@ -78,14 +82,15 @@ type Reader struct {
 	off    int64
 	header Header
 
-	buf    []byte
-	head   [4 + binary.MaxVarintLen64]byte // a record's checksum and length
-	dec    codec.Decoder
-	good   uint64
-	prevID uint64
-	prevT  int64
-	ended  bool
-	err    error
+	buf      []byte
+	head     [4 + binary.MaxVarintLen64]byte // a record's checksum and length
+	dec      codec.Decoder
+	good     uint64
+	prevID   uint64
+	prevT    int64
+	prevKind action.Kind // of the last input or derived record
+	ended    bool
+	err      error
 }
 
 // Open opens a log file and reads its header.
@@ -146,8 +151,8 @@ func NewReader(in io.Reader, size int64, name string) (*Reader, error) {
 	if err := headerDecMode.Unmarshal(payload, &r.header); err != nil {
 		return nil, r.corrupt(start, "header: %v", err)
 	}
-	if r.header.Format != FormatVersion {
-		return nil, r.corrupt(start, "log format version %d; this build reads version %d", r.header.Format, FormatVersion)
+	if r.header.Format != FormatVersion && r.header.Format != 1 {
+		return nil, r.corrupt(start, "log format version %d; this build reads versions 1 and %d", r.header.Format, FormatVersion)
 	}
 	if len(r.header.InitialHash) != len(state.Hash{}) {
 		return nil, r.corrupt(start, "header: initial hash of %d bytes", len(r.header.InitialHash))
@@ -319,6 +324,9 @@ func (r *Reader) next(rec *Record) error {
 	if r.ended {
 		return r.corrupt(start, "record after the end record")
 	}
+	// Reuse the record's lists: the replayer reads millions of records
+	// into a few slots.
+	cmds, sections := rec.Commands[:0], rec.Sections[:0]
 	*rec = Record{Type: typ, Offset: start}
 	d := &r.dec
 	d.Reset(payload)
@@ -340,7 +348,7 @@ func (r *Reader) next(rec *Record) error {
 			}
 			rec.Action = a
 		}
-		r.prevID, r.prevT = rec.Meta.ID, rec.Meta.Time
+		r.prevID, r.prevT, r.prevKind = rec.Meta.ID, rec.Meta.Time, rec.Kind
 	case RecordDerived:
 		k, idDelta, parentDelta := d.UintMax(1<<17-1), d.Uint(), d.Uint()
 		rec.Kind, rec.Dropped = action.Kind(k>>1), k&1 == 1
@@ -349,7 +357,27 @@ func (r *Reader) next(rec *Record) error {
 			return r.corrupt(start, "derived record with kind %d, ID step %d, parent step %d", rec.Kind, idDelta, parentDelta)
 		}
 		rec.Meta = action.Meta{ID: id, Time: r.prevT, Parent: id - parentDelta}
-		r.prevID = id
+		r.prevID, r.prevKind = id, rec.Kind
+	case RecordCommands:
+		if r.prevID == 0 || r.header.Format < 2 {
+			return r.corrupt(start, "a commands record with no action before it")
+		}
+		rec.Meta, rec.Kind = action.Meta{ID: r.prevID, Time: r.prevT}, r.prevKind
+		n := d.ArrayMax(action.MaxList)
+		rec.Commands = cmds
+		for i := 0; i < n && d.Err() == nil; i++ {
+			d.ArrayLen(4)
+			c := service.Digest{Kind: service.CommandKind(d.UintMax(255)), Channel: state.Channel(d.UintMax(255)), Size: d.Uint()}
+			sum := d.BytesView(8)
+			if d.Err() == nil && (len(sum) != 8 || !c.Kind.Known()) {
+				return r.corrupt(start, "command %d: kind %d, digest of %d bytes", i, c.Kind, len(sum))
+			}
+			copy(c.Sum[:], sum)
+			rec.Commands = append(rec.Commands, c)
+		}
+		if d.Err() == nil && n == 0 {
+			return r.corrupt(start, "an empty commands record")
+		}
 	case RecordCheckpoint, RecordEnd:
 		rec.LastID = d.Uint()
 		h := d.BytesView(32)
@@ -366,7 +394,8 @@ func (r *Reader) next(rec *Record) error {
 					return r.corrupt(start, "section hash of %d bytes", len(b))
 				}
 				copy(s[:], b)
-				rec.Sections = append(rec.Sections, s)
+				sections = append(sections, s)
+				rec.Sections = sections
 			}
 		} else {
 			r.ended = true

@@ -15,23 +15,51 @@ import (
 
 // DivergenceError reports that a replay did not do what the log says the
 // node did: the rules changed, or the run was not deterministic.
+//
+// When the derived actions or the commands differ, ID and Kind name the
+// first action whose outcome differs — the action that queued a different
+// derived action, or whose effects produced a different command — and
+// Expected and Got show the first differing command. When only the state
+// differs (every derived action and command matched), the divergence can
+// only be seen at a checkpoint: StateOnly is set, and the state matched
+// after action After and differs after action At, in Sections.
 type DivergenceError struct {
-	// ID and Kind name the action where it showed; Input is the input
-	// action whose processing diverged.
 	ID    uint64
 	Kind  action.Kind
 	Input uint64
 	What  string
-	// Sections lists the state sections whose hashes differ, for a
-	// checkpoint mismatch.
-	Sections []string
+	// Expected is the first differing command as the log records it, Got
+	// as the replay produced it; "" where one side has none.
+	Expected, Got string
+
+	StateOnly bool
+	After, At uint64
+	Sections  []string
 }
 
 // Error describes the failure.
 func (e *DivergenceError) Error() string {
+	if e.StateOnly {
+		s := fmt.Sprintf("replay diverged in the state between action #%d and #%d (the state matched the log at #%d and differs at #%d", e.After+1, e.At, e.After, e.At)
+		if e.After == 0 {
+			s = fmt.Sprintf("replay diverged in the state between the start and action #%d (it differs at the checkpoint after #%d", e.At, e.At)
+		}
+		s += "; every derived action and command matched): " + e.What
+		if len(e.Sections) > 0 {
+			s += "; differing state sections: " + strings.Join(e.Sections, ", ")
+		}
+		return s
+	}
 	s := fmt.Sprintf("replay diverged at action #%d (%s, caused by input #%d): %s", e.ID, e.Kind, e.Input, e.What)
-	if len(e.Sections) > 0 {
-		s += "; differing state sections: " + strings.Join(e.Sections, ", ")
+	if e.Expected != "" || e.Got != "" {
+		s += fmt.Sprintf("\n  expected (the log): %s\n  got (the replay):   %s", orNone(e.Expected), orNone(e.Got))
+	}
+	return s
+}
+
+func orNone(s string) string {
+	if s == "" {
+		return "nothing"
 	}
 	return s
 }
@@ -61,9 +89,9 @@ type Summary struct {
 }
 
 // Replayer feeds a log's input actions, at their recorded times, through
-// the same store, reducers and effects that produced it (with the no-op
-// service), and checks every derived action and every checkpoint against
-// the log.
+// the same store, reducers and effects that produced it, and checks every
+// derived action, every command and every checkpoint against the log. The
+// commands are only compared, never carried out.
 type Replayer struct {
 	rd    *Reader
 	st    *store.Store
@@ -80,9 +108,20 @@ type Replayer struct {
 	group    []*Record // the records that followed the current input
 	diverged *DivergenceError
 	current  uint64
+	// kinds holds the kind of each action of the current input, indexed
+	// by ID − current, to name an action a divergence is found after.
+	kinds []action.Kind
+	// lastCheckpoint is the last action after which the state matched
+	// the log (0: the initial state, checked against the header).
+	lastCheckpoint uint64
+	checkCommands  bool
+	digest         service.Digester
 
 	// OnAction, if set, is called before each action is applied.
 	OnAction func(Event)
+	// OnCommands, if set, is called with the commands an action's effects
+	// produced, after the action is applied.
+	OnCommands func(m action.Meta, a action.Action, cmds []service.Command)
 
 	sum Summary
 }
@@ -95,6 +134,12 @@ func (c *replayClock) Now() int64 { return c.t }
 type Options struct {
 	// CheckInvariants runs State.Check after every input.
 	CheckInvariants bool
+	// AfterAction, if set, is called after every action is applied (or
+	// dropped), with the state it left.
+	AfterAction func(st *state.State, m action.Meta, a action.Action)
+	// Intercept is store.Options.Intercept: tests use it to stand in for
+	// a changed reducer or effect.
+	Intercept func(st *state.State, m action.Meta, a action.Action, cmds []service.Command) []service.Command
 }
 
 // NewReplayer prepares a replay of the log read by rd: it rebuilds the
@@ -106,11 +151,13 @@ func NewReplayer(rd *Reader, opts Options) (*Replayer, error) {
 		return nil, fmt.Errorf("%s: the initial state rebuilt from the header hashes to %s, the log says %x (log written by %s, replayed by %s)",
 			rd.name, got.Short(), h.InitialHash[:4], h.Build, BuildVersion())
 	}
-	r := &Replayer{rd: rd}
-	r.st = store.New(st, service.Noop{}, &r.clock, store.Options{
+	r := &Replayer{rd: rd, checkCommands: h.Format >= 2}
+	r.st = store.New(st, nil, &r.clock, store.Options{
 		Observer:        (*verifier)(r),
 		CheckpointEvery: h.CheckpointEvery,
 		CheckInvariants: opts.CheckInvariants,
+		Intercept:       opts.Intercept,
+		AfterAction:     opts.AfterAction,
 	})
 	r.readAhead()
 	if len(r.group) > 0 {
@@ -126,6 +173,9 @@ func (r *Replayer) State() *state.State { return r.st.State() }
 
 // LastID is the ID of the last action applied.
 func (r *Replayer) LastID() uint64 { return r.st.LastID() }
+
+// Header is the log's header.
+func (r *Replayer) Header() Header { return r.rd.Header() }
 
 // readAhead reads records up to the next input, collecting what follows
 // the current one.
@@ -198,20 +248,50 @@ func (r *Replayer) Step() (bool, error) {
 	}
 	r.clock.t = in.Meta.Time
 	r.current = in.Meta.ID
+	r.kinds = append(r.kinds[:0], in.Kind)
 	m, _ := r.st.Dispatch(in.Action)
 	r.sum.Inputs++
 	if r.diverged == nil && m.ID != in.Meta.ID {
 		r.diverge(m.ID, in.Kind, "the log gives this input ID #%d", in.Meta.ID)
 	}
 	if r.diverged == nil && len(r.group) > 0 {
-		g := r.group[0]
-		r.diverge(g.Meta.ID, g.Kind, "the log has a %s record here that the replay did not produce", recordName(g.Type))
+		r.leftOver(r.group[0])
 	}
 	r.group = r.group[:0]
 	if r.diverged != nil {
 		return false, r.diverged
 	}
 	return true, nil
+}
+
+// leftOver reports a record the log has for the current input that the
+// replay did not produce, naming the action it belongs to.
+func (r *Replayer) leftOver(g *Record) {
+	switch g.Type {
+	case RecordCommands:
+		r.missingCommands(g)
+	case RecordDerived:
+		r.diverge(g.Meta.Parent, r.kindOf(g.Meta.Parent), "in the log it queued %s #%d; the replay queued nothing more", g.Kind, g.Meta.ID)
+	case RecordCheckpoint:
+		r.diverge(g.LastID, r.kindOf(g.LastID), "the log has a checkpoint after #%d that the replay did not take", g.LastID)
+	default:
+		r.diverge(g.Meta.ID, g.Kind, "the log has a %s record here that the replay did not produce", recordName(g.Type))
+	}
+}
+
+// missingCommands reports commands the log has for an action whose effects,
+// in the replay, produced none.
+func (r *Replayer) missingCommands(g *Record) {
+	r.diverge(g.Meta.ID, g.Kind, "in the log its effects produced %d commands; in the replay none", len(g.Commands))
+	r.diverged.Expected = g.Commands[0].String()
+}
+
+// kindOf is the kind of an action of the current input.
+func (r *Replayer) kindOf(id uint64) action.Kind {
+	if id >= r.current && id-r.current < uint64(len(r.kinds)) {
+		return r.kinds[id-r.current]
+	}
+	return 0
 }
 
 // Run replays the whole log and checks its end. A log that ends early is
@@ -244,8 +324,14 @@ func (r *Replayer) Finish() (Summary, error) {
 			What: fmt.Sprintf("the log ends after action #%d, the replay after #%d", r.end.LastID, sum.LastID)}
 	}
 	if r.end.Hash != sum.Final {
-		return sum, &DivergenceError{ID: sum.LastID, Input: r.current,
-			What: fmt.Sprintf("final state hash %s, the log says %s", sum.Final.Short(), r.end.Hash.Short())}
+		_, sections := r.st.State().Hashes()
+		names := make([]string, 0, len(sections))
+		for _, s := range sections {
+			names = append(names, s.Name)
+		}
+		return sum, &DivergenceError{StateOnly: true, After: r.lastCheckpoint, At: sum.LastID, Input: r.current,
+			What: fmt.Sprintf("final state hash %s, the log says %s (the end record has no section hashes; one of these differs: %s)",
+				sum.Final.Short(), r.end.Hash.Short(), strings.Join(names, ", "))}
 	}
 	sum.Complete = true
 	return sum, nil
@@ -275,6 +361,14 @@ func (r *Replayer) expect() *Record {
 	return rec
 }
 
+// peek is the next record the log has for the current input, left in place.
+func (r *Replayer) peek() *Record {
+	if len(r.group) == 0 {
+		return nil
+	}
+	return r.group[0]
+}
+
 func recordName(t byte) string {
 	switch t {
 	case RecordInput:
@@ -285,6 +379,8 @@ func recordName(t byte) string {
 		return "checkpoint"
 	case RecordEnd:
 		return "end"
+	case RecordCommands:
+		return "commands"
 	}
 	return fmt.Sprintf("type-%d", t)
 }
@@ -302,31 +398,89 @@ func (v *verifier) Input(m action.Meta, a action.Action) {
 func (v *verifier) Derived(m action.Meta, a action.Action, dropped bool) {
 	r := (*Replayer)(v)
 	r.sum.Derived++
+	if m.ID >= r.current {
+		r.kinds = append(r.kinds, a.Kind())
+	}
 	if r.OnAction != nil {
 		r.OnAction(Event{Meta: m, Action: a, NotEnabled: reducer.Enabled(r.st.State(), a)})
 	}
+	if r.diverged != nil {
+		return
+	}
+	if rec := r.peek(); rec != nil && rec.Type == RecordCommands {
+		// The log's previous action produced commands the replay's did not.
+		r.missingCommands(rec)
+		return
+	}
 	rec := r.expect()
+	parent := m.Parent
 	switch {
-	case rec == nil:
-		r.diverge(m.ID, a.Kind(), "the replay produced %s, the log has nothing more for this input", a.Kind())
-	case rec.Type != RecordDerived:
-		r.diverge(m.ID, a.Kind(), "the replay produced %s, the log has a %s record", a.Kind(), recordName(rec.Type))
-	case rec.Kind != a.Kind() || rec.Meta.ID != m.ID || rec.Meta.Parent != m.Parent:
-		r.diverge(m.ID, a.Kind(), "the replay produced %s #%d (parent #%d), the log has %s #%d (parent #%d)",
-			a.Kind(), m.ID, m.Parent, rec.Kind, rec.Meta.ID, rec.Meta.Parent)
+	case rec == nil || rec.Type != RecordDerived:
+		r.diverge(parent, r.kindOf(parent), "in the replay it queued %s #%d; in the log it queued nothing more", a.Kind(), m.ID)
+	case rec.Meta.Parent != m.Parent:
+		// The earlier of the two parents is the first action whose
+		// derived actions differ: it queued one more (or one fewer)
+		// action in the replay than in the log.
+		if rec.Meta.Parent < parent {
+			r.diverge(rec.Meta.Parent, r.kindOf(rec.Meta.Parent), "in the log it queued %s #%d; in the replay it queued nothing more", rec.Kind, rec.Meta.ID)
+		} else {
+			r.diverge(parent, r.kindOf(parent), "in the replay it queued %s #%d; in the log it queued nothing more", a.Kind(), m.ID)
+		}
+	case rec.Kind != a.Kind() || rec.Meta.ID != m.ID:
+		r.diverge(parent, r.kindOf(parent), "in the replay it queued %s #%d, in the log %s #%d", a.Kind(), m.ID, rec.Kind, rec.Meta.ID)
 	case rec.Dropped != dropped:
 		r.diverge(m.ID, a.Kind(), "the replay found it enabled=%v, the log says enabled=%v", !dropped, !rec.Dropped)
 	}
 }
 
+func (v *verifier) Commands(m action.Meta, a action.Action, cmds []service.Command) {
+	r := (*Replayer)(v)
+	if r.OnCommands != nil {
+		r.OnCommands(m, a, cmds)
+	}
+	if r.diverged != nil || !r.checkCommands {
+		return
+	}
+	rec := r.peek()
+	if rec == nil || rec.Type != RecordCommands {
+		r.diverge(m.ID, a.Kind(), "in the replay its effects produced %d commands; in the log none", len(cmds))
+		r.diverged.Got = service.FormatCommand(cmds[0])
+		return
+	}
+	r.expect()
+	for i := range max(len(cmds), len(rec.Commands)) {
+		var want, got string
+		if i < len(rec.Commands) {
+			want = rec.Commands[i].String()
+		}
+		if i < len(cmds) {
+			d := r.digest.Digest(cmds[i])
+			if i < len(rec.Commands) && d == rec.Commands[i] {
+				continue
+			}
+			got = service.FormatCommand(cmds[i]) + " (" + d.String() + ")"
+		}
+		r.diverge(m.ID, a.Kind(), "command %d of %d (the log has %d) differs", i+1, len(cmds), len(rec.Commands))
+		r.diverged.Expected, r.diverged.Got = want, got
+		return
+	}
+}
+
 func (v *verifier) Checkpoint(lastID uint64, h state.Hash, sections []state.SectionHash) {
 	r := (*Replayer)(v)
+	if r.diverged != nil {
+		return
+	}
+	if rec := r.peek(); rec != nil && rec.Type == RecordCommands {
+		r.missingCommands(rec)
+		return
+	}
 	rec := r.expect()
 	switch {
 	case rec == nil || rec.Type != RecordCheckpoint:
-		r.diverge(lastID, 0, "the replay took a checkpoint the log does not have")
+		r.diverge(lastID, r.kindOf(lastID), "the replay took a checkpoint after #%d that the log does not have (the log's checkpoint interval differs)", lastID)
 	case rec.LastID != lastID:
-		r.diverge(lastID, 0, "checkpoint after #%d, the log has one after #%d", lastID, rec.LastID)
+		r.diverge(lastID, r.kindOf(lastID), "checkpoint after #%d, the log has one after #%d", lastID, rec.LastID)
 	case rec.Hash != h:
 		var differ []string
 		for i, s := range sections {
@@ -334,10 +488,11 @@ func (v *verifier) Checkpoint(lastID uint64, h state.Hash, sections []state.Sect
 				differ = append(differ, s.Name)
 			}
 		}
-		r.diverge(lastID, 0, "state hash %s at the checkpoint, the log says %s", h.Short(), rec.Hash.Short())
-		r.diverged.Sections = differ
+		r.diverged = &DivergenceError{StateOnly: true, After: r.lastCheckpoint, At: lastID, Input: r.current, Sections: differ,
+			What: fmt.Sprintf("state hash %s at the checkpoint, the log says %s", h.Short(), rec.Hash.Short())}
 	default:
 		r.sum.Checkpoints++
+		r.lastCheckpoint = lastID
 	}
 }
 

@@ -12,6 +12,7 @@ import (
 
 	"github.com/p2pcore/p2pcore/action"
 	"github.com/p2pcore/p2pcore/codec"
+	"github.com/p2pcore/p2pcore/service"
 	"github.com/p2pcore/p2pcore/state"
 )
 
@@ -28,13 +29,15 @@ var headerEncMode = func() cbor.EncMode {
 // record. A write error is sticky: Err reports it and later records are
 // not written, so a log is never silently missing a record in its middle.
 type Writer struct {
-	w      io.Writer
-	bw     *bufio.Writer
-	file   *os.File
-	enc    codec.Encoder
-	frame  []byte
-	prevID uint64
-	prevT  int64
+	w       io.Writer
+	bw      *bufio.Writer
+	file    *os.File
+	enc     codec.Encoder
+	frame   []byte
+	digest  service.Digester
+	digests []service.Digest
+	prevID  uint64
+	prevT   int64
 
 	records uint64
 	bytes   uint64
@@ -122,6 +125,32 @@ func (w *Writer) Derived(m action.Meta, a action.Action, dropped bool) {
 	w.enc.Uint(m.ID - m.Parent)
 	w.prevID = m.ID
 	w.record(RecordDerived, w.enc.Encoded())
+}
+
+// Commands records a digest of each command an action produced, right
+// after the action's own record.
+func (w *Writer) Commands(_ action.Meta, _ action.Action, cmds []service.Command) {
+	ds := w.digests[:0]
+	for _, c := range cmds {
+		ds = append(ds, w.digest.Digest(c))
+	}
+	w.digests = ds
+	w.CommandDigests(ds)
+}
+
+// CommandDigests writes a commands record of digests computed elsewhere
+// (a tool that copies or rewrites a log).
+func (w *Writer) CommandDigests(ds []service.Digest) {
+	w.enc.Reset()
+	w.enc.Array(len(ds))
+	for _, d := range ds {
+		w.enc.Array(4)
+		w.enc.Uint(uint64(d.Kind))
+		w.enc.Uint(uint64(d.Channel))
+		w.enc.Uint(d.Size)
+		w.enc.Bytes(d.Sum[:])
+	}
+	w.record(RecordCommands, w.enc.Encoded())
 }
 
 // Checkpoint records the state hash after action lastID.

@@ -1,14 +1,21 @@
 // Package service is the boundary between the state machine and the world.
 //
-// Effects call a Service to act: dial, close, send, publish, hand a message
-// to the application, save the peer store. Calls are fire-and-forget and
-// never return a value a reducer could use; every outcome comes back later
-// as an input action (Connected, ConnectionFailed, Disconnected, Sent,
-// Published, MessageReceived, …). The service holds I/O objects and no
-// policy: the state decides, the service does.
+// Effects produce Commands — dial, close, send, publish, hand a message to
+// the application, save the peer store, accept or refuse a stream — as
+// data. The store records and returns them, and a Service carries them out.
+// Commands are fire-and-forget and never return a value a reducer could
+// use; every outcome comes back later as an input action (Connected,
+// ConnectionFailed, Disconnected, Sent, SendFailed, Published,
+// PublishFailed, MessageReceived, …). A replay recomputes the commands and
+// checks them against the log without carrying them out.
 //
-// Implementations: service/libp2p (production), service/simnet (a seeded
-// in-memory network for tests and simulations), and Noop (replay).
+// The service holds I/O objects and no policy: timeouts, caps, retries and
+// verdicts are the reducers', with their numbers in state.Config. The
+// service reports facts (a write has not progressed for the configured
+// time, a stream was opened) and carries out what it is told.
+//
+// Implementations: service/libp2p (production) and service/simnet (a
+// seeded in-memory network for tests and simulations).
 package service
 
 import (
@@ -18,55 +25,22 @@ import (
 	"github.com/p2pcore/p2pcore/state"
 )
 
-// Service carries out the state machine's commands. Methods are called from
-// the store's goroutine and must not block on the network.
+// Service carries out the state machine's commands (see Command and
+// Execute). Methods are called from the store's goroutine and must not
+// block on the network.
 type Service interface {
-	// Dial connects to a peer. Outcome: Connected or ConnectionFailed
-	// (or, if Close comes first, only Disconnected).
 	Dial(peer state.PeerID, addrs []state.Addr)
-	// Close closes every connection to a peer, after writing whatever was
-	// sent to it before. Outcome: exactly one Disconnected, even if there
-	// was no connection.
 	Close(peer state.PeerID)
-	// Send writes one message to a peer on a channel. On data channels the
-	// outcome is Sent (batched); control messages report nothing. Send
-	// never opens a connection.
 	Send(peer state.PeerID, ch state.Channel, data []byte)
-	// Publish broadcasts a message on a broadcast channel. Outcome:
-	// Published (batched).
 	Publish(ch state.Channel, data []byte)
-	// Deliver hands a received message to the application.
 	Deliver(peer state.PeerID, ch state.Channel, data []byte)
-	// SavePeerStore persists the address book and bans.
 	SavePeerStore(ps state.PeerStore)
+	AcceptStream(peer state.PeerID, stream uint64)
+	ResetStream(peer state.PeerID, stream uint64)
 }
 
 // Sink receives the input actions a service produces.
 type Sink func(action.Action)
-
-// Noop is the service of a replay: commands go nowhere, since the log
-// already holds every outcome.
-type Noop struct{}
-
-// Dial does nothing.
-func (Noop) Dial(state.PeerID, []state.Addr) {}
-
-// Close does nothing.
-func (Noop) Close(state.PeerID) {}
-
-// Send does nothing.
-func (Noop) Send(state.PeerID, state.Channel, []byte) {}
-
-// Publish does nothing.
-func (Noop) Publish(state.Channel, []byte) {}
-
-// Deliver does nothing.
-func (Noop) Deliver(state.PeerID, state.Channel, []byte) {}
-
-// SavePeerStore does nothing.
-func (Noop) SavePeerStore(state.PeerStore) {}
-
-var _ Service = Noop{}
 
 // ErrorText turns an error from the outside world into the text an event
 // carries: one line, valid UTF-8, at most 512 bytes.

@@ -826,3 +826,7 @@ func (l *loopback) Deliver(peer state.PeerID, ch state.Channel, data []byte) {
 }
 
 func (l *loopback) SavePeerStore(ps state.PeerStore) { l.main.SavePeerStore(ps) }
+
+func (l *loopback) AcceptStream(state.PeerID, uint64) {}
+
+func (l *loopback) ResetStream(state.PeerID, uint64) {}

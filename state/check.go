@@ -68,6 +68,9 @@ func (s *State) Check() error {
 		if p.Score < 0 {
 			fail("%s: negative score %d", where, p.Score)
 		}
+		if len(p.Streams) > cfg.MaxInboundStreams {
+			fail("%s: %d inbound streams, limit %d", where, len(p.Streams), cfg.MaxInboundStreams)
+		}
 		for ch, n := range p.InFlight {
 			if n < 0 || n > cfg.Channels[ch].QueueLimit {
 				fail("%s: %d messages in flight on %s, limit %d", where, n, Channel(ch), cfg.Channels[ch].QueueLimit)

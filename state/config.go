@@ -36,7 +36,9 @@ type Config struct {
 	MaxPendingInbound int
 	// MaxDialsPerTick bounds how many outbound dials one Tick starts.
 	MaxDialsPerTick int
-	// DialTimeout is how long a dial may take before it is abandoned.
+	// DialTimeout is how long a dial may take before it is abandoned. It
+	// is the only dial timeout: the service gives go-libp2p a deadline a
+	// second later, so the state machine always decides first.
 	DialTimeout time.Duration
 	// BackoffBase and BackoffCap shape the redial delay after a failure:
 	// BackoffBase × 2^(failures-1), at most BackoffCap, minus up to 20 %
@@ -53,6 +55,23 @@ type Config struct {
 	// PingTimeout how long it has to answer.
 	PingInterval time.Duration
 	PingTimeout  time.Duration
+
+	// WriteStallTimeout is how long a write to a peer may make no
+	// progress before the service reports it (WriteStalled) and the peer
+	// is dropped as slow; GossipStallTimeout is the same for a peer's
+	// GossipSub queue, which holds every broadcast back while it is full,
+	// so it is much shorter.
+	WriteStallTimeout  time.Duration
+	GossipStallTimeout time.Duration
+	// CloseTimeout bounds how long a close may spend writing what was
+	// queued before it; CloseLinger how long it then waits for the peer
+	// to read it and close its side, so the Disconnect reason arrives.
+	CloseTimeout time.Duration
+	CloseLinger  time.Duration
+	// MaxInboundStreams bounds the direct streams one peer may have open
+	// to us at once: one in use and one that replaces it after a
+	// reconnect. More are reset.
+	MaxInboundStreams int
 
 	// Bootnodes are dialled first and never dropped from the address book.
 	Bootnodes []PeerAddr
@@ -127,6 +146,12 @@ func DefaultConfig(network string) Config {
 		PingInterval: 60 * time.Second,
 		PingTimeout:  30 * time.Second,
 
+		WriteStallTimeout:  30 * time.Second,
+		GossipStallTimeout: 3 * time.Second,
+		CloseTimeout:       5 * time.Second,
+		CloseLinger:        time.Second,
+		MaxInboundStreams:  2,
+
 		MaxAddrList:      1000,
 		MaxAddrAnnounce:  10,
 		AddrRelayFanout:  2,
@@ -185,6 +210,7 @@ func (c *Config) Validate() error {
 		"AddrBookNew": c.AddrBookNew, "AddrBookTried": c.AddrBookTried,
 		"AddrBookPerGroup": c.AddrBookPerGroup, "MaxAddrsPerPeer": c.MaxAddrsPerPeer,
 		"BanThreshold": c.BanThreshold, "MaxMessageSize": c.MaxMessageSize,
+		"MaxInboundStreams": c.MaxInboundStreams,
 	}
 	for _, name := range SortedKeys(positive) {
 		if positive[name] <= 0 {
@@ -196,6 +222,8 @@ func (c *Config) Validate() error {
 		"HandshakeTimeout": c.HandshakeTimeout, "MaxClockSkew": c.MaxClockSkew,
 		"PingInterval": c.PingInterval, "PingTimeout": c.PingTimeout,
 		"SaveInterval": c.SaveInterval, "DiscourageFor": c.DiscourageFor,
+		"WriteStallTimeout": c.WriteStallTimeout, "GossipStallTimeout": c.GossipStallTimeout,
+		"CloseTimeout": c.CloseTimeout, "CloseLinger": c.CloseLinger,
 	}
 	for _, name := range SortedKeys(durations) {
 		if durations[name] <= 0 {

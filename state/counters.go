@@ -19,4 +19,13 @@ type Counters struct {
 	DialFailures uint64
 	// PingsSent counts PingRequests we sent.
 	PingsSent uint64
+	// SendFailures and PublishFailures count messages the service could
+	// not write or publish, by channel.
+	SendFailures    [NumChannels]uint64
+	PublishFailures [NumChannels]uint64
+	// StreamsRefused counts inbound streams reset for the per-peer cap or
+	// because their peer was not connected; Stalls counts peers dropped
+	// because writing to them made no progress.
+	StreamsRefused uint64
+	Stalls         uint64
 }

@@ -46,6 +46,7 @@ const (
 	ReasonRemoteClosed
 	ReasonDuplicate
 	ReasonBootstrapDone
+	ReasonSlowPeer
 	NumReasons
 )
 
@@ -54,7 +55,7 @@ var reasonNames = []string{
 	"address group limit", "wrong network", "incompatible version", "clock skew",
 	"self connection", "handshake timeout", "ping timeout", "bad ping nonce",
 	"misbehaviour", "banned", "dial timeout", "remote closed", "duplicate connection",
-	"bootstrap done",
+	"bootstrap done", "slow peer",
 }
 
 // String names the value for logs and traces.

@@ -135,3 +135,11 @@ func sortedMapKeys(v reflect.Value) []reflect.Value {
 	}
 	return keys
 }
+
+// Canonical is the peer store in the state hash's canonical encoding, so
+// that a command carrying it can be digested like any other.
+func (ps PeerStore) Canonical() []byte {
+	var enc canonical
+	enc.value(reflect.ValueOf(ps))
+	return enc.buf
+}

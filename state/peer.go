@@ -88,6 +88,10 @@ type Peer struct {
 	InFlight [NumChannels]int
 	Received [NumChannels]uint64
 	Sent     [NumChannels]uint64
+
+	// Streams are the inbound streams we accepted from the peer, in the
+	// order they opened (at most Config.MaxInboundStreams).
+	Streams []uint64
 }
 
 // Outbound reports whether the peer is counted against OutboundTarget.

@@ -8,7 +8,6 @@ import (
 	"github.com/p2pcore/p2pcore/action"
 	"github.com/p2pcore/p2pcore/message"
 	"github.com/p2pcore/p2pcore/replay"
-	"github.com/p2pcore/p2pcore/service"
 	"github.com/p2pcore/p2pcore/state"
 	"github.com/p2pcore/p2pcore/store"
 )
@@ -30,7 +29,7 @@ func readyNode(tb testing.TB, n int, path string) (*store.Store, *fuzzClock, *re
 		}
 		opts.Observer = w
 	}
-	s := store.New(st, service.Noop{}, clock, opts)
+	s := store.New(st, nil, clock, opts)
 	ids := make([]state.PeerID, n)
 	for i := range ids {
 		ids[i] = state.PeerID(fmt.Sprintf("12D3KooWPeer%040d", i))

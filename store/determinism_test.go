@@ -10,7 +10,7 @@ import (
 )
 
 // hashEveryAction records the state hash before every action (that is,
-// after the one before it) and at every checkpoint.
+// after the one before it), and the digest of every command.
 type hashEveryAction struct {
 	st     func() *state.State
 	hashes []state.Hash
@@ -22,6 +22,14 @@ func (h *hashEveryAction) Input(m action.Meta, a action.Action) {
 }
 func (h *hashEveryAction) Derived(m action.Meta, a action.Action, _ bool) {
 	h.hashes, h.kinds = append(h.hashes, h.st().Hash()), append(h.kinds, a.Kind())
+}
+func (h *hashEveryAction) Commands(_ action.Meta, _ action.Action, cmds []service.Command) {
+	var g service.Digester
+	for _, c := range cmds {
+		d := g.Digest(c)
+		h.hashes = append(h.hashes, state.Hash(append(d.Sum[:], make([]byte, 24)...)))
+		h.kinds = append(h.kinds, 0)
+	}
 }
 func (h *hashEveryAction) Checkpoint(uint64, state.Hash, []state.SectionHash) {}
 
@@ -36,7 +44,7 @@ func TestSameInputsSameHashes(t *testing.T) {
 			cfg, self := fuzzConfig()
 			clock := &fuzzClock{t: fuzzEpoch}
 			obs := &hashEveryAction{}
-			s := store.New(state.New(cfg, self, 7, fuzzEpoch), service.Noop{}, clock, store.Options{Observer: obs})
+			s := store.New(state.New(cfg, self, 7, fuzzEpoch), nil, clock, store.Options{Observer: obs})
 			obs.st = s.State
 			g := &gen{data: seed}
 			for i := 0; i < 400 && !g.done(); i++ {
@@ -67,7 +75,7 @@ func TestSameInputsSameHashes(t *testing.T) {
 // everything else untouched.
 func TestDisabledActionsAreCountedNoOps(t *testing.T) {
 	cfg, self := fuzzConfig()
-	s := store.New(state.New(cfg, self, 7, fuzzEpoch), service.Noop{}, &fuzzClock{t: fuzzEpoch}, store.Options{CheckInvariants: true})
+	s := store.New(state.New(cfg, self, 7, fuzzEpoch), nil, &fuzzClock{t: fuzzEpoch}, store.Options{CheckInvariants: true})
 	nonsense := []action.Action{
 		action.Connected{Peer: "stranger"},
 		action.ConnectionFailed{Peer: "stranger"},

@@ -9,7 +9,6 @@ import (
 	"github.com/p2pcore/p2pcore/action"
 	"github.com/p2pcore/p2pcore/message"
 	"github.com/p2pcore/p2pcore/replay"
-	"github.com/p2pcore/p2pcore/service"
 	"github.com/p2pcore/p2pcore/state"
 	"github.com/p2pcore/p2pcore/store"
 )
@@ -81,7 +80,7 @@ func runActions(t *testing.T, data []byte) {
 		t.Fatal(err)
 	}
 	clock := &fuzzClock{t: fuzzEpoch}
-	s := store.New(st, service.Noop{}, clock, store.Options{Observer: w, CheckpointEvery: 16})
+	s := store.New(st, nil, clock, store.Options{Observer: w, CheckpointEvery: 16})
 	g := &gen{data: data}
 	var inputs []input
 	var hashes []state.Hash
@@ -102,7 +101,7 @@ func runActions(t *testing.T, data []byte) {
 	// The same inputs on a fresh store give the same hash after each.
 	st2 := state.New(cfg, self, 7, fuzzEpoch)
 	clock2 := &fuzzClock{}
-	s2 := store.New(st2, service.Noop{}, clock2, store.Options{CheckpointEvery: 16})
+	s2 := store.New(st2, nil, clock2, store.Options{CheckpointEvery: 16})
 	for i, in := range inputs {
 		clock2.t = in.at
 		s2.Dispatch(in.a)

@@ -33,6 +33,9 @@ type Observer interface {
 	// Derived is called for a derived action before it is applied;
 	// dropped is set when its enabling condition is false.
 	Derived(m action.Meta, a action.Action, dropped bool)
+	// Commands is called after an enabled action's reducer and effects
+	// with the commands its effects produced, when there are any.
+	Commands(m action.Meta, a action.Action, cmds []service.Command)
 	// Checkpoint is called with the state hash after the action lastID
 	// and all it caused.
 	Checkpoint(lastID uint64, h state.Hash, sections []state.SectionHash)
@@ -48,6 +51,15 @@ type Options struct {
 	// CheckInvariants runs State.Check after every input (simulations,
 	// fuzzing, tests); otherwise Check runs at checkpoints only.
 	CheckInvariants bool
+	// Intercept, if set, runs after every enabled action's reducer and
+	// effects, and may change the state and the commands. It stands in for
+	// a changed reducer or effect in the tests that show a replay catches
+	// such a change at the action where it happens; nothing else uses it.
+	Intercept func(st *state.State, m action.Meta, a action.Action, cmds []service.Command) []service.Command
+	// AfterAction, if set, is called after every action has been applied
+	// or dropped, with the state it left; a replay uses it to hash the
+	// state after each action when narrowing down a divergence.
+	AfterAction func(st *state.State, m action.Meta, a action.Action)
 }
 
 // Store dispatches actions to one State. It is not safe for concurrent
@@ -60,6 +72,7 @@ type Store struct {
 
 	queue   []queued
 	head    int
+	cmds    []service.Command // the commands of the current input
 	lastID  uint64
 	current uint64 // ID of the action being applied: the parent of pushes
 
@@ -74,7 +87,8 @@ type queued struct {
 }
 
 // New returns a store over st. st must not be touched by anyone else from
-// now on.
+// now on. svc carries out the commands of each input once it has been
+// dispatched; a replay passes nil, since its commands are only checked.
 func New(st *state.State, svc service.Service, clock Clock, opts Options) *Store {
 	return &Store{st: st, svc: svc, clock: clock, opts: opts}
 }
@@ -98,6 +112,11 @@ func (s *Store) Violations() (uint64, error) { return s.violations, s.firstViola
 // action.Queue.
 func (s *Store) Push(a action.Action) {
 	s.queue = append(s.queue, queued{parent: s.current, a: a})
+}
+
+// Command collects a command; effects call it through effects.Out.
+func (s *Store) Command(c service.Command) {
+	s.cmds = append(s.cmds, c)
 }
 
 // Dispatch applies an input action and everything it causes. It returns
@@ -136,6 +155,16 @@ func (s *Store) Dispatch(a action.Action) (action.Meta, error) {
 	if s.opts.CheckpointEvery > 0 && s.lastID-s.lastCheckpoint >= s.opts.CheckpointEvery {
 		s.Checkpoint()
 	}
+	// Only now, with the whole input reduced and recorded, does the world
+	// hear of it: the commands go to the service in the order the effects
+	// produced them.
+	if s.svc != nil {
+		for _, c := range s.cmds {
+			service.Execute(s.svc, c)
+		}
+	}
+	clear(s.cmds)
+	s.cmds = s.cmds[:0]
 	return m, err
 }
 
@@ -143,13 +172,23 @@ func (s *Store) Dispatch(a action.Action) (action.Meta, error) {
 // dropped when its enabling condition failed with notEnabled.
 func (s *Store) apply(m action.Meta, a action.Action, notEnabled error) {
 	s.st.Counters.Actions++
+	if s.opts.AfterAction != nil {
+		defer s.opts.AfterAction(s.st, m, a)
+	}
 	if notEnabled != nil {
 		s.drop(a)
 		return
 	}
 	s.current = m.ID
+	first := len(s.cmds)
 	reducer.Reduce(s.st, m, a, s)
-	effects.Run(s.st, m, a, s.svc, s)
+	effects.Run(s.st, m, a, s, s)
+	if s.opts.Intercept != nil {
+		s.cmds = append(s.cmds[:first], s.opts.Intercept(s.st, m, a, s.cmds[first:])...)
+	}
+	if s.opts.Observer != nil && len(s.cmds) > first {
+		s.opts.Observer.Commands(m, a, s.cmds[first:])
+	}
 }
 
 func (s *Store) drop(a action.Action) {

@@ -8,12 +8,14 @@ import (
 	"io"
 	"slices"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/libp2p/go-libp2p/core/network"
 	"github.com/libp2p/go-libp2p/core/peer"
 
 	"github.com/p2pcore/p2pcore/action"
+	"github.com/p2pcore/p2pcore/service"
 	"github.com/p2pcore/p2pcore/state"
 )
 
@@ -38,6 +40,12 @@ type frame struct {
 // writer owns the outbound stream to one peer. Priority frames (control,
 // block) go out before bulk ones; a close requested by the state machine
 // happens after everything queued before it.
+//
+// A write has no deadline of its own: a peer that stops reading blocks
+// it, the stall watch reports that (WriteStalled) once no byte has moved
+// for Rules.WriteStallTimeout, and the state machine decides to close the
+// peer. Only then does a deadline apply (Rules.CloseTimeout), so that the
+// close itself cannot block.
 type writer struct {
 	s  *Service
 	p  peer.ID
@@ -56,16 +64,14 @@ type writer struct {
 	// write short; closeBy is the deadline of everything after a close.
 	open    network.Stream
 	closeBy time.Time
-}
 
-// writeTimeout bounds one frame's write; closeTimeout bounds what is left
-// once a close is asked for. A peer that stops reading fills its flow
-// control window and would otherwise block its writer — and its close —
-// for ever.
-const (
-	writeTimeout = 30 * time.Second
-	closeTimeout = 5 * time.Second
-)
+	// For the stall watch: frames queued or being written, when bytes
+	// last moved (or the queue last became non-empty), and whether the
+	// current stall has been reported.
+	pending    atomic.Int64
+	progressAt atomic.Int64
+	stalled    atomic.Bool
+}
 
 func newWriter(s *Service, p peer.ID, id state.PeerID) *writer {
 	w := &writer{s: s, p: p, id: id}
@@ -79,8 +85,11 @@ func (w *writer) enqueue(f frame) {
 	w.mu.Lock()
 	if w.done || w.closing {
 		w.mu.Unlock()
-		w.giveUp([]frame{f})
+		w.fail([]frame{f}, "the connection is closing")
 		return
+	}
+	if w.pending.Add(1) == 1 {
+		w.moved()
 	}
 	if f.priority {
 		w.prio = append(w.prio, f)
@@ -89,6 +98,12 @@ func (w *writer) enqueue(f frame) {
 	}
 	w.cond.Signal()
 	w.mu.Unlock()
+}
+
+// moved notes progress: bytes written, or a queue that was empty.
+func (w *writer) moved() {
+	w.progressAt.Store(time.Now().UnixNano())
+	w.stalled.Store(false)
 }
 
 // close asks the writer to close the peer after its queue; false if it has
@@ -100,7 +115,7 @@ func (w *writer) close() bool {
 		return false
 	}
 	w.closing = true
-	w.closeBy = time.Now().Add(closeTimeout)
+	w.closeBy = time.Now().Add(w.s.cfg.Rules.CloseTimeout)
 	if w.open != nil {
 		w.open.SetWriteDeadline(w.closeBy)
 	}
@@ -115,7 +130,7 @@ func (w *writer) closed() bool {
 }
 
 // stop ends the writer without closing the peer (it is gone, or the
-// service is closing); queued messages are given up.
+// service is closing); queued messages fail.
 func (w *writer) stop() {
 	w.mu.Lock()
 	w.done = true
@@ -135,7 +150,7 @@ func (w *writer) run() {
 		done, closing := w.done, w.closing
 		w.mu.Unlock()
 		if done {
-			w.giveUp(batch)
+			w.fail(batch, "the connection closed")
 			if w.stream != nil {
 				w.stream.Reset()
 			}
@@ -149,13 +164,22 @@ func (w *writer) run() {
 					w.resetStream()
 				}
 			}
-			if isTimeout(err) {
+			w.pending.Add(-1)
+			w.moved()
+			if err != nil && isTimeout(err) && w.closed() {
+				// The close's own deadline passed: the peer is not
+				// reading. What is left is given up and the close ends.
 				w.report(sent)
 				w.abandon(batch[i:])
 				return
 			}
 			if err != nil {
-				w.s.log.Debug("direct message not sent", "peer", w.p, "channel", f.ch, "err", err)
+				// The stream failed (it is reset; the next frame opens a
+				// new one, if the connection still stands).
+				w.report(sent)
+				clear(sent[:])
+				w.fail([]frame{f}, service.ErrorText(err))
+				continue
 			}
 			sent[f.ch]++
 		}
@@ -175,34 +199,30 @@ func (w *writer) run() {
 	}
 }
 
-// lingerTimeout bounds how long a close waits for the peer to read what
-// we sent.
-const lingerTimeout = time.Second
-
-// linger half-closes the stream and waits, briefly, until the peer has read
-// everything and closed its side too. Closing the connection at once could
-// lose the frames still in flight — among them the Disconnect that tells
-// the peer why.
+// linger half-closes the stream and waits, for Rules.CloseLinger at most,
+// until the peer has read everything and closed its side too. Closing the
+// connection at once could lose the frames still in flight — among them
+// the Disconnect that tells the peer why.
 func (w *writer) linger() {
 	if err := w.stream.CloseWrite(); err == nil {
-		w.stream.SetReadDeadline(time.Now().Add(lingerTimeout))
+		w.stream.SetReadDeadline(time.Now().Add(w.s.cfg.Rules.CloseLinger))
 		io.Copy(io.Discard, io.LimitReader(w.stream, 1<<16))
 	}
 	w.stream.Close()
 }
 
-// abandon gives up on a peer that stopped reading: what is left is
-// reported as finished, and the connection is closed and reported gone,
-// whether or not the state machine had asked for it.
+// abandon gives up on a peer being closed that did not read what was
+// queued before the close within Rules.CloseTimeout: what is left fails,
+// and the close goes ahead.
 func (w *writer) abandon(left []frame) {
-	w.s.log.Info("closing a peer that stopped reading", "peer", w.p)
+	w.s.log.Debug("closing a peer that stopped reading", "peer", w.p)
 	w.mu.Lock()
 	w.done = true
 	left = append(append(left, w.prio...), w.bulk...)
 	w.prio, w.bulk = nil, nil
 	w.mu.Unlock()
 	w.resetStream()
-	w.giveUp(left)
+	w.fail(left, "the peer did not read before the close timeout")
 	if w.s.beginFinish(w.p) {
 		w.s.finishClose(w.p)
 	}
@@ -222,20 +242,15 @@ func (w *writer) write(f frame) error {
 		if err != nil {
 			return err
 		}
-		w.stream, w.bw = st, bufio.NewWriterSize(st, 64<<10)
+		w.stream, w.bw = st, bufio.NewWriterSize(progressWriter{st, w}, 64<<10)
 		w.mu.Lock()
 		w.open = st
+		// A close asked before the stream existed still bounds it.
+		if !w.closeBy.IsZero() {
+			st.SetWriteDeadline(w.closeBy)
+		}
 		w.mu.Unlock()
 	}
-	// Under mu, so that a close cannot set its shorter deadline between
-	// our reading closeBy and setting ours.
-	w.mu.Lock()
-	deadline := w.closeBy
-	if deadline.IsZero() {
-		deadline = time.Now().Add(writeTimeout)
-	}
-	w.stream.SetWriteDeadline(deadline)
-	w.mu.Unlock()
 	var head [maxHeader]byte
 	head[0] = byte(f.ch)
 	n := 1 + binary.PutUvarint(head[1:], uint64(len(f.data)))
@@ -250,6 +265,31 @@ func (w *writer) write(f frame) error {
 	return nil
 }
 
+// progressWriter writes to the stream in pieces and notes the progress of
+// each, so the stall watch sees a large frame moving slowly as moving.
+type progressWriter struct {
+	st network.Stream
+	w  *writer
+}
+
+// progressPiece is the most written between two notes of progress.
+const progressPiece = 64 << 10
+
+func (p progressWriter) Write(b []byte) (int, error) {
+	n := 0
+	for n < len(b) {
+		k, err := p.st.Write(b[n:min(len(b), n+progressPiece)])
+		n += k
+		if k > 0 {
+			p.w.moved()
+		}
+		if err != nil {
+			return n, err
+		}
+	}
+	return n, nil
+}
+
 func (w *writer) resetStream() {
 	if w.stream != nil {
 		w.stream.Reset()
@@ -260,16 +300,27 @@ func (w *writer) resetStream() {
 	w.mu.Unlock()
 }
 
-// giveUp reports frames that will never be written as finished, so their
-// places in the state machine's queue are released.
-func (w *writer) giveUp(frames []frame) {
-	var sent [state.NumChannels]uint32
-	for _, f := range frames {
-		sent[f.ch]++
+// fail reports frames that were not, and will not be, written.
+func (w *writer) fail(frames []frame, why string) {
+	if len(frames) == 0 {
+		return
 	}
-	w.report(sent)
+	var failed [state.NumChannels]uint32
+	for _, f := range frames {
+		failed[f.ch]++
+	}
+	w.pending.Add(-int64(len(frames)))
+	w.s.emitMu.Lock()
+	defer w.s.emitMu.Unlock()
+	for ch, n := range failed {
+		if n > 0 {
+			w.s.emit(action.SendFailed{Peer: w.id, Channel: state.Channel(ch), Count: n, Error: why})
+		}
+	}
 }
 
+// report reports frames written. Control frames are not reported: the
+// state machine does not count them in flight.
 func (w *writer) report(sent [state.NumChannels]uint32) {
 	any := false
 	for ch, n := range sent {
@@ -314,20 +365,18 @@ func readPayload(r io.Reader, size uint64) ([]byte, error) {
 	return data, nil
 }
 
-// maxInboundStreams bounds the direct streams one peer may have open to
-// us at once: one in use and one that replaces it after a reconnect.
-const maxInboundStreams = 2
-
-// handleStream reads frames from a peer's inbound stream.
+// handleStream is a stream a peer opened on the direct protocol. The state
+// machine decides whether it may be read (StreamOpened; AcceptStream or
+// ResetStream); until then nothing is read from it.
 func (s *Service) handleStream(st network.Stream) {
 	p, conn := st.Conn().RemotePeer(), st.Conn()
-	if !s.admitStream(p) {
-		s.log.Debug("refusing an extra direct stream", "peer", p)
+	id := state.PeerID(p.String())
+	num, ok := s.admit(p, conn, id, st)
+	if !ok {
 		st.Reset()
 		return
 	}
-	defer s.releaseStream(p)
-	id := state.PeerID(p.String())
+	defer s.emitMessage(p, conn, action.StreamClosed{Peer: id, Stream: num})
 	br := bufio.NewReaderSize(st, 64<<10)
 	reject := func(ch state.Channel, size uint64, why string) {
 		s.emitMessage(p, conn, action.FrameRejected{Peer: id, Channel: ch, Size: size, Reason: why})
@@ -353,7 +402,7 @@ func (s *Service) handleStream(st network.Stream) {
 			reject(ch, size, fmt.Sprintf("frame on unknown channel %d", c))
 			return
 		}
-		if limit := s.cfg.Channels[ch].MaxSize; size > uint64(limit) {
+		if limit := s.cfg.Rules.Channels[ch].MaxSize; size > uint64(limit) {
 			reject(ch, size, fmt.Sprintf("frame of %d bytes exceeds the %s limit of %d", size, ch, limit))
 			return
 		}
@@ -366,27 +415,46 @@ func (s *Service) handleStream(st network.Stream) {
 			}
 			return
 		}
-		if !s.emitMessage(p, conn, action.MessageReceived{Peer: id, Channel: ch, Data: data}) {
-			st.Reset()
-			return
+		s.emitMessage(p, conn, action.MessageReceived{Peer: id, Channel: ch, Data: data})
+	}
+}
+
+// admit reports a new inbound stream to the state machine and waits for
+// its decision.
+func (s *Service) admit(p peer.ID, conn network.Conn, id state.PeerID, st network.Stream) (uint64, bool) {
+	num := s.streamSeq.Add(1)
+	decision := make(chan bool, 1)
+	s.mu.Lock()
+	s.streams[num] = decision
+	s.mu.Unlock()
+	defer func() {
+		s.mu.Lock()
+		delete(s.streams, num)
+		s.mu.Unlock()
+	}()
+	s.emitMessage(p, conn, action.StreamOpened{Peer: id, Stream: num, Protocol: string(st.Protocol())})
+	select {
+	case ok := <-decision:
+		return num, ok
+	case <-s.ctx.Done():
+		return num, false
+	}
+}
+
+// AcceptStream lets an inbound stream be read.
+func (s *Service) AcceptStream(_ state.PeerID, stream uint64) { s.decide(stream, true) }
+
+// ResetStream refuses an inbound stream.
+func (s *Service) ResetStream(_ state.PeerID, stream uint64) { s.decide(stream, false) }
+
+func (s *Service) decide(stream uint64, ok bool) {
+	s.mu.Lock()
+	decision := s.streams[stream]
+	s.mu.Unlock()
+	if decision != nil {
+		select {
+		case decision <- ok:
+		default:
 		}
-	}
-}
-
-func (s *Service) admitStream(p peer.ID) bool {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.inbound[p] >= maxInboundStreams {
-		return false
-	}
-	s.inbound[p]++
-	return true
-}
-
-func (s *Service) releaseStream(p peer.ID) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.inbound[p]--; s.inbound[p] <= 0 {
-		delete(s.inbound, p)
 	}
 }

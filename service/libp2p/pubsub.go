@@ -15,6 +15,7 @@ import (
 	"log/slog"
 
 	"github.com/p2pcore/p2pcore/action"
+	"github.com/p2pcore/p2pcore/service"
 	"github.com/p2pcore/p2pcore/state"
 )
 
@@ -37,7 +38,7 @@ func (s *Service) startPubSub() error {
 	ps, err := pubsub.NewGossipSub(s.ctx, &flowHost{Host: s.h, flow: s.flow},
 		pubsub.WithPeerOutboundQueueSize(s.cfg.PubSubQueue),
 		pubsub.WithValidateQueueSize(s.cfg.PubSubQueue),
-		pubsub.WithMaxMessageSize(s.cfg.MaxMessageSize+64<<10),
+		pubsub.WithMaxMessageSize(s.cfg.Rules.MaxMessageSize+64<<10),
 		pubsub.WithRawTracer(s.flow),
 		// Our own publications go to every peer on the topic, not just the
 		// mesh, as the GossipSub v1.1 spec recommends: a publication right
@@ -49,7 +50,7 @@ func (s *Service) startPubSub() error {
 	}
 	s.ps = ps
 	for ch := state.Channel(0); ch < state.NumChannels; ch++ {
-		if !s.cfg.Channels[ch].Broadcast {
+		if !s.cfg.Rules.Channels[ch].Broadcast {
 			continue
 		}
 		topic := Topic(s.cfg.Network, ch)
@@ -76,7 +77,7 @@ func (s *Service) startPubSub() error {
 // relay it across the network before its state machine dropped it — and
 // reports the peer that sent it, so the state machine scores it.
 func (s *Service) sizeValidator(ch state.Channel) pubsub.ValidatorEx {
-	limit := s.cfg.Channels[ch].MaxSize
+	limit := s.cfg.Rules.Channels[ch].MaxSize
 	return func(_ context.Context, from peer.ID, msg *pubsub.Message) pubsub.ValidationResult {
 		if len(msg.Data) <= limit {
 			return pubsub.ValidationAccept
@@ -173,38 +174,53 @@ func (p *publisher) run() {
 		if done {
 			return
 		}
-		var published [state.NumChannels]uint32
+		var published, failed [state.NumChannels]uint32
+		var why [state.NumChannels]string
 		for i, f := range batch {
 			s.flow.wait(s.ctx)
-			if t := s.topics[f.ch]; t != nil && s.ctx.Err() == nil {
-				if err := t.Publish(s.ctx, f.data); err != nil {
-					s.log.Warn("broadcast not published", "channel", f.ch, "bytes", len(f.data), "err", err)
-				}
+			err := s.ctx.Err()
+			if t := s.topics[f.ch]; t == nil && err == nil {
+				err = fmt.Errorf("%s is not a broadcast channel of this node", f.ch)
+			} else if err == nil {
+				err = t.Publish(s.ctx, f.data)
 			}
-			published[f.ch]++
+			if err != nil {
+				failed[f.ch]++
+				why[f.ch] = service.ErrorText(err)
+				s.log.Warn("broadcast not published", "channel", f.ch, "bytes", len(f.data), "err", err)
+			} else {
+				published[f.ch]++
+			}
 			// Report in batches, but not so large that the state machine
 			// sits on a full queue while we work through it.
 			if (i+1)%64 == 0 || i == len(batch)-1 {
-				p.report(&published)
+				p.report(&published, &failed, &why)
 			}
 		}
 	}
 }
 
-func (p *publisher) report(published *[state.NumChannels]uint32) {
+func (p *publisher) report(published, failed *[state.NumChannels]uint32, why *[state.NumChannels]string) {
 	p.s.emitMu.Lock()
 	defer p.s.emitMu.Unlock()
-	for ch, n := range published {
-		if n > 0 {
+	for ch := range published {
+		if n := published[ch]; n > 0 {
 			p.s.emit(action.Published{Channel: state.Channel(ch), Count: n})
 			published[ch] = 0
+		}
+		if n := failed[ch]; n > 0 {
+			p.s.emit(action.PublishFailed{Channel: state.Channel(ch), Count: n, Error: why[ch]})
+			failed[ch] = 0
 		}
 	}
 }
 
 // flowControl tracks how many RPCs wait in GossipSub's queue for each peer
 // (queued by the router, seen by the tracer; written, seen by flowStream)
-// and holds the publisher back while any queue is above the limit.
+// and holds the publisher back while any queue is above the limit. It
+// decides nothing about the peer: a full queue that does not move is
+// reported by the stall watch (WriteStalled), and the state machine drops
+// the peer, which empties its queue.
 type flowControl struct {
 	pubsub.RawTracer // the callbacks we do not need are no-ops
 	log              *slog.Logger
@@ -214,7 +230,7 @@ type flowControl struct {
 	cond     *sync.Cond
 	queued   map[peer.ID]int
 	moved    map[peer.ID]time.Time // when p's queue last grew from empty or shrank
-	frozen   map[peer.ID]bool      // logged as frozen, until it moves again
+	stalled  map[peer.ID]bool      // reported as stalled, until it moves again
 	released bool
 
 	dropped       atomic.Uint64
@@ -222,59 +238,54 @@ type flowControl struct {
 	rejected      atomic.Uint64
 }
 
-// frozenAfter is how long a full queue may go without a single write
-// before the publisher stops waiting for that peer. A slow peer still
-// holds the publisher back (that is the back-pressure); a peer that reads
-// nothing at all would otherwise hold it back for everyone, and GossipSub
-// then drops that one peer's messages instead (counted and logged).
-const frozenAfter = 3 * time.Second
-
 func newFlowControl(limit int, log *slog.Logger) *flowControl {
 	f := &flowControl{RawTracer: noopTracer{}, limit: max(limit, 1), log: log,
-		queued: map[peer.ID]int{}, moved: map[peer.ID]time.Time{}, frozen: map[peer.ID]bool{}}
+		queued: map[peer.ID]int{}, moved: map[peer.ID]time.Time{}, stalled: map[peer.ID]bool{}}
 	f.cond = sync.NewCond(&f.mu)
 	return f
 }
 
-// wait blocks while some peer's queue is above the limit, unless that
-// peer's queue has not moved for frozenAfter.
+// wait blocks while some peer's queue is above the limit.
 func (f *flowControl) wait(ctx context.Context) {
+	stop := context.AfterFunc(ctx, func() {
+		f.mu.Lock()
+		f.cond.Broadcast()
+		f.mu.Unlock()
+	})
+	defer stop()
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	var wake *time.Timer
 	for !f.released && ctx.Err() == nil && f.full() {
-		if wake == nil {
-			// Wake up to re-check even if no write ever comes.
-			wake = time.AfterFunc(frozenAfter/4, func() {
-				f.mu.Lock()
-				f.cond.Broadcast()
-				f.mu.Unlock()
-			})
-		} else {
-			wake.Reset(frozenAfter / 4)
-		}
 		f.cond.Wait()
-	}
-	if wake != nil {
-		wake.Stop()
 	}
 }
 
 func (f *flowControl) full() bool {
-	now := time.Now()
-	for p, n := range f.queued {
-		if n < f.limit {
-			continue
-		}
-		if now.Sub(f.moved[p]) < frozenAfter {
+	for _, n := range f.queued {
+		if n >= f.limit {
 			return true
-		}
-		if !f.frozen[p] {
-			f.frozen[p] = true
-			f.log.Warn("a peer stopped reading broadcasts; no longer waiting for it", "peer", p, "queued", n)
 		}
 	}
 	return false
+}
+
+// stalls returns the peers whose full queue has not moved for after, each
+// once per stall, with how many RPCs they hold.
+func (f *flowControl) stalls(after time.Duration, now time.Time) map[peer.ID]int {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	var out map[peer.ID]int
+	for p, n := range f.queued {
+		if n < f.limit || f.stalled[p] || now.Sub(f.moved[p]) < after {
+			continue
+		}
+		f.stalled[p] = true
+		if out == nil {
+			out = map[peer.ID]int{}
+		}
+		out[p] = n
+	}
+	return out
 }
 
 func (f *flowControl) release() {
@@ -300,7 +311,7 @@ func (f *flowControl) written(p peer.ID) {
 	if n := f.queued[p]; n > 0 {
 		f.queued[p] = n - 1
 		f.moved[p] = time.Now()
-		delete(f.frozen, p)
+		delete(f.stalled, p)
 		if n == f.limit {
 			f.cond.Broadcast()
 		}
@@ -308,15 +319,21 @@ func (f *flowControl) written(p peer.ID) {
 	f.mu.Unlock()
 }
 
-// OnClosedOutboundStream: the peer's queue is gone.
-func (f *flowControl) OnClosedOutboundStream(p peer.ID) {
+// forget drops p's queue: its stream closed or the peer left.
+func (f *flowControl) forget(p peer.ID) {
 	f.mu.Lock()
 	delete(f.queued, p)
 	delete(f.moved, p)
-	delete(f.frozen, p)
+	delete(f.stalled, p)
 	f.cond.Broadcast()
 	f.mu.Unlock()
 }
+
+// OnClosedOutboundStream: the peer's queue is gone.
+func (f *flowControl) OnClosedOutboundStream(p peer.ID) { f.forget(p) }
+
+// RemovePeer: the peer left GossipSub, and its queue with it.
+func (f *flowControl) RemovePeer(p peer.ID) { f.forget(p) }
 
 // DropRPC: the router dropped an RPC for p. With the flow control this
 // should not happen to our broadcasts; it is counted and logged, never
@@ -324,14 +341,7 @@ func (f *flowControl) OnClosedOutboundStream(p peer.ID) {
 func (f *flowControl) DropRPC(rpc *pubsub.RPC, p peer.ID) {
 	if n := len(rpc.GetPublish()); n > 0 {
 		f.dropped.Add(uint64(n))
-		f.mu.Lock()
-		frozen := f.frozen[p]
-		f.mu.Unlock()
-		level := slog.LevelWarn
-		if frozen {
-			level = slog.LevelDebug // said once when it froze
-		}
-		f.log.Log(context.Background(), level, "gossipsub dropped messages for a peer", "peer", p, "messages", n)
+		f.log.Warn("gossipsub dropped messages for a peer", "peer", p, "messages", n)
 	}
 }
 

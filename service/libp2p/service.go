@@ -20,6 +20,7 @@ import (
 	"fmt"
 	"log/slog"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	golibp2p "github.com/libp2p/go-libp2p"
@@ -31,6 +32,7 @@ import (
 	"github.com/libp2p/go-libp2p/core/peer"
 	"github.com/libp2p/go-libp2p/core/protocol"
 	"github.com/libp2p/go-libp2p/p2p/muxer/yamux"
+	"github.com/libp2p/go-libp2p/p2p/net/swarm"
 	"github.com/libp2p/go-libp2p/p2p/security/noise"
 	tls "github.com/libp2p/go-libp2p/p2p/security/tls"
 	quic "github.com/libp2p/go-libp2p/p2p/transport/quic"
@@ -54,12 +56,11 @@ type Config struct {
 	ListenAddrs []string
 	// WebSocket adds the WebSocket transport.
 	WebSocket bool
-	// Channels gives each channel's size limit and priority.
-	Channels [state.NumChannels]state.ChannelConfig
-	// MaxMessageSize bounds any message (GossipSub's limit is set from it).
-	MaxMessageSize int
-	// DialTimeout is a safety net behind the state machine's own timeout.
-	DialTimeout time.Duration
+	// Rules are the state machine's configuration. The service reads its
+	// numbers from them — each channel's size limit and priority, the
+	// global message limit, the stall and close timeouts, the dial
+	// timeout — so that it never applies a number of its own.
+	Rules state.Config
 	// PubSubQueue is GossipSub's per-peer outbound queue; publishing
 	// pauses while any peer's queue is three-quarters full, so nothing we
 	// publish is dropped.
@@ -96,8 +97,10 @@ type Service struct {
 	writers map[peer.ID]*writer
 	dials   map[peer.ID]*dial
 	closing map[peer.ID]bool
-	// inbound counts each peer's open inbound direct streams.
-	inbound map[peer.ID]int
+	// streams are inbound streams waiting for the state machine's
+	// decision, by number.
+	streams   map[uint64]chan bool
+	streamSeq atomic.Uint64
 	// finishing marks peers whose finishClose has begun.
 	finishing map[peer.ID]bool
 
@@ -131,14 +134,11 @@ func New(cfg Config) (*Service, error) {
 	if cfg.Key == nil || cfg.Sink == nil {
 		return nil, errors.New("libp2p service: a key and a sink are required")
 	}
-	if cfg.DialTimeout <= 0 {
-		cfg.DialTimeout = 15 * time.Second
+	if err := cfg.Rules.Validate(); err != nil {
+		return nil, fmt.Errorf("libp2p service: %w", err)
 	}
 	if cfg.PubSubQueue <= 0 {
 		cfg.PubSubQueue = 4096
-	}
-	if cfg.MaxMessageSize <= 0 {
-		cfg.MaxMessageSize = 10 * state.MiB
 	}
 	log := cfg.Logger
 	if log == nil {
@@ -163,6 +163,11 @@ func New(cfg Config) (*Service, error) {
 		golibp2p.Security(tls.ID, tls.New),
 		golibp2p.Muxer(yamux.ID, yamux.DefaultTransport),
 		golibp2p.ConnectionManager(connmgr.NullConnMgr{}),
+		// The state machine's dial timeout is the only one that decides:
+		// go-libp2p's own (15 s, 5 s for private addresses) would cut a
+		// longer one short, so they are set a second beyond it.
+		golibp2p.WithDialTimeout(dialDeadline(cfg.Rules)),
+		golibp2p.SwarmOpts(swarm.WithDialTimeoutLocal(dialDeadline(cfg.Rules))),
 		golibp2p.DisableRelay(),
 		golibp2p.DisableMetrics(),
 		golibp2p.UserAgent("p2pcore"),
@@ -185,7 +190,7 @@ func New(cfg Config) (*Service, error) {
 		writers:   map[peer.ID]*writer{},
 		dials:     map[peer.ID]*dial{},
 		closing:   map[peer.ID]bool{},
-		inbound:   map[peer.ID]int{},
+		streams:   map[uint64]chan bool{},
 		finishing: map[peer.ID]bool{},
 		reported:  map[peer.ID]bool{},
 	}
@@ -199,8 +204,14 @@ func New(cfg Config) (*Service, error) {
 	h.SetStreamHandler(s.direct, s.handleStream)
 	s.pub = newPublisher(s)
 	s.saver = newSaver(cfg.PeerStorePath, log)
+	s.wg.Add(1)
+	go s.watchStalls()
 	return s, nil
 }
+
+// dialDeadline is go-libp2p's dial timeout: a second after the state
+// machine's, which therefore always decides first.
+func dialDeadline(rules state.Config) time.Duration { return rules.DialTimeout + time.Second }
 
 // ID is the node's peer ID.
 func (s *Service) ID() state.PeerID { return state.PeerID(s.h.ID().String()) }
@@ -300,20 +311,17 @@ func (s *Service) disconnected(n network.Network, c network.Conn) {
 	s.emit(action.Disconnected{Peer: state.PeerID(p.String()), Error: "connection closed"})
 }
 
-// emitMessage reports a message from p, after p's connection event.
-// Messages from a peer with no connection left are dropped: the state
-// machine has already been told the peer is gone.
-func (s *Service) emitMessage(p peer.ID, c network.Conn, a action.Action) bool {
+// emitMessage reports an event from p (a message, a stream), after p's
+// connection event. An event from a peer whose connection has already
+// gone is reported as it is: the state machine, which has been told the
+// peer left, refuses it by its own rule.
+func (s *Service) emitMessage(p peer.ID, c network.Conn, a action.Action) {
 	s.emitMu.Lock()
 	defer s.emitMu.Unlock()
-	if !s.reported[p] {
-		if c == nil || c.IsClosed() {
-			return false
-		}
+	if !s.reported[p] && c != nil && !c.IsClosed() {
 		s.connEvent(p, c)
 	}
 	s.emit(a)
-	return true
 }
 
 // Dial connects to a peer. The outcome arrives as Connected (through the
@@ -330,7 +338,12 @@ func (s *Service) Dial(id state.PeerID, addrs []state.Addr) {
 			mas = append(mas, m)
 		}
 	}
-	ctx, cancel := context.WithTimeout(s.ctx, s.cfg.DialTimeout)
+	// The state machine's backoff is the only one: go-libp2p's own (5 s
+	// growing to 5 min per address) is bypassed. Its timeout is set past
+	// the state machine's, whose Close cancels the dial.
+	ctx := network.WithForceDirectDial(s.ctx, "p2pcore: the state machine decides when to dial")
+	ctx = network.WithDialPeerTimeout(ctx, dialDeadline(s.cfg.Rules))
+	ctx, cancel := context.WithCancel(ctx)
 	d := &dial{cancel: cancel}
 	s.mu.Lock()
 	if old := s.dials[p]; old != nil {
@@ -452,15 +465,14 @@ func (s *Service) finishClose(p peer.ID) {
 func (s *Service) Send(id state.PeerID, ch state.Channel, data []byte) {
 	p, err := peer.Decode(string(id))
 	if err != nil {
-		if ch != state.ChannelControl {
-			s.wg.Add(1)
-			go func() {
-				defer s.wg.Done()
-				s.emitMu.Lock()
-				defer s.emitMu.Unlock()
-				s.emit(action.Sent{Peer: id, Channel: ch, Count: 1})
-			}()
-		}
+		why := fmt.Sprintf("invalid peer ID: %v", err)
+		s.wg.Add(1)
+		go func() {
+			defer s.wg.Done()
+			s.emitMu.Lock()
+			defer s.emitMu.Unlock()
+			s.emit(action.SendFailed{Peer: id, Channel: ch, Count: 1, Error: service.ErrorText(errors.New(why))})
+		}()
 		return
 	}
 	s.mu.Lock()
@@ -470,7 +482,7 @@ func (s *Service) Send(id state.PeerID, ch state.Channel, data []byte) {
 		s.writers[p] = w
 	}
 	s.mu.Unlock()
-	w.enqueue(frame{ch: ch, data: data, priority: s.cfg.Channels[ch].Priority})
+	w.enqueue(frame{ch: ch, data: data, priority: s.cfg.Rules.Channels[ch].Priority})
 }
 
 // Publish queues a broadcast.

@@ -38,8 +38,9 @@ type Endpoint struct {
 var _ service.Service = (*Endpoint)(nil)
 
 type sentKey struct {
-	peer state.PeerID
-	ch   state.Channel
+	peer   state.PeerID
+	ch     state.Channel
+	failed bool
 }
 
 // link is one connection between two endpoints. Each side has its own view:
@@ -205,13 +206,16 @@ func (ep *Endpoint) closeLink(l *link) {
 }
 
 // Send delivers one message to a peer over the open connection, in order.
+// Without one it fails (SendFailed); data messages that go out are
+// reported Sent.
 func (ep *Endpoint) Send(peer state.PeerID, ch state.Channel, data []byte) {
-	if ch != state.ChannelControl {
-		ep.complete(sentKey{peer, ch}, -1)
-	}
 	l := ep.links[peer]
 	if l == nil || !l.alive[l.side(ep)] {
+		ep.complete(sentKey{peer: peer, ch: ch, failed: true}, -1)
 		return
+	}
+	if ch != state.ChannelControl {
+		ep.complete(sentKey{peer: peer, ch: ch}, -1)
 	}
 	ep.transmit(l, func(to *Endpoint) {
 		to.Input(action.MessageReceived{Peer: ep.ID, Channel: ch, Data: data})
@@ -291,7 +295,11 @@ func (ep *Endpoint) complete(k sentKey, publishCh int) {
 		for _, k := range sortedSentKeys(ep.sent) {
 			count := ep.sent[k]
 			delete(ep.sent, k)
-			ep.Input(action.Sent{Peer: k.peer, Channel: k.ch, Count: count})
+			if k.failed {
+				ep.Input(action.SendFailed{Peer: k.peer, Channel: k.ch, Count: count, Error: "not connected"})
+			} else {
+				ep.Input(action.Sent{Peer: k.peer, Channel: k.ch, Count: count})
+			}
 		}
 	})
 }
@@ -305,7 +313,16 @@ func sortedSentKeys(m map[sentKey]uint32) []sentKey {
 		if a.peer != b.peer {
 			return strings.Compare(string(a.peer), string(b.peer))
 		}
-		return int(a.ch) - int(b.ch)
+		if a.ch != b.ch {
+			return int(a.ch) - int(b.ch)
+		}
+		if a.failed != b.failed {
+			if a.failed {
+				return 1
+			}
+			return -1
+		}
+		return 0
 	})
 	return keys
 }
@@ -316,6 +333,12 @@ func (ep *Endpoint) Deliver(peer state.PeerID, ch state.Channel, data []byte) {
 		ep.OnDeliver(peer, ch, data)
 	}
 }
+
+// AcceptStream does nothing: the simulated network has no streams.
+func (ep *Endpoint) AcceptStream(state.PeerID, uint64) {}
+
+// ResetStream does nothing: the simulated network has no streams.
+func (ep *Endpoint) ResetStream(state.PeerID, uint64) {}
 
 // SavePeerStore keeps the snapshot in memory.
 func (ep *Endpoint) SavePeerStore(ps state.PeerStore) { ep.Saved = &ps }

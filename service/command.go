@@ -1,0 +1,283 @@
+package service
+
+import (
+	"crypto/sha256"
+	"encoding/binary"
+	"encoding/hex"
+	"fmt"
+	"hash"
+	"strconv"
+	"strings"
+
+	"github.com/p2pcore/p2pcore/action"
+	"github.com/p2pcore/p2pcore/message"
+	"github.com/p2pcore/p2pcore/state"
+)
+
+// A Command is one thing the state machine asks of the world: dial, close,
+// send, publish, deliver to the application, save the peer store. Effects
+// produce commands as plain data (etcd raft's Ready is the model); the store
+// collects them, the action log records a digest of each, a replay
+// recomputes and compares them, and only then does a thin shell — the
+// node's service, or the simulator — carry them out.
+type Command interface {
+	// CommandKind is the command's stable number.
+	CommandKind() CommandKind
+}
+
+// CommandKind is the stable number of a command type, written to logs:
+// never renumber one, only append.
+type CommandKind uint8
+
+// The command kinds.
+const (
+	CmdDial          CommandKind = 1
+	CmdClose         CommandKind = 2
+	CmdSend          CommandKind = 3
+	CmdPublish       CommandKind = 4
+	CmdDeliver       CommandKind = 5
+	CmdSavePeerStore CommandKind = 6
+	CmdAcceptStream  CommandKind = 7
+	CmdResetStream   CommandKind = 8
+	numCommandKinds  CommandKind = 9
+)
+
+var commandNames = [numCommandKinds]string{"", "Dial", "Close", "Send", "Publish", "Deliver", "SavePeerStore", "AcceptStream", "ResetStream"}
+
+// String names the kind.
+func (k CommandKind) String() string {
+	if k < numCommandKinds && commandNames[k] != "" {
+		return commandNames[k]
+	}
+	return "command(" + strconv.Itoa(int(k)) + ")"
+}
+
+// Known reports whether k is a command kind of this build.
+func (k CommandKind) Known() bool { return k > 0 && k < numCommandKinds }
+
+// Dial connects to a peer. Outcome: Connected or ConnectionFailed (or, if
+// Close comes first, only Disconnected).
+type Dial struct {
+	Peer  state.PeerID
+	Addrs []state.Addr
+}
+
+// Close closes every connection to a peer, after writing what was sent to
+// it before. Outcome: exactly one Disconnected, even if there was no
+// connection.
+type Close struct {
+	Peer state.PeerID
+}
+
+// Send writes one message to a peer on a channel. Outcome: Sent or
+// SendFailed on data channels; on the control channel only a failure is
+// reported (SendFailed). Send never opens a connection.
+type Send struct {
+	Peer    state.PeerID
+	Channel state.Channel
+	Data    []byte
+}
+
+// Publish broadcasts a message on a broadcast channel. Outcome: Published
+// or PublishFailed.
+type Publish struct {
+	Channel state.Channel
+	Data    []byte
+}
+
+// Deliver hands a received message to the application.
+type Deliver struct {
+	Peer    state.PeerID
+	Channel state.Channel
+	Data    []byte
+}
+
+// SavePeerStore persists the address book and bans.
+type SavePeerStore struct {
+	Store state.PeerStore
+}
+
+// AcceptStream lets an inbound stream the service reported with
+// StreamOpened be read.
+type AcceptStream struct {
+	Peer   state.PeerID
+	Stream uint64
+}
+
+// ResetStream refuses (or ends) an inbound stream.
+type ResetStream struct {
+	Peer   state.PeerID
+	Stream uint64
+}
+
+// CommandKind is CmdDial.
+func (Dial) CommandKind() CommandKind { return CmdDial }
+
+// CommandKind is CmdClose.
+func (Close) CommandKind() CommandKind { return CmdClose }
+
+// CommandKind is CmdSend.
+func (Send) CommandKind() CommandKind { return CmdSend }
+
+// CommandKind is CmdPublish.
+func (Publish) CommandKind() CommandKind { return CmdPublish }
+
+// CommandKind is CmdDeliver.
+func (Deliver) CommandKind() CommandKind { return CmdDeliver }
+
+// CommandKind is CmdSavePeerStore.
+func (SavePeerStore) CommandKind() CommandKind { return CmdSavePeerStore }
+
+// CommandKind is CmdAcceptStream.
+func (AcceptStream) CommandKind() CommandKind { return CmdAcceptStream }
+
+// CommandKind is CmdResetStream.
+func (ResetStream) CommandKind() CommandKind { return CmdResetStream }
+
+// Execute carries out one command on a service.
+func Execute(svc Service, c Command) {
+	switch c := c.(type) {
+	case Dial:
+		svc.Dial(c.Peer, c.Addrs)
+	case Close:
+		svc.Close(c.Peer)
+	case Send:
+		svc.Send(c.Peer, c.Channel, c.Data)
+	case Publish:
+		svc.Publish(c.Channel, c.Data)
+	case Deliver:
+		svc.Deliver(c.Peer, c.Channel, c.Data)
+	case SavePeerStore:
+		svc.SavePeerStore(c.Store)
+	case AcceptStream:
+		svc.AcceptStream(c.Peer, c.Stream)
+	case ResetStream:
+		svc.ResetStream(c.Peer, c.Stream)
+	}
+}
+
+// Digest is what the action log keeps of a command: its kind, its channel,
+// its size (payload bytes, addresses dialled, address-book entries, or the
+// stream number) and the first 8 bytes of a SHA-256 over all of its fields
+// — target and payload included — so that any change in what a command
+// does changes its digest.
+type Digest struct {
+	Kind    CommandKind
+	Channel state.Channel
+	Size    uint64
+	Sum     [8]byte
+}
+
+// String is the digest in one line, as a divergence report shows it.
+func (d Digest) String() string {
+	var b strings.Builder
+	b.WriteString(d.Kind.String())
+	switch d.Kind {
+	case CmdSend, CmdPublish, CmdDeliver:
+		fmt.Fprintf(&b, " channel=%s %d bytes", d.Channel, d.Size)
+	case CmdDial:
+		fmt.Fprintf(&b, " %d addresses", d.Size)
+	case CmdSavePeerStore:
+		fmt.Fprintf(&b, " %d entries", d.Size)
+	case CmdAcceptStream, CmdResetStream:
+		fmt.Fprintf(&b, " stream %d", d.Size)
+	}
+	b.WriteString(" digest ")
+	b.WriteString(hex.EncodeToString(d.Sum[:]))
+	return b.String()
+}
+
+// Digester computes command digests, reusing one hash.
+type Digester struct {
+	h   hash.Hash
+	buf []byte
+	sum [sha256.Size]byte
+}
+
+// Digest computes c's digest.
+func (g *Digester) Digest(c Command) Digest {
+	if g.h == nil {
+		g.h = sha256.New()
+	}
+	g.h.Reset()
+	b := append(g.buf[:0], byte(c.CommandKind()))
+	str := func(s string) {
+		b = binary.AppendUvarint(b, uint64(len(s)))
+		b = append(b, s...)
+	}
+	d := Digest{Kind: c.CommandKind()}
+	var payload []byte
+	switch c := c.(type) {
+	case Dial:
+		str(string(c.Peer))
+		b = binary.AppendUvarint(b, uint64(len(c.Addrs)))
+		for _, a := range c.Addrs {
+			str(string(a))
+		}
+		d.Size = uint64(len(c.Addrs))
+	case Close:
+		str(string(c.Peer))
+	case Send:
+		str(string(c.Peer))
+		b = append(b, byte(c.Channel))
+		b = binary.AppendUvarint(b, uint64(len(c.Data)))
+		d.Channel, d.Size, payload = c.Channel, uint64(len(c.Data)), c.Data
+	case Publish:
+		b = append(b, byte(c.Channel))
+		b = binary.AppendUvarint(b, uint64(len(c.Data)))
+		d.Channel, d.Size, payload = c.Channel, uint64(len(c.Data)), c.Data
+	case Deliver:
+		str(string(c.Peer))
+		b = append(b, byte(c.Channel))
+		b = binary.AppendUvarint(b, uint64(len(c.Data)))
+		d.Channel, d.Size, payload = c.Channel, uint64(len(c.Data)), c.Data
+	case SavePeerStore:
+		// The snapshot's canonical encoding is the state's own.
+		b = append(b, c.Store.Canonical()...)
+		d.Size = uint64(len(c.Store.Entries))
+	case AcceptStream:
+		str(string(c.Peer))
+		b = binary.AppendUvarint(b, c.Stream)
+		d.Size = c.Stream
+	case ResetStream:
+		str(string(c.Peer))
+		b = binary.AppendUvarint(b, c.Stream)
+		d.Size = c.Stream
+	}
+	g.buf = b
+	g.h.Write(b)
+	if len(payload) > 0 {
+		g.h.Write(payload)
+	}
+	copy(d.Sum[:], g.h.Sum(g.sum[:0]))
+	return d
+}
+
+// FormatCommand is the text form of a command, as traces and divergence
+// reports print it; control messages are shown decoded.
+func FormatCommand(c Command) string {
+	switch c := c.(type) {
+	case Dial:
+		return fmt.Sprintf("dial %s %v", c.Peer, c.Addrs)
+	case Close:
+		return fmt.Sprintf("close %s", c.Peer)
+	case Send:
+		if c.Channel == state.ChannelControl {
+			if m, err := message.Decode(c.Data); err == nil {
+				return fmt.Sprintf("send %s %s", c.Peer, action.FormatMessage(m))
+			}
+		}
+		return fmt.Sprintf("send %s %s %d bytes", c.Peer, c.Channel, len(c.Data))
+	case Publish:
+		return fmt.Sprintf("publish %s %d bytes", c.Channel, len(c.Data))
+	case Deliver:
+		return fmt.Sprintf("deliver from %s on %s: %d bytes", c.Peer, c.Channel, len(c.Data))
+	case SavePeerStore:
+		return fmt.Sprintf("save peer store: %d entries, %d bans", len(c.Store.Entries), len(c.Store.Bans))
+	case AcceptStream:
+		return fmt.Sprintf("accept stream %d of %s", c.Stream, c.Peer)
+	case ResetStream:
+		return fmt.Sprintf("reset stream %d of %s", c.Stream, c.Peer)
+	}
+	return fmt.Sprintf("%T", c)
+}
