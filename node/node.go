@@ -493,8 +493,11 @@ func (n *Node) close() error {
 		if n.recErr != nil {
 			errs = append(errs, n.recErr)
 			n.rec.Abort()
-		} else if err := n.rec.End(n.st.LastID(), n.st.State().Hash()); err != nil {
-			errs = append(errs, err)
+		} else {
+			h, sections := n.st.State().Hashes()
+			if err := n.rec.End(n.st.LastID(), h, sections); err != nil {
+				errs = append(errs, err)
+			}
 		}
 	}
 	if err := n.svc.Shutdown(); err != nil {

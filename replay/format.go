@@ -19,7 +19,7 @@
 //	derived    = kind·2+dropped  id−prevID  id−parent
 //	commands   = [ [command-kind  channel  size  digest(8 bytes)] … ]
 //	checkpoint = lastID  hash(32 bytes)  [section-hash(8 bytes)…]
-//	end        = lastID  hash(32 bytes)
+//	end        = lastID  hash(32 bytes)  [section-hash(8 bytes)…]
 //
 // Inputs are recorded in full, derived actions as kind and ID (a replay
 // recomputes them and checks they match), and the state hash every

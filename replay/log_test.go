@@ -224,13 +224,9 @@ func encodeLog(tb testing.TB, h replay.Header, recs []*replay.Record) []byte {
 			}
 			w.Derived(rec.Meta, a, rec.Dropped)
 		case replay.RecordCheckpoint:
-			sections := make([]state.SectionHash, len(rec.Sections))
-			for i, s := range rec.Sections {
-				sections[i].Sum = s
-			}
-			w.Checkpoint(rec.LastID, rec.Hash, sections)
+			w.Checkpoint(rec.LastID, rec.Hash, sectionsOf(rec.Sections))
 		case replay.RecordEnd:
-			if err := w.End(rec.LastID, rec.Hash); err != nil {
+			if err := w.End(rec.LastID, rec.Hash, sectionsOf(rec.Sections)); err != nil {
 				tb.Fatal(err)
 			}
 			ended = true
@@ -975,7 +971,7 @@ func TestReaderRejectsMalformedRecords(t *testing.T) {
 			}
 		})
 	}
-	end := cbor(func(e *codec.Encoder) { e.Uint(1); e.Bytes(hash) })
+	end := cbor(func(e *codec.Encoder) { e.Uint(1); e.Bytes(hash); e.Array(0) })
 	// Every case follows the header and one good Tick input, #1.
 	good := record(replay.RecordInput, tick(1, 0))
 	cat := func(parts ...[]byte) []byte { return bytes.Join(parts, nil) }
@@ -1181,4 +1177,13 @@ func TestWriterRefusesWhatTheReaderWould(t *testing.T) {
 	if _, err := rd.Next(); !replay.IsTorn(err) {
 		t.Errorf("after the refused input the log should simply end: %v", err)
 	}
+}
+
+// sectionsOf turns a record's section sums back into what a Writer takes.
+func sectionsOf(sums [][8]byte) []state.SectionHash {
+	sections := make([]state.SectionHash, len(sums))
+	for i, s := range sums {
+		sections[i].Sum = s
+	}
+	return sections
 }

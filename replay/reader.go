@@ -385,7 +385,8 @@ func (r *Reader) next(rec *Record) error {
 			return r.corrupt(start, "hash of %d bytes", len(h))
 		}
 		copy(rec.Hash[:], h)
-		if typ == RecordCheckpoint {
+		// Version 1 end records have no section hashes.
+		if typ == RecordCheckpoint || r.header.Format >= 2 {
 			n := d.ArrayMax(64)
 			for i := 0; i < n && d.Err() == nil; i++ {
 				var s [8]byte
@@ -397,7 +398,8 @@ func (r *Reader) next(rec *Record) error {
 				sections = append(sections, s)
 				rec.Sections = sections
 			}
-		} else {
+		}
+		if typ == RecordEnd {
 			r.ended = true
 		}
 	case RecordHeader:

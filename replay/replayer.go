@@ -40,9 +40,9 @@ type DivergenceError struct {
 // Error describes the failure.
 func (e *DivergenceError) Error() string {
 	if e.StateOnly {
-		s := fmt.Sprintf("replay diverged in the state between action #%d and #%d (the state matched the log at #%d and differs at #%d", e.After+1, e.At, e.After, e.At)
+		s := fmt.Sprintf("replay diverged in the state between action #%d and #%d (the state matched the log after #%d and differs after #%d", e.After+1, e.At, e.After, e.At)
 		if e.After == 0 {
-			s = fmt.Sprintf("replay diverged in the state between the start and action #%d (it differs at the checkpoint after #%d", e.At, e.At)
+			s = fmt.Sprintf("replay diverged in the state between the start and action #%d (it differs after #%d", e.At, e.At)
 		}
 		s += "; every derived action and command matched): " + e.What
 		if len(e.Sections) > 0 {
@@ -325,13 +325,14 @@ func (r *Replayer) Finish() (Summary, error) {
 	}
 	if r.end.Hash != sum.Final {
 		_, sections := r.st.State().Hashes()
-		names := make([]string, 0, len(sections))
-		for _, s := range sections {
-			names = append(names, s.Name)
+		var differ []string
+		for i, s := range sections {
+			if i >= len(r.end.Sections) || r.end.Sections[i] != s.Sum {
+				differ = append(differ, s.Name)
+			}
 		}
-		return sum, &DivergenceError{StateOnly: true, After: r.lastCheckpoint, At: sum.LastID, Input: r.current,
-			What: fmt.Sprintf("final state hash %s, the log says %s (the end record has no section hashes; one of these differs: %s)",
-				sum.Final.Short(), r.end.Hash.Short(), strings.Join(names, ", "))}
+		return sum, &DivergenceError{StateOnly: true, After: r.lastCheckpoint, At: sum.LastID, Input: r.current, Sections: differ,
+			What: fmt.Sprintf("final state hash %s, the log says %s", sum.Final.Short(), r.end.Hash.Short())}
 	}
 	sum.Complete = true
 	return sum, nil

@@ -176,12 +176,16 @@ func (w *Writer) Flush() error {
 	return w.err
 }
 
-// End writes the end record with the final state hash, flushes, syncs and
-// closes the file. The log is complete only after End.
-func (w *Writer) End(lastID uint64, h state.Hash) error {
+// End writes the end record with the final state hash and its section
+// hashes, flushes, syncs and closes the file. The log is complete only after End.
+func (w *Writer) End(lastID uint64, h state.Hash, sections []state.SectionHash) error {
 	w.enc.Reset()
 	w.enc.Uint(lastID)
 	w.enc.Bytes(h[:])
+	w.enc.Array(len(sections))
+	for _, s := range sections {
+		w.enc.Bytes(s.Sum[:])
+	}
 	w.record(RecordEnd, w.enc.Encoded())
 	err := w.Flush()
 	if w.file != nil {

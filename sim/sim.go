@@ -337,7 +337,8 @@ func (s *Sim) Close() error {
 			continue
 		}
 		n.stopped = true
-		if err := n.Log.End(n.Store.LastID(), n.Store.State().Hash()); err != nil && first == nil {
+		h, sections := n.Store.State().Hashes()
+		if err := n.Log.End(n.Store.LastID(), h, sections); err != nil && first == nil {
 			first = fmt.Errorf("sim: %s: %w", n.ID, err)
 		}
 	}

@@ -70,7 +70,7 @@ func benchDispatch(b *testing.B, record bool) {
 	b.StopTimer()
 	if w != nil {
 		b.ReportMetric(float64(w.Bytes()-start)/float64(b.N), "bytes/action")
-		if err := w.End(s.LastID(), s.State().Hash()); err != nil {
+		if err := w.End(s.LastID(), s.State().Hash(), nil); err != nil {
 			b.Fatal(err)
 		}
 	}
@@ -94,7 +94,7 @@ func BenchmarkReplay(b *testing.B) {
 	path := filepath.Join(b.TempDir(), "replay.log")
 	s, clock, w, ids := readyNode(b, 100, path)
 	traffic(s, clock, ids, 200_000)
-	if err := w.End(s.LastID(), s.State().Hash()); err != nil {
+	if err := w.End(s.LastID(), s.State().Hash(), nil); err != nil {
 		b.Fatal(err)
 	}
 	actions := s.LastID()

@@ -94,7 +94,7 @@ func runActions(t *testing.T, data []byte) {
 		}
 		hashes = append(hashes, s.State().Hash())
 	}
-	if err := w.End(s.LastID(), s.State().Hash()); err != nil {
+	if err := w.End(s.LastID(), s.State().Hash(), nil); err != nil {
 		t.Fatal(err)
 	}
 

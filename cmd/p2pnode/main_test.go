@@ -787,9 +787,18 @@ func TestReplay(t *testing.T) {
 		if r.code != 0 || r.stderr != "" {
 			t.Fatalf("replay --trace\n%v", r)
 		}
-		lines := strings.Split(strings.TrimSuffix(r.stdout, "\n"), "\n")
-		if uint64(len(lines)) != last {
-			t.Fatalf("--trace printed %d lines for %d actions", len(lines), last)
+		// One line per action, each followed by the commands it produced.
+		var lines []string
+		commands := 0
+		for _, l := range strings.Split(strings.TrimSuffix(r.stdout, "\n"), "\n") {
+			if strings.HasPrefix(strings.TrimSpace(l), "→ ") {
+				commands++
+				continue
+			}
+			lines = append(lines, l)
+		}
+		if uint64(len(lines)) != last || commands == 0 {
+			t.Fatalf("--trace printed %d action lines for %d actions, and %d commands", len(lines), last, commands)
 		}
 		var roles = map[string]int{}
 		for i, l := range lines {
@@ -804,7 +813,7 @@ func TestReplay(t *testing.T) {
 		}
 		// Flags may follow the log; --to bounds the trace.
 		r = cli("replay", log, "--trace", "--to", "10")
-		if n := strings.Count(r.stdout, "\n"); r.code != 0 || n != 10 {
+		if n := strings.Count(r.stdout, "\n") - strings.Count(r.stdout, "→ "); r.code != 0 || n != 10 {
 			t.Errorf("replay LOG --trace --to 10: %d lines\n%v", n, r)
 		}
 	})

@@ -1,12 +1,19 @@
 package main
 
 import (
+	"bufio"
+	"bytes"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
+	"os/exec"
+	"strconv"
+	"strings"
 
 	"github.com/p2pcore/p2pcore/action"
 	"github.com/p2pcore/p2pcore/replay"
+	"github.com/p2pcore/p2pcore/service"
 	"github.com/p2pcore/p2pcore/state"
 )
 
@@ -32,6 +39,8 @@ func runReplay(args []string, stdout, stderr io.Writer) error {
 	to := fs.Uint64("to", 0, "stop after action `N`")
 	diff := fs.Uint64("diff", 0, "print what action `N` changed in the state")
 	check := fs.Bool("check", false, "check the state invariants after every input")
+	hashes := fs.String("section-hashes", "", "print the hash of every state section after each action in `FROM-TO` (for comparing two builds)")
+	bisect := fs.String("bisect-with", "", "on a state-only divergence, run the p2pnode `BINARY` of the build that wrote the log over the same interval and name the first action whose state differs")
 	var show stateFlag
 	fs.Var(&show, "state", "print the state after --to N (or at the end); --state=PATH prints a subtree, e.g. Peers, Counters/Disconnects")
 	rest, err := parse(fs, args)
@@ -42,6 +51,13 @@ func runReplay(args []string, stdout, stderr io.Writer) error {
 		return usagef("want exactly one LOG file, got %d arguments", len(rest))
 	}
 	path := rest[0]
+	if *hashes != "" {
+		from, to, err := parseIDRange(*hashes)
+		if err != nil {
+			return usagef("--section-hashes %q: %v", *hashes, err)
+		}
+		return printSectionHashes(path, from, to, stdout)
+	}
 
 	rd, err := replay.Open(path)
 	if err != nil {
@@ -65,6 +81,15 @@ func runReplay(args []string, stdout, stderr io.Writer) error {
 		atStop, before, after *state.State
 		diffEvent             *replay.Event
 	)
+	if *trace {
+		r.OnCommands = func(m action.Meta, _ action.Action, cmds []service.Command) {
+			if stop == 0 || m.ID <= stop {
+				for _, c := range cmds {
+					fmt.Fprintf(stdout, "%-9s %14s  %-7s   → %s\n", "", "", "", service.FormatCommand(c))
+				}
+			}
+		}
+	}
 	r.OnAction = func(ev replay.Event) {
 		id := ev.Meta.ID
 		if *trace && (stop == 0 || id <= stop) {
@@ -130,7 +155,13 @@ func runReplay(args []string, stdout, stderr io.Writer) error {
 		var div *replay.DivergenceError
 		if errors.As(runErr, &div) {
 			fmt.Fprintf(stderr, "p2pnode replay: %s: %v\n", path, runErr)
-			explainDivergence(path, div, stderr)
+			if div.StateOnly && *bisect != "" {
+				if err := bisectWith(*bisect, path, div, stderr); err != nil {
+					fmt.Fprintf(stderr, "p2pnode replay: --bisect-with: %v\n", oneLine(err))
+				}
+			} else {
+				explainDivergence(path, div, stderr)
+			}
 			return errQuiet
 		}
 		return fmt.Errorf("%v (replayed and verified up to action #%d)", runErr, r.LastID())
@@ -162,9 +193,16 @@ func traceLine(ev replay.Event, start int64) string {
 	return line
 }
 
-// explainDivergence replays the log again up to the input that diverged and
-// shows what that input changed in the replayed state.
+// explainDivergence shows what the diverging action did in the replay: the
+// action, the commands its effects produced and the state change it made.
+// A state-only divergence has no action to show: it says how to narrow it.
 func explainDivergence(path string, div *replay.DivergenceError, w io.Writer) {
+	if div.StateOnly {
+		fmt.Fprintf(w, "to find the action: rerun with --bisect-with <p2pnode of the build that wrote the log>, "+
+			"which compares the state after every action #%d..#%d with that build's; "+
+			"or record with a smaller --checkpoint-every\n", div.After+1, div.At)
+		return
+	}
 	rd, err := replay.Open(path)
 	if err != nil {
 		return
@@ -174,14 +212,27 @@ func explainDivergence(path string, div *replay.DivergenceError, w io.Writer) {
 	if err != nil {
 		return
 	}
-	var before *state.State
-	var input action.Action
+	var before, after *state.State
+	var act action.Action
+	var cmds []string
 	r.OnAction = func(ev replay.Event) {
-		if ev.Meta.ID == div.Input {
-			before, input = r.State().Clone(), ev.Action
+		switch ev.Meta.ID {
+		case div.ID:
+			before, act = r.State().Clone(), ev.Action
+		case div.ID + 1:
+			if after == nil {
+				after = r.State().Clone()
+			}
 		}
 	}
-	for r.LastID() < div.Input {
+	r.OnCommands = func(m action.Meta, _ action.Action, cs []service.Command) {
+		if m.ID == div.ID {
+			for _, c := range cs {
+				cmds = append(cmds, service.FormatCommand(c))
+			}
+		}
+	}
+	for r.LastID() < div.ID {
 		if more, err := r.Step(); !more || err != nil {
 			break
 		}
@@ -189,6 +240,127 @@ func explainDivergence(path string, div *replay.DivergenceError, w io.Writer) {
 	if before == nil {
 		return
 	}
-	fmt.Fprintf(w, "input #%d: %s\nwhat it changed in the replay (-before +after):\n%s",
-		div.Input, action.Format(input), replay.Diff(before, r.State()))
+	if after == nil {
+		after = r.State()
+	}
+	fmt.Fprintf(w, "action #%d: %s\n", div.ID, action.Format(act))
+	if len(cmds) > 0 {
+		fmt.Fprintf(w, "its commands in the replay:\n")
+		for _, c := range cmds {
+			fmt.Fprintf(w, "  → %s\n", c)
+		}
+	}
+	if d := replay.Diff(before, after); d != "" {
+		fmt.Fprintf(w, "what it changed in the replay (-before +after):\n%s", d)
+	}
+}
+
+// parseIDRange reads "FROM-TO" (action IDs, FROM ≤ TO).
+func parseIDRange(s string) (uint64, uint64, error) {
+	a, b, ok := strings.Cut(s, "-")
+	from, err1 := strconv.ParseUint(a, 10, 64)
+	to, err2 := strconv.ParseUint(b, 10, 64)
+	if !ok || err1 != nil || err2 != nil || from == 0 || to < from {
+		return 0, 0, errors.New("want FROM-TO, two action IDs with 1 ≤ FROM ≤ TO")
+	}
+	return from, to, nil
+}
+
+// sectionHashesHeader opens the --section-hashes output; its lines are
+// "#ID Kind name=hash …", one per action.
+const sectionHashesHeader = "# p2pcore section hashes v1"
+
+func printSectionHashes(path string, from, to uint64, w io.Writer) error {
+	bw := bufio.NewWriter(w)
+	defer bw.Flush()
+	fmt.Fprintln(bw, sectionHashesHeader)
+	err := replay.SectionHashes(path, from, to, replay.Options{}, func(h replay.ActionHashes) bool {
+		fmt.Fprintf(bw, "#%d %s", h.ID, h.Kind)
+		for _, s := range h.Sections {
+			fmt.Fprintf(bw, " %s=%x", s.Name, s.Sum)
+		}
+		bw.WriteByte('\n')
+		return true
+	})
+	var div *replay.DivergenceError
+	if errors.As(err, &div) {
+		// The hashes up to the divergence are what a comparison needs.
+		fmt.Fprintf(bw, "# stopped: %v\n", oneLine(err))
+		return nil
+	}
+	return err
+}
+
+// parseSectionHashes reads printSectionHashes' output.
+func parseSectionHashes(out []byte) ([]replay.ActionHashes, error) {
+	var hs []replay.ActionHashes
+	lines := strings.Split(string(out), "\n")
+	if len(lines) == 0 || lines[0] != sectionHashesHeader {
+		return nil, fmt.Errorf("its output does not start with %q", sectionHashesHeader)
+	}
+	for _, line := range lines[1:] {
+		if line == "" || strings.HasPrefix(line, "# ") {
+			continue
+		}
+		f := strings.Fields(line)
+		if len(f) < 2 || !strings.HasPrefix(f[0], "#") {
+			return nil, fmt.Errorf("unexpected line %q", line)
+		}
+		id, err := strconv.ParseUint(f[0][1:], 10, 64)
+		if err != nil {
+			return nil, fmt.Errorf("unexpected line %q", line)
+		}
+		k, _ := action.KindByName(f[1])
+		h := replay.ActionHashes{ID: id, Kind: k}
+		for _, kv := range f[2:] {
+			name, hexSum, ok := strings.Cut(kv, "=")
+			var sum [8]byte
+			if b, err := hex.DecodeString(hexSum); !ok || err != nil || len(b) != len(sum) {
+				return nil, fmt.Errorf("unexpected section %q", kv)
+			} else {
+				copy(sum[:], b)
+			}
+			h.Sections = append(h.Sections, state.SectionHash{Name: name, Sum: sum})
+		}
+		hs = append(hs, h)
+	}
+	return hs, nil
+}
+
+// bisectWith narrows a state-only divergence to one action: it has the
+// other build print its per-action section hashes over the interval,
+// computes this build's, and shows the first action where they differ —
+// with what that action changed in each build's replay.
+func bisectWith(bin, path string, div *replay.DivergenceError, w io.Writer) error {
+	from, to := div.After+1, div.At
+	rangeArg := fmt.Sprintf("%d-%d", from, to)
+	out, err := exec.Command(bin, "replay", "--section-hashes", rangeArg, path).Output()
+	if err != nil {
+		return fmt.Errorf("%s replay --section-hashes %s: %v", bin, rangeArg, err)
+	}
+	theirs, err := parseSectionHashes(out)
+	if err != nil {
+		return fmt.Errorf("%s: %v", bin, err)
+	}
+	var ours []replay.ActionHashes
+	err = replay.SectionHashes(path, from, to, replay.Options{}, func(h replay.ActionHashes) bool {
+		ours = append(ours, h)
+		return true
+	})
+	var de *replay.DivergenceError
+	if err != nil && !errors.As(err, &de) {
+		return err
+	}
+	d := replay.CompareSectionHashes(theirs, ours)
+	if d == nil {
+		return fmt.Errorf("the two builds agree on every action #%d..#%d (%d and %d compared)", from, to, len(theirs), len(ours))
+	}
+	fmt.Fprintf(w, "the first action after which the state differs: #%d (%s), in %s\n", d.ID, d.Kind, strings.Join(d.Sections, ", "))
+	if other, err := exec.Command(bin, "replay", "--diff", strconv.FormatUint(d.ID, 10), path).Output(); err == nil {
+		fmt.Fprintf(w, "--- what it changed with %s:\n%s", bin, other)
+	}
+	var mine bytes.Buffer
+	runReplay([]string{"--diff", strconv.FormatUint(d.ID, 10), path}, &mine, io.Discard)
+	fmt.Fprintf(w, "--- what it changed with this build:\n%s", mine.Bytes())
+	return nil
 }

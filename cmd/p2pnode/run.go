@@ -84,6 +84,7 @@ func runNode(args []string, stdout, stderr io.Writer) error {
 	fs.Var(&bootstrap, "bootstrap", "bootstrap peer `multiaddr` ending in /p2p/<id> (repeatable)")
 	dataDir := fs.String("data-dir", "", "identity key and peer store `dir` (default ~/.p2pcore/<network>)")
 	record := fs.String("record", "", "write the action log to `FILE`")
+	checkpointEvery := fs.Uint64("checkpoint-every", 4096, "write a state-hash checkpoint every `N` actions (1 pins a divergence to its action)")
 	configFile := fs.String("config", "", "JSON config `file` (flags override it)")
 	logLevel := fs.String("log-level", "info", "debug, info, warn or error")
 	logFormat := fs.String("log-format", "text", "text or json")
@@ -137,6 +138,12 @@ func runNode(args []string, stdout, stderr io.Writer) error {
 	}
 	if set["record"] {
 		cfg.Record = *record
+	}
+	if set["checkpoint-every"] {
+		if *checkpointEvery == 0 {
+			return usagef("--checkpoint-every must be at least 1")
+		}
+		cfg.CheckpointEvery = *checkpointEvery
 	}
 	if set["websocket"] {
 		cfg.WebSocket = *websocket

@@ -24,6 +24,7 @@ func runSim(args []string, stdout, stderr io.Writer) error {
 		duration = fs.Duration("duration", 60*time.Second, "simulated time to run")
 	)
 	fs.StringVar(&cfg.RecordDir, "record", "", "write one action log per node into `DIR`")
+	fs.Uint64Var(&cfg.CheckpointEvery, "checkpoint-every", 1024, "state-hash checkpoint every `N` actions in the logs (1 pins a divergence to its action)")
 	fs.StringVar(&cfg.Network, "network", "simnet", "network id")
 	fs.IntVar(&cfg.Bootnodes, "bootnodes", 1, "how many of the first nodes are bootnodes")
 	fs.IntVar(&cfg.TxRate, "tx-rate", 200, "transactions per second across the network (negative: none)")
