@@ -38,6 +38,7 @@ const (
 	RuleChannel  = "channel"   // a channel type, send, receive or range over a channel
 	RuleMapRange = "map-range" // a range over a map: its order is random
 	RuleFloat    = "float"     // a floating-point or complex value or type
+	RuleGlobal   = "global"    // a package-level variable that may be written after initialisation
 )
 
 // A Finding is one violation of a rule.
@@ -214,17 +215,20 @@ func checkPackage(fset *token.FileSet, imp types.Importer, p listedPackage) ([]F
 		conf.GoVersion = "go" + p.Module.GoVersion
 	}
 	info := &types.Info{
-		Types: make(map[ast.Expr]types.TypeAndValue),
-		Defs:  make(map[*ast.Ident]types.Object),
-		Uses:  make(map[*ast.Ident]types.Object),
+		Types:      make(map[ast.Expr]types.TypeAndValue),
+		Defs:       make(map[*ast.Ident]types.Object),
+		Uses:       make(map[*ast.Ident]types.Object),
+		Selections: make(map[*ast.SelectorExpr]*types.Selection),
 	}
-	if _, err := conf.Check(p.ImportPath, fset, files, info); err != nil {
+	pkg, err := conf.Check(p.ImportPath, fset, files, info)
+	if err != nil {
 		return nil, fmt.Errorf("type-checking %s: %v", p.ImportPath, err)
 	}
 	c := &checker{fset: fset, info: info, seen: make(map[string]bool)}
 	for _, f := range files {
 		c.file(p.ImportPath, f)
 	}
+	c.globals(pkg, files)
 	return c.findings, nil
 }
 

@@ -77,7 +77,7 @@ func TestCheckerCatchesViolations(t *testing.T) {
 			t.Errorf("missing finding %s", w)
 		}
 	}
-	rules := []string{RuleImport, RuleCall, RuleGo, RuleSelect, RuleChannel, RuleMapRange, RuleFloat}
+	rules := []string{RuleImport, RuleCall, RuleGo, RuleSelect, RuleChannel, RuleMapRange, RuleFloat, RuleGlobal}
 	for _, r := range rules {
 		if !slices.ContainsFunc(want, func(w string) bool { return strings.HasSuffix(w, ": "+r) }) {
 			t.Errorf("the bad fixtures do not exercise rule %s", r)
