@@ -314,35 +314,34 @@ func (g *globals) findInitOnly(files []*ast.File) {
 // calledAt returns the call of which id, perhaps instantiated or
 // parenthesised, is the function, or nil.
 func calledAt(parents map[ast.Node]ast.Node, id *ast.Ident) *ast.CallExpr {
-	var e ast.Node = id
+	var e ast.Expr = id
 	for {
 		switch p := parents[e].(type) {
 		case *ast.ParenExpr:
 			e = p
+			continue
 		case *ast.IndexExpr:
-			if p.X != e {
-				return nil
+			if p.X == e {
+				e = p
+				continue
 			}
-			e = p
 		case *ast.IndexListExpr:
-			if p.X != e {
-				return nil
+			if p.X == e {
+				e = p
+				continue
 			}
-			e = p
 		case *ast.CallExpr:
-			if p.Fun != e {
-				return nil
+			if p.Fun == e {
+				return p
 			}
-			return p
-		default:
-			return nil
 		}
+		return nil
 	}
 }
 
 // inInit reports whether n runs only during package initialisation.
 func (g *globals) inInit(n ast.Node) bool {
-	for p := g.parents[n]; p != nil; n, p = p, g.parents[p] {
+	for p := g.parents[n]; p != nil; p = g.parents[p] {
 		switch p := p.(type) {
 		case *ast.GoStmt:
 			return false
