@@ -105,29 +105,35 @@ func register[T Action](k Kind, name string, input bool, decode func(d *codec.De
 	}
 }
 
-func (k Kind) info() *kindInfo {
-	if k >= maxKind {
-		return nil
+// info returns a copy of k's entry: the registry is written only while the
+// package initialises, and a copy keeps it that way (the determinism
+// checker's package-level variable rule).
+func (k Kind) info() (kindInfo, bool) {
+	if k >= maxKind || kinds[k] == nil {
+		return kindInfo{}, false
 	}
-	return kinds[k]
+	return *kinds[k], true
 }
 
 // String names the value for logs and traces.
 func (k Kind) String() string {
-	if info := k.info(); info != nil {
+	if info, ok := k.info(); ok {
 		return info.name
 	}
 	return "kind(" + strconv.Itoa(int(k)) + ")"
 }
 
 // Known reports whether k is a registered kind.
-func (k Kind) Known() bool { return k.info() != nil }
+func (k Kind) Known() bool {
+	_, ok := k.info()
+	return ok
+}
 
 // Input reports whether actions of kind k may enter from outside the state
 // machine (and so are recorded in full).
 func (k Kind) Input() bool {
-	info := k.info()
-	return info != nil && info.input
+	info, ok := k.info()
+	return ok && info.input
 }
 
 // Kinds lists every registered kind in ascending order.
@@ -153,8 +159,8 @@ func KindByName(name string) (Kind, bool) {
 
 // Zero returns the zero value of kind k's action type.
 func Zero(k Kind) (Action, bool) {
-	info := k.info()
-	if info == nil {
+	info, ok := k.info()
+	if !ok {
 		return nil, false
 	}
 	return info.zero(), true
@@ -165,8 +171,8 @@ func Encode(e *codec.Encoder, a Action) { a.EncodeCBOR(e) }
 
 // Decode reads an action of kind k from d and checks that nothing is left.
 func Decode(k Kind, d *codec.Decoder) (Action, error) {
-	info := k.info()
-	if info == nil {
+	info, ok := k.info()
+	if !ok {
 		return nil, fmt.Errorf("unknown action kind %d", k)
 	}
 	a := info.decode(d)

@@ -38,6 +38,7 @@ const (
 	RuleChannel  = "channel"   // a channel type, send, receive or range over a channel
 	RuleMapRange = "map-range" // a range over a map: its order is random
 	RuleFloat    = "float"     // a floating-point or complex value or type
+	RuleGlobal   = "global"    // a package-level variable that may be written after initialisation
 )
 
 // A Finding is one violation of a rule.
@@ -64,24 +65,32 @@ var mapRangeAllowed = []string{"SortedKeys", "CountBy", "AllOf"}
 var reflectMapFiles = []string{"hash.go", "clone.go"}
 
 // forbiddenImports are the packages the core may not import, with
-// everything under them, except allowedImports.
+// everything under them, except allowedImports: sources of randomness
+// (hash/maphash is seeded at random), the process, the file system and the
+// network, logging, concurrency, and what escapes the type system.
 var (
 	forbiddenImports = []string{
-		"math/rand", "crypto/rand", "os", "net", "sync", "unsafe", "runtime", "syscall",
+		"math/rand", "crypto/rand", "hash/maphash",
+		"os", "io/ioutil", "io/fs", "path/filepath", "embed", "plugin", "flag", "syscall",
+		"net", "log", "sync", "runtime", "debug", "testing", "unsafe",
 	}
 	allowedImports = []string{"net/netip", "net/url"}
 )
 
 // forbiddenCalls are functions, by types.Func.FullName, that read the clock,
-// wait, or yield map entries in map order. reflectMapCalls are allowed in
-// reflectMapFiles.
+// wait, yield map entries in map order, or read or write the process's
+// standard streams (the fmt functions that take no reader or writer).
+// reflectMapCalls are allowed in reflectMapFiles. forbiddenBuiltins are the
+// builtins that write to standard error.
 var (
 	forbiddenCalls = []string{
 		"time.Now", "time.Since", "time.Until", "time.Sleep", "time.After",
 		"time.AfterFunc", "time.Tick", "time.NewTimer", "time.NewTicker",
 		"maps.Keys", "maps.Values", "maps.All",
+		"fmt.Print", "fmt.Printf", "fmt.Println", "fmt.Scan", "fmt.Scanf", "fmt.Scanln",
 	}
-	reflectMapCalls = []string{
+	forbiddenBuiltins = []string{"print", "println"}
+	reflectMapCalls   = []string{
 		"(reflect.Value).MapRange", "(reflect.Value).MapKeys",
 		"(reflect.Value).Seq", "(reflect.Value).Seq2",
 	}
@@ -206,17 +215,20 @@ func checkPackage(fset *token.FileSet, imp types.Importer, p listedPackage) ([]F
 		conf.GoVersion = "go" + p.Module.GoVersion
 	}
 	info := &types.Info{
-		Types: make(map[ast.Expr]types.TypeAndValue),
-		Defs:  make(map[*ast.Ident]types.Object),
-		Uses:  make(map[*ast.Ident]types.Object),
+		Types:      make(map[ast.Expr]types.TypeAndValue),
+		Defs:       make(map[*ast.Ident]types.Object),
+		Uses:       make(map[*ast.Ident]types.Object),
+		Selections: make(map[*ast.SelectorExpr]*types.Selection),
 	}
-	if _, err := conf.Check(p.ImportPath, fset, files, info); err != nil {
+	pkg, err := conf.Check(p.ImportPath, fset, files, info)
+	if err != nil {
 		return nil, fmt.Errorf("type-checking %s: %v", p.ImportPath, err)
 	}
 	c := &checker{fset: fset, info: info, seen: make(map[string]bool)}
 	for _, f := range files {
 		c.file(p.ImportPath, f)
 	}
+	c.globals(pkg, files)
 	return c.findings, nil
 }
 
@@ -291,10 +303,15 @@ func (c *checker) node(n ast.Node, mapRangeOK, reflectMapOK bool) {
 			c.report(n.Pos(), RuleChannel, "ranges over channel %s", types.ExprString(n.X))
 		}
 	case *ast.Ident:
-		if fn, ok := c.info.Uses[n].(*types.Func); ok {
-			name := fn.Origin().FullName()
+		switch obj := c.info.Uses[n].(type) {
+		case *types.Func:
+			name := obj.Origin().FullName()
 			if slices.Contains(forbiddenCalls, name) || !reflectMapOK && slices.Contains(reflectMapCalls, name) {
 				c.report(n.Pos(), RuleCall, "uses %s", name)
+			}
+		case *types.Builtin:
+			if slices.Contains(forbiddenBuiltins, obj.Name()) {
+				c.report(n.Pos(), RuleCall, "uses builtin %s, which writes to standard error", obj.Name())
 			}
 		}
 	}

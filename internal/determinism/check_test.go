@@ -49,18 +49,24 @@ func TestCheckerCatchesViolations(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	badFile, err := filepath.Abs("testdata/bad/bad.go")
-	if err != nil {
-		t.Fatal(err)
+	badFiles, err := filepath.Glob("testdata/bad/*.go")
+	if err != nil || len(badFiles) == 0 {
+		t.Fatalf("no bad fixtures: %v", err)
 	}
-	want := wantComments(t, badFile)
+	var want []string
+	for i, name := range badFiles {
+		if badFiles[i], err = filepath.Abs(name); err != nil {
+			t.Fatal(err)
+		}
+		want = append(want, wantComments(t, badFiles[i])...)
+	}
 	var got []string
 	for _, f := range findings {
-		if f.Pos.Filename != badFile {
+		if !slices.Contains(badFiles, f.Pos.Filename) {
 			t.Errorf("finding in allowed code: %s", f)
 			continue
 		}
-		key := fmt.Sprintf("bad.go:%d: %s", f.Pos.Line, f.Rule)
+		key := fmt.Sprintf("%s:%d: %s", filepath.Base(f.Pos.Filename), f.Pos.Line, f.Rule)
 		if !slices.Contains(want, key) {
 			t.Errorf("unexpected finding %s", f)
 		}
@@ -71,16 +77,16 @@ func TestCheckerCatchesViolations(t *testing.T) {
 			t.Errorf("missing finding %s", w)
 		}
 	}
-	rules := []string{RuleImport, RuleCall, RuleGo, RuleSelect, RuleChannel, RuleMapRange, RuleFloat}
+	rules := []string{RuleImport, RuleCall, RuleGo, RuleSelect, RuleChannel, RuleMapRange, RuleFloat, RuleGlobal}
 	for _, r := range rules {
 		if !slices.ContainsFunc(want, func(w string) bool { return strings.HasSuffix(w, ": "+r) }) {
-			t.Errorf("the bad fixture does not exercise rule %s", r)
+			t.Errorf("the bad fixtures do not exercise rule %s", r)
 		}
 	}
 }
 
-// wantComments returns "bad.go:LINE: RULE" for every rule named by a
-// "// want RULE..." comment in file.
+// wantComments returns "FILE:LINE: RULE", FILE the base name, for every
+// rule named by a "// want RULE..." comment in file.
 func wantComments(t *testing.T, file string) []string {
 	fset := token.NewFileSet()
 	f, err := parser.ParseFile(fset, file, nil, parser.ParseComments)

@@ -1,6 +1,7 @@
 // Package bad breaks each determinism rule at least once. Every line the
 // checker must report ends in a comment "want" followed by the rules it
 // breaks; the test requires exactly those findings, no more and no fewer.
+// The other files of the package do the same for one rule each.
 package bad
 
 import (
@@ -13,7 +14,8 @@ import (
 	"time"
 )
 
-// Using a forbidden package is reported once, at its import.
+// Using a forbidden package is reported once, at its import; the variable
+// is reported where it is written (here, by its pointer methods).
 var mu sync.Mutex
 
 func Roll() int { return rand.Intn(6) }
@@ -23,8 +25,8 @@ func Home() string { return os.Getenv("HOME") }
 func Nonce(b []byte) { _, _ = crand.Read(b) }
 
 func Locked(f func()) {
-	mu.Lock()
-	defer mu.Unlock()
+	mu.Lock()         // want global
+	defer mu.Unlock() // want global
 	f()
 }
 
