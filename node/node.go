@@ -161,7 +161,7 @@ func (n *Node) Start(ctx context.Context) error {
 		seed = binary.LittleEndian.Uint64(b[:]) | 1
 	}
 	st := state.New(n.rules, self, seed, realClock{}.Now())
-	opts := store.Options{CheckpointEvery: cfg.CheckpointEvery}
+	opts := store.Options{CheckpointEvery: cfg.CheckpointEvery, OnViolation: n.violation}
 	plog := &peerLog{log: n.log}
 	if cfg.Record != "" {
 		kept, err := keepPreviousLog(cfg.Record)
@@ -219,6 +219,7 @@ func (n *Node) loop(saved state.PeerStore) {
 			fn()
 		case <-tick.C:
 			n.dispatch(action.Tick{})
+			n.st.Audit()
 		case <-flush.C:
 			n.flushLog()
 		case <-n.stop:
@@ -251,6 +252,18 @@ func (n *Node) dispatch(a action.Action) error {
 		n.log.Error("action log: recording stopped", "err", n.recErr)
 	}
 	return err
+}
+
+// violation reports a broken invariant: a bug in the state machine, which
+// the operator must see. Each kind is logged once, with the action after
+// which it was found and the log that holds the run.
+func (n *Node) violation(lastID uint64, v *state.Violation) {
+	args := []any{"rule", v.Rule, "detail", v.Detail, "after_action", lastID}
+	if n.cfg.Record != "" {
+		args = append(args, "log", n.cfg.Record,
+			"inspect", fmt.Sprintf("p2pnode replay --check --to %d --state %s", lastID, n.cfg.Record))
+	}
+	n.log.Error("state invariant violated (a p2pcore bug; please report it with the action log)", args...)
 }
 
 func (n *Node) retrySends(k sendKey) {

@@ -6,13 +6,44 @@ import (
 	"maps"
 )
 
+// Violation is one broken invariant. Rule names the invariant — stable,
+// so that a running node can log the first violation of each kind — and
+// Detail says where.
+type Violation struct {
+	Rule   string
+	Detail string
+}
+
+// Error describes the violation.
+func (v *Violation) Error() string { return v.Detail }
+
+func violationf(rule, format string, args ...any) *Violation {
+	return &Violation{Rule: rule, Detail: fmt.Sprintf(format, args...)}
+}
+
+// Violations lists the violations in an error returned by Check.
+func Violations(err error) []*Violation {
+	var out []*Violation
+	if v, ok := err.(*Violation); ok {
+		return append(out, v)
+	}
+	if j, ok := err.(interface{ Unwrap() []error }); ok {
+		for _, e := range j.Unwrap() {
+			if v, ok := e.(*Violation); ok {
+				out = append(out, v)
+			}
+		}
+	}
+	return out
+}
+
 // Check audits the invariants of the state and returns every violation
-// found, or nil. Reducers keep these true; the simulator and the fuzzer call
-// Check after every action, a running node at every checkpoint.
+// found (each a *Violation, joined), or nil. Reducers keep these true; the simulator and the fuzzer call
+// Check after every action, a running node on every Tick and at every checkpoint.
 func (s *State) Check() error {
 	var errs []error
-	fail := func(format string, args ...any) {
-		errs = append(errs, fmt.Errorf(format, args...))
+	fail := func(rule, format string, args ...any) {
+		errs = append(errs, &Violation{Rule: rule, Detail: fmt.Sprintf(format, args...)})
 	}
 	cfg := &s.Config
 
@@ -21,64 +52,64 @@ func (s *State) Check() error {
 	for _, id := range SortedKeys(s.Peers) {
 		p := s.Peers[id]
 		if p == nil {
-			fail("peer %s: nil entry", id)
+			fail("peer-nil", "peer %s: nil entry", id)
 			continue
 		}
 		c.add(p)
 		// where is built lazily: Check runs after every action in tests.
 		where := lazyPeer(id)
 		if p.ID != id {
-			fail("%s: entry holds ID %s", where, p.ID)
+			fail("peer-id", "%s: entry holds ID %s", where, p.ID)
 		}
 		if id == s.Self.ID {
-			fail("%s: is ourselves", where)
+			fail("peer-self", "%s: is ourselves", where)
 		}
 		if p.Since > s.Now {
-			fail("%s: status since %d is after now %d", where, p.Since, s.Now)
+			fail("peer-since", "%s: status since %d is after now %d", where, p.Since, s.Now)
 		}
 		switch p.Status {
 		case StatusConnecting:
 			if p.Dir != Outbound {
-				fail("%s: connecting but not outbound", where)
+				fail("connecting-inbound", "%s: connecting but not outbound", where)
 			}
 		case StatusHandshaking:
 		case StatusReady:
 			if !p.Handshake.Done || p.Handshake.Version == 0 {
-				fail("%s: ready without a completed handshake", where)
+				fail("ready-without-handshake", "%s: ready without a completed handshake", where)
 			}
 			if p.Score >= cfg.BanThreshold {
-				fail("%s: ready with score %d at or above the ban threshold", where, p.Score)
+				fail("ready-over-ban-threshold", "%s: ready with score %d at or above the ban threshold", where, p.Score)
 			}
 		case StatusDisconnecting:
 			if p.Reason == ReasonNone {
-				fail("%s: disconnecting without a reason", where)
+				fail("disconnecting-without-reason", "%s: disconnecting without a reason", where)
 			}
 		default:
-			fail("%s: invalid status %s in the peer table", where, p.Status)
+			fail("peer-status", "%s: invalid status %s in the peer table", where, p.Status)
 		}
 		if s.Stopping && p.Status != StatusDisconnecting {
-			fail("%s: %s while the node is stopping", where, p.Status)
+			fail("active-while-stopping", "%s: %s while the node is stopping", where, p.Status)
 		}
 		if p.Status != StatusReady && p.Ping.Outstanding {
-			fail("%s: ping outstanding while %s", where, p.Status)
+			fail("ping-not-ready", "%s: ping outstanding while %s", where, p.Status)
 		}
 		if p.Dir != Outbound && p.Dir != Inbound {
-			fail("%s: invalid direction %d", where, p.Dir)
+			fail("peer-direction", "%s: invalid direction %d", where, p.Dir)
 		}
 		if p.Score < 0 {
-			fail("%s: negative score %d", where, p.Score)
+			fail("negative-score", "%s: negative score %d", where, p.Score)
 		}
 		if len(p.Streams) > cfg.MaxInboundStreams {
-			fail("%s: %d inbound streams, limit %d", where, len(p.Streams), cfg.MaxInboundStreams)
+			fail("streams-over-limit", "%s: %d inbound streams, limit %d", where, len(p.Streams), cfg.MaxInboundStreams)
 		}
 		for ch, n := range p.InFlight {
 			if n < 0 || n > cfg.Channels[ch].QueueLimit {
-				fail("%s: %d messages in flight on %s, limit %d", where, n, Channel(ch), cfg.Channels[ch].QueueLimit)
+				fail("send-queue-over-limit", "%s: %d messages in flight on %s, limit %d", where, n, Channel(ch), cfg.Channels[ch].QueueLimit)
 			}
 		}
 		if p.Outbound() && p.Status != StatusDisconnecting && p.Group != "" {
 			if other, ok := groups[p.Group]; ok {
-				fail("%s: shares outbound address group %s with %s", where, p.Group, other)
+				fail("outbound-group-shared", "%s: shares outbound address group %s with %s", where, p.Group, other)
 			}
 			if groups == nil {
 				groups = make(map[string]PeerID)
@@ -87,18 +118,18 @@ func (s *State) Check() error {
 		}
 	}
 	if c.Outbound > cfg.OutboundTarget {
-		fail("%d automatic outbound peers exceed the target of %d", c.Outbound, cfg.OutboundTarget)
+		fail("outbound-over-target", "%d automatic outbound peers exceed the target of %d", c.Outbound, cfg.OutboundTarget)
 	}
 	if c.Inbound > cfg.MaxInbound {
-		fail("%d inbound peers exceed the maximum of %d", c.Inbound, cfg.MaxInbound)
+		fail("inbound-over-max", "%d inbound peers exceed the maximum of %d", c.Inbound, cfg.MaxInbound)
 	}
 	if c.PendingInbound > cfg.MaxPendingInbound {
-		fail("%d pending inbound handshakes exceed the maximum of %d", c.PendingInbound, cfg.MaxPendingInbound)
+		fail("pending-over-max", "%d pending inbound handshakes exceed the maximum of %d", c.PendingInbound, cfg.MaxPendingInbound)
 	}
 
 	for ch, cs := range s.Channels {
 		if cs.InFlight < 0 || cs.InFlight > cfg.Channels[ch].QueueLimit {
-			fail("channel %s: %d broadcasts in flight, limit %d", Channel(ch), cs.InFlight, cfg.Channels[ch].QueueLimit)
+			fail("broadcast-queue-over-limit", "channel %s: %d broadcasts in flight, limit %d", Channel(ch), cs.InFlight, cfg.Channels[ch].QueueLimit)
 		}
 	}
 
@@ -117,7 +148,7 @@ func (s *State) checkBook() []error {
 		// Only now walk in order, so the report is the same on every run.
 		for _, id := range SortedKeys(d.Book) {
 			if e := d.Book[id]; !valid(id, e) {
-				errs = append(errs, fmt.Errorf("address book %s: bad entry (missing, under the wrong key, ourselves, or with a bad address count)", id))
+				errs = append(errs, violationf("book-entry", "address book %s: bad entry (missing, under the wrong key, ourselves, or with a bad address count)", id))
 			}
 		}
 	}
@@ -138,24 +169,24 @@ func (s *State) checkBook() []error {
 	newGroups, newCount := byGroup(false)
 	triedGroups, triedCount := byGroup(true)
 	if newCount != d.NewCount || triedCount != d.TriedCount {
-		errs = append(errs, fmt.Errorf("address book: counts new=%d tried=%d, entries new=%d tried=%d",
+		errs = append(errs, violationf("book-counts", "address book: counts new=%d tried=%d, entries new=%d tried=%d",
 			d.NewCount, d.TriedCount, newCount, triedCount))
 	}
 	if !maps.Equal(newGroups, d.NewGroups) || !maps.Equal(triedGroups, d.TriedGroups) {
-		errs = append(errs, fmt.Errorf("address book: group counts new=%v tried=%v, entries hold new=%v tried=%v",
+		errs = append(errs, violationf("book-group-counts", "address book: group counts new=%v tried=%v, entries hold new=%v tried=%v",
 			d.NewGroups, d.TriedGroups, newGroups, triedGroups))
 	}
 	boot := len(s.Config.Bootnodes)
 	if d.NewCount > s.Config.AddrBookNew+boot {
-		errs = append(errs, fmt.Errorf("address book: %d new entries exceed %d", d.NewCount, s.Config.AddrBookNew))
+		errs = append(errs, violationf("book-new-over-limit", "address book: %d new entries exceed %d", d.NewCount, s.Config.AddrBookNew))
 	}
 	if d.TriedCount > s.Config.AddrBookTried+boot {
-		errs = append(errs, fmt.Errorf("address book: %d tried entries exceed %d", d.TriedCount, s.Config.AddrBookTried))
+		errs = append(errs, violationf("book-tried-over-limit", "address book: %d tried entries exceed %d", d.TriedCount, s.Config.AddrBookTried))
 	}
 	limit := s.Config.AddrBookPerGroup + boot
 	if !AllOf(d.NewGroups, func(_ string, n int) bool { return n <= limit }) ||
 		!AllOf(d.TriedGroups, func(_ string, n int) bool { return n <= limit }) {
-		errs = append(errs, fmt.Errorf("address book: a group holds more than %d entries: new=%v tried=%v",
+		errs = append(errs, violationf("book-group-over-limit", "address book: a group holds more than %d entries: new=%v tried=%v",
 			s.Config.AddrBookPerGroup, d.NewGroups, d.TriedGroups))
 	}
 	return errs

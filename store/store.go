@@ -56,6 +56,11 @@ type Options struct {
 	// a changed reducer or effect in the tests that show a replay catches
 	// such a change at the action where it happens; nothing else uses it.
 	Intercept func(st *state.State, m action.Meta, a action.Action, cmds []service.Command) []service.Command
+	// OnViolation, if set, is told of the first violation of each
+	// invariant (by Rule) found by an audit, with the ID of the last
+	// action applied before it: a running node logs it rather than only
+	// counting it.
+	OnViolation func(lastID uint64, v *state.Violation)
 	// AfterAction, if set, is called after every action has been applied
 	// or dropped, with the state it left; a replay uses it to hash the
 	// state after each action when narrowing down a divergence.
@@ -80,6 +85,7 @@ type Store struct {
 	auditDue       bool
 	violations     uint64
 	firstViolation error
+	seenRules      map[string]bool
 }
 
 type queued struct {
@@ -222,11 +228,31 @@ func (s *Store) checkpoint() {
 	}
 }
 
+// Audit checks the invariants now, between inputs, as an audit after an
+// input would: violations are counted, and the first of each kind goes to
+// Options.OnViolation. A running node audits on every Tick.
+func (s *Store) Audit() { s.audit() }
+
 func (s *Store) audit() {
-	if err := s.st.Check(); err != nil {
-		s.violations++
-		if s.firstViolation == nil {
-			s.firstViolation = err
+	err := s.st.Check()
+	if err == nil {
+		return
+	}
+	s.violations++
+	if s.firstViolation == nil {
+		s.firstViolation = err
+	}
+	if s.opts.OnViolation == nil {
+		return
+	}
+	for _, v := range state.Violations(err) {
+		if s.seenRules[v.Rule] {
+			continue
 		}
+		if s.seenRules == nil {
+			s.seenRules = make(map[string]bool)
+		}
+		s.seenRules[v.Rule] = true
+		s.opts.OnViolation(s.lastID, v)
 	}
 }

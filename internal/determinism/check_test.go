@@ -18,6 +18,7 @@ var core = []string{
 	"github.com/p2pcore/p2pcore/state",
 	"github.com/p2pcore/p2pcore/reducer",
 	"github.com/p2pcore/p2pcore/effects",
+	"github.com/p2pcore/p2pcore/service",
 	"github.com/p2pcore/p2pcore/store",
 }
 
