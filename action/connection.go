@@ -208,7 +208,27 @@ func (a DisconnectReceived) EncodeCBOR(e *codec.Encoder) {
 	e.Uint(uint64(a.Reason))
 }
 
+// CloseTimedOut is the reducer's decision that a peer whose close the
+// service has not confirmed within Config.DisconnectTimeout is gone.
+type CloseTimedOut struct {
+	Peer state.PeerID
+}
+
+// Kind is KindCloseTimedOut.
+func (CloseTimedOut) Kind() Kind { return KindCloseTimedOut }
+
+// EncodeCBOR writes the action as a CBOR array of its fields.
+func (a CloseTimedOut) EncodeCBOR(e *codec.Encoder) {
+	e.Array(1)
+	e.String(string(a.Peer))
+}
+
 func init() {
+	register(KindCloseTimedOut, "CloseTimedOut", false, func(d *codec.Decoder) (a CloseTimedOut) {
+		d.ArrayLen(1)
+		a.Peer = peerID(d)
+		return
+	})
 	register(KindDisconnectReceived, "DisconnectReceived", false, func(d *codec.Decoder) (a DisconnectReceived) {
 		d.ArrayLen(2)
 		a.Peer, a.Reason = peerID(d), state.Reason(d.UintMax(255))

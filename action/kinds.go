@@ -42,4 +42,5 @@ const (
 	KindAddrAnnounceSend         Kind = 43
 	KindMisbehaved               Kind = 44
 	KindSavePeerStore            Kind = 45
+	KindCloseTimedOut            Kind = 46
 )

@@ -34,6 +34,8 @@ func Run(s *state.State, m action.Meta, a action.Action, out Out, q action.Queue
 		disconnect(s, a, out)
 	case action.DisconnectReceived:
 		out.Command(service.Close{Peer: a.Peer})
+	case action.CloseTimedOut:
+		out.Command(service.Close{Peer: a.Peer})
 	case action.MessageReceived:
 		deliver(a, out)
 	case action.BroadcastMessage:

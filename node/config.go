@@ -102,11 +102,12 @@ func (c Config) withDefaults() (Config, state.Config, []state.PeerAddr, error) {
 		rules.Network = c.Network
 	}
 	rules.Bootnodes = boot
+	rules.IDs = state.IDsLibp2p // go-libp2p peer IDs, canonical form only
 	if err := rules.Validate(); err != nil {
 		errs = append(errs, err)
 	}
 	for target, d := range c.Bans {
-		if _, err := reducer.BanTarget(target); err != nil {
+		if _, err := reducer.BanTarget(rules.IDs, target); err != nil {
 			errs = append(errs, fmt.Errorf("ban %q: want a peer ID, an IP address or a multiaddr", target))
 		} else if d <= 0 {
 			errs = append(errs, fmt.Errorf("ban %q for %v: needs a positive duration", target, d))

@@ -68,6 +68,10 @@ func routeControl(s *state.State, p *state.Peer, data []byte, q action.Queue) {
 		q.Push(action.Misbehaved{Peer: p.ID, Offence: state.OffenceMalformed, Detail: err.Error()})
 		return
 	}
+	if !canonicalIDs(s, m) {
+		q.Push(action.Misbehaved{Peer: p.ID, Offence: state.OffenceMalformed, Detail: "a peer ID not in its canonical form"})
+		return
+	}
 	var next action.Action
 	switch m := m.(type) {
 	case message.Hello:
@@ -207,4 +211,23 @@ func enabledPublishFailed(s *state.State, a action.PublishFailed) error {
 func reducePublishFailed(s *state.State, a action.PublishFailed) {
 	s.Channels[a.Channel].InFlight -= int(a.Count)
 	s.Counters.PublishFailures[a.Channel] += uint64(a.Count)
+}
+
+// canonicalIDs reports whether every peer ID a control message carries is
+// in canonical form. Any other form is malformed: it would let one peer
+// appear under two names.
+func canonicalIDs(s *state.State, m message.Message) bool {
+	var peers []state.PeerAddr
+	switch m := m.(type) {
+	case message.AddrListResponse:
+		peers = m.Peers
+	case message.AddrAnnounce:
+		peers = m.Peers
+	}
+	for _, pa := range peers {
+		if !message.CanonicalPeerID(s.Config.IDs, string(pa.ID)) {
+			return false
+		}
+	}
+	return true
 }

@@ -13,8 +13,8 @@ import (
 // refused or dropped peer is told why and the reason is counted.
 
 func enabledConnect(s *state.State, a action.Connect) error {
-	if !message.ValidPeerID(string(a.Peer)) {
-		return fmt.Errorf("%w: peer ID %q", ErrInvalid, a.Peer)
+	if !message.CanonicalPeerID(s.Config.IDs, string(a.Peer)) {
+		return fmt.Errorf("%w: peer ID %q is not in canonical form", ErrInvalid, a.Peer)
 	}
 	if len(a.Addrs) == 0 {
 		return fmt.Errorf("%w: no address to dial %s", ErrInvalid, a.Peer)
@@ -111,8 +111,8 @@ func reduceConnectionFailed(s *state.State, a action.ConnectionFailed) {
 }
 
 func enabledIncomingConnection(s *state.State, a action.IncomingConnection) error {
-	if !message.ValidPeerID(string(a.Peer)) {
-		return fmt.Errorf("%w: peer ID %q", ErrInvalid, a.Peer)
+	if !message.CanonicalPeerID(s.Config.IDs, string(a.Peer)) {
+		return fmt.Errorf("%w: peer ID %q is not in canonical form", ErrInvalid, a.Peer)
 	}
 	if a.Peer == s.Self.ID {
 		return ErrSelf
@@ -332,4 +332,18 @@ func enabledWriteStalled(s *state.State, a action.WriteStalled) error {
 func reduceWriteStalled(s *state.State, a action.WriteStalled, q action.Queue) {
 	s.Counters.Stalls++
 	q.Push(action.Disconnect{Peer: a.Peer, Reason: state.ReasonSlowPeer})
+}
+
+func enabledCloseTimedOut(s *state.State, a action.CloseTimedOut) error {
+	_, err := peerIn(s, a.Peer, state.StatusDisconnecting)
+	return err
+}
+
+// reduceCloseTimedOut ends a peer whose close the service never confirmed:
+// no entry stays Disconnecting for ever. The effect asks for the close
+// once more; a confirmation that comes after all is refused as being for
+// an unknown peer.
+func reduceCloseTimedOut(s *state.State, a action.CloseTimedOut) {
+	s.Counters.CloseTimeouts++
+	removePeer(s, s.Peers[a.Peer])
 }

@@ -104,7 +104,7 @@ func tickBootnodes(s *state.State, q action.Queue) {
 // (source ""). Otherwise any peer could point our next dial of someone
 // else at an address of its choosing.
 func learn(s *state.State, pa state.PeerAddr, source state.PeerID) bool {
-	if !message.ValidPeerID(string(pa.ID)) {
+	if !message.CanonicalPeerID(s.Config.IDs, string(pa.ID)) {
 		return false
 	}
 	var addrs []state.Addr

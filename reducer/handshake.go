@@ -46,15 +46,14 @@ func enabledHelloReceived(s *state.State, a action.HelloReceived) error {
 func reduceHelloReceived(s *state.State, a action.HelloReceived, q action.Queue) {
 	p := s.Peers[a.Peer]
 	h := a.Hello
-	if self := selfConnection(s, h.Nonce); self != nil {
-		// Our own Hello came back: this connection and the dial that sent
-		// it are both us. Remember the address so we never dial it again.
-		s.Self.Proven = appendProven(s.Self.Proven, self.Addr)
-		s.BookDelete(self.ID)
-		q.Push(action.Disconnect{Peer: p.ID, Reason: state.ReasonSelfConnection})
-		if self != p {
-			q.Push(action.Disconnect{Peer: self.ID, Reason: state.ReasonSelfConnection})
-		}
+	if ours := nonceOwner(s, h.Nonce); ours != nil {
+		// Our own Hello nonce, from a peer that is not us (identities are
+		// authenticated, and a connection from our own ID is refused
+		// before any Hello): the peer replays a Hello we sent, to it or to
+		// a peer it works with. Only the sender answers for it; the peer
+		// we sent the nonce to, and its address, are left alone.
+		q.Push(action.Misbehaved{Peer: p.ID, Offence: state.OffenceViolation, Detail: "replayed our own Hello nonce"})
+		q.Push(action.Disconnect{Peer: p.ID, Reason: state.ReasonMisbehaviour})
 		return
 	}
 	if reason := checkHello(s, p, h.Version, h.Network, h.UnixTime); reason != state.ReasonNone {
@@ -121,9 +120,8 @@ func checkHello(s *state.State, p *state.Peer, version uint32, network string, u
 	return state.ReasonNone
 }
 
-// selfConnection returns the outbound peer whose Hello carried nonce, if
-// any: receiving it means we reached ourselves.
-func selfConnection(s *state.State, nonce uint64) *state.Peer {
+// nonceOwner returns the peer we sent a Hello with nonce to, if any.
+func nonceOwner(s *state.State, nonce uint64) *state.Peer {
 	if nonce == 0 {
 		return nil
 	}
@@ -149,24 +147,6 @@ func completeHandshake(s *state.State, p *state.Peer, software string, services 
 	p.LastRecv = s.Now
 	s.Counters.Handshakes++
 	q.Push(action.PeerReady{Peer: p.ID})
-}
-
-// appendProven remembers an address that reached ourselves, keeping the
-// newest MaxProven.
-func appendProven(list []state.Addr, a state.Addr) []state.Addr {
-	if a == "" || !message.ValidAddr(string(a)) {
-		return list
-	}
-	for _, x := range list {
-		if x == a {
-			return list
-		}
-	}
-	list = append(list, a)
-	if len(list) > state.MaxProven {
-		list = append([]state.Addr(nil), list[len(list)-state.MaxProven:]...)
-	}
-	return list
 }
 
 func enabledPeerReady(s *state.State, a action.PeerReady) error {
@@ -204,6 +184,8 @@ func tickHandshakes(s *state.State, q action.Queue) {
 			q.Push(action.Disconnect{Peer: id, Reason: state.ReasonDialTimeout})
 		case p.Status == state.StatusHandshaking && age >= int64(s.Config.HandshakeTimeout):
 			q.Push(action.Disconnect{Peer: id, Reason: state.ReasonHandshakeTimeout})
+		case p.Status == state.StatusDisconnecting && age >= int64(s.Config.DisconnectTimeout):
+			q.Push(action.CloseTimedOut{Peer: id})
 		}
 	}
 }

@@ -65,7 +65,7 @@ func isLocal(ip netip.Addr) bool { return ip.IsLoopback() || ip.IsUnspecified() 
 // unmapped, zone dropped), the host of a multiaddr. Bans are matched by
 // exact key, so "2001:DB8::1" must become "2001:db8::1" or it would ban
 // nothing. Anything else is an error.
-func BanTarget(target string) (string, error) {
+func BanTarget(ids state.IDScheme, target string) (string, error) {
 	if ip, err := netip.ParseAddr(target); err == nil {
 		return ip.Unmap().WithZone("").String(), nil
 	}
@@ -75,14 +75,14 @@ func BanTarget(target string) (string, error) {
 		}
 		return "", fmt.Errorf("%w: ban target %q: a multiaddr must start with /ip4, /ip6 or /dns", ErrInvalid, target)
 	}
-	if !message.ValidPeerID(target) || strings.ContainsAny(target, ":/") {
+	if !message.CanonicalPeerID(ids, target) {
 		return "", fmt.Errorf("%w: ban target %q: want a peer ID, an IP address or a multiaddr", ErrInvalid, target)
 	}
 	return target, nil
 }
 
 func enabledBan(s *state.State, a action.Ban) error {
-	if _, err := BanTarget(a.Target); err != nil {
+	if _, err := BanTarget(s.Config.IDs, a.Target); err != nil {
 		return err
 	}
 	if a.Duration <= 0 {
@@ -95,7 +95,7 @@ func enabledBan(s *state.State, a action.Ban) error {
 // A duration too long to add to now (math.MaxInt64 for "forever") bans
 // until the end of time instead of wrapping into the past.
 func reduceBan(s *state.State, a action.Ban, q action.Queue) {
-	target, _ := BanTarget(a.Target)
+	target, _ := BanTarget(s.Config.IDs, a.Target)
 	until := int64(math.MaxInt64)
 	if int64(a.Duration) < math.MaxInt64-s.Now {
 		until = s.Now + int64(a.Duration)
@@ -115,7 +115,7 @@ func reduceBan(s *state.State, a action.Ban, q action.Queue) {
 // or the target as written (a ban loaded from an older peer store may not
 // be canonical).
 func unbanKey(s *state.State, target string) (string, bool) {
-	if key, err := BanTarget(target); err == nil {
+	if key, err := BanTarget(s.Config.IDs, target); err == nil {
 		if _, ok := s.Bans[key]; ok {
 			return key, true
 		}

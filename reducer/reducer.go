@@ -59,6 +59,8 @@ func Enabled(s *state.State, a action.Action) error {
 		return enabledPublishFailed(s, a)
 	case action.WriteStalled:
 		return enabledWriteStalled(s, a)
+	case action.CloseTimedOut:
+		return enabledCloseTimedOut(s, a)
 	case action.StreamOpened:
 		return enabledStreamOpened(s, a)
 	case action.StreamClosed:
@@ -141,6 +143,8 @@ func Reduce(s *state.State, m action.Meta, a action.Action, q action.Queue) {
 		reducePublishFailed(s, a)
 	case action.WriteStalled:
 		reduceWriteStalled(s, a, q)
+	case action.CloseTimedOut:
+		reduceCloseTimedOut(s, a)
 	case action.StreamOpened:
 		reduceStreamOpened(s, a)
 	case action.StreamClosed:

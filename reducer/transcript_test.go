@@ -346,7 +346,7 @@ func setFields(target any, s string) error {
 				return fmt.Errorf("%s: %v", name, err)
 			}
 			f.SetInt(n)
-		case reflect.Uint32, reflect.Uint64:
+		case reflect.Uint8, reflect.Uint32, reflect.Uint64:
 			var n uint64
 			if _, err := fmt.Sscan(value, &n); err != nil {
 				return fmt.Errorf("%s: %v", name, err)

@@ -27,6 +27,9 @@ type Config struct {
 	Software string
 	// Services is the bitmap of services we offer, announced in Hello.
 	Services uint64
+	// IDs is the peer ID scheme: only canonical IDs are accepted. The
+	// node sets IDsLibp2p; the zero value, names, suits simulations.
+	IDs IDScheme
 
 	// OutboundTarget is the number of outbound peers the node keeps.
 	OutboundTarget int
@@ -68,6 +71,10 @@ type Config struct {
 	// to read it and close its side, so the Disconnect reason arrives.
 	CloseTimeout time.Duration
 	CloseLinger  time.Duration
+	// DisconnectTimeout is how long a peer may stay Disconnecting before
+	// the state machine stops waiting for the service to confirm the
+	// close (CloseTimedOut): no entry stays Disconnecting for ever.
+	DisconnectTimeout time.Duration
 	// MaxInboundStreams bounds the direct streams one peer may have open
 	// to us at once: one in use and one that replaces it after a
 	// reconnect. More are reset.
@@ -150,6 +157,7 @@ func DefaultConfig(network string) Config {
 		GossipStallTimeout: 3 * time.Second,
 		CloseTimeout:       5 * time.Second,
 		CloseLinger:        time.Second,
+		DisconnectTimeout:  15 * time.Second,
 		MaxInboundStreams:  2,
 
 		MaxAddrList:      1000,
@@ -193,6 +201,9 @@ func (c *Config) Validate() error {
 	if c.ProtocolVersion == 0 || c.MinProtocolVersion == 0 || c.MinProtocolVersion > c.ProtocolVersion {
 		bad("ProtocolVersion", "range [%d, %d] is empty or starts at 0", c.MinProtocolVersion, c.ProtocolVersion)
 	}
+	if c.IDs > IDsLibp2p {
+		bad("IDs", "unknown peer ID scheme %d", c.IDs)
+	}
 	if len(c.Software) > 64 {
 		bad("Software", "is %d bytes long; at most 64", len(c.Software))
 	}
@@ -223,7 +234,7 @@ func (c *Config) Validate() error {
 		"PingInterval": c.PingInterval, "PingTimeout": c.PingTimeout,
 		"SaveInterval": c.SaveInterval, "DiscourageFor": c.DiscourageFor,
 		"WriteStallTimeout": c.WriteStallTimeout, "GossipStallTimeout": c.GossipStallTimeout,
-		"CloseTimeout": c.CloseTimeout, "CloseLinger": c.CloseLinger,
+		"CloseTimeout": c.CloseTimeout, "CloseLinger": c.CloseLinger, "DisconnectTimeout": c.DisconnectTimeout,
 	}
 	for _, name := range SortedKeys(durations) {
 		if durations[name] <= 0 {

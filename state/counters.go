@@ -28,4 +28,7 @@ type Counters struct {
 	// because writing to them made no progress.
 	StreamsRefused uint64
 	Stalls         uint64
+	// CloseTimeouts counts peers forgotten because the service never
+	// confirmed their close.
+	CloseTimeouts uint64
 }

@@ -20,6 +20,35 @@ func (p PeerID) Short() string {
 	return "…" + string(p[len(p)-keep:])
 }
 
+// IDScheme says which text forms of a peer ID are canonical: only those are
+// accepted, on the wire and through the API (see message.CanonicalPeerID).
+type IDScheme uint8
+
+// ID schemes. The node, which runs on go-libp2p, always uses IDsLibp2p;
+// simulations and tests use names.
+const (
+	// IDsNames: short names of letters, digits, '-', '_' and '.', as the
+	// simulator and the transcript tests use ("node-003").
+	IDsNames IDScheme = iota
+	// IDsLibp2p: go-libp2p peer IDs, base58btc multihashes ("12D3KooW…").
+	IDsLibp2p
+)
+
+var idSchemeNames = []string{"names", "libp2p"}
+
+// String names the value for logs and traces.
+func (i IDScheme) String() string { return enumText(idSchemeNames, int(i), "ids") }
+
+// MarshalText names the scheme.
+func (i IDScheme) MarshalText() ([]byte, error) { return []byte(i.String()), nil }
+
+// UnmarshalText parses a scheme name.
+func (i *IDScheme) UnmarshalText(b []byte) error {
+	v, err := enumParse(idSchemeNames, b, "peer ID scheme")
+	*i = IDScheme(v)
+	return err
+}
+
 // Addr is a multiaddr in its canonical text form, e.g.
 // "/ip4/127.0.0.1/tcp/4001".
 type Addr string

@@ -38,17 +38,11 @@ type State struct {
 type Self struct {
 	ID PeerID
 	// ListenAddrs are the addresses we listen on, announced in Hello.
+	// They are never dialled. A peer's word (the Observed field of its
+	// Hello) adds nothing here, or any peer could make us shun an address
+	// of its choosing, such as a bootnode's.
 	ListenAddrs []Addr
-	// Proven are addresses that reached ourselves: a Hello with our own
-	// nonce came back over them, so dialling them again would be dialling
-	// ourselves. Only that proof adds one — a peer's word (the Observed
-	// field of its Hello) does not, or any peer could make us shun an
-	// address of its choosing, such as a bootnode's.
-	Proven []Addr
 }
-
-// MaxProven bounds Self.Proven.
-const MaxProven = 8
 
 // New returns the initial state of a node: no peers, the bootnodes in the
 // address book, the RNG seeded with seed, and the clock at now.
@@ -92,11 +86,6 @@ func (s *State) IsSelf(id PeerID, addrs ...Addr) bool {
 	}
 	for _, a := range addrs {
 		for _, own := range s.Self.ListenAddrs {
-			if a == own {
-				return true
-			}
-		}
-		for _, own := range s.Self.Proven {
 			if a == own {
 				return true
 			}

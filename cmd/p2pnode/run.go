@@ -62,8 +62,8 @@ func (b banList) Set(v string) error {
 	if !ok || target == "" {
 		return fmt.Errorf("want TARGET=DURATION (a peer ID or IP, e.g. 203.0.113.7=24h), got %q", v)
 	}
-	if _, err := reducer.BanTarget(target); err != nil {
-		return fmt.Errorf("ban target %q: want a peer ID, an IP address or a multiaddr", target)
+	if _, err := reducer.BanTarget(state.IDsLibp2p, target); err != nil {
+		return fmt.Errorf("ban target %q: want a peer ID (in its canonical form, 12D3KooW… or Qm…), an IP address or a multiaddr", target)
 	}
 	d, err := time.ParseDuration(dur)
 	if err != nil || d <= 0 {

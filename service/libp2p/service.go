@@ -209,6 +209,20 @@ func New(cfg Config) (*Service, error) {
 	return s, nil
 }
 
+// exactID decodes a peer ID given in its canonical text form only. Other
+// forms of the same peer (its CIDv1 text, say) are refused, so that a
+// command for an alias can never reach — or close — the real peer.
+func exactID(id state.PeerID) (peer.ID, error) {
+	p, err := peer.Decode(string(id))
+	if err != nil {
+		return "", err
+	}
+	if p.String() != string(id) {
+		return "", fmt.Errorf("%q is not the canonical form of peer ID %s", id, p)
+	}
+	return p, nil
+}
+
 // dialDeadline is go-libp2p's dial timeout: a second after the state
 // machine's, which therefore always decides first.
 func dialDeadline(rules state.Config) time.Duration { return rules.DialTimeout + time.Second }
@@ -327,7 +341,7 @@ func (s *Service) emitMessage(p peer.ID, c network.Conn, a action.Action) {
 // Dial connects to a peer. The outcome arrives as Connected (through the
 // connection notification) or ConnectionFailed.
 func (s *Service) Dial(id state.PeerID, addrs []state.Addr) {
-	p, err := peer.Decode(string(id))
+	p, err := exactID(id)
 	if err != nil {
 		s.failLater(id, fmt.Sprintf("invalid peer ID: %v", err))
 		return
@@ -394,7 +408,7 @@ func (s *Service) failLater(id state.PeerID, why string) {
 // Close closes every connection to a peer after writing what was sent to
 // it before, and confirms with exactly one Disconnected.
 func (s *Service) Close(id state.PeerID) {
-	p, err := peer.Decode(string(id))
+	p, err := exactID(id)
 	if err != nil {
 		s.wg.Add(1)
 		go func() {
@@ -463,7 +477,7 @@ func (s *Service) finishClose(p peer.ID) {
 
 // Send queues a message for a peer's writer.
 func (s *Service) Send(id state.PeerID, ch state.Channel, data []byte) {
-	p, err := peer.Decode(string(id))
+	p, err := exactID(id)
 	if err != nil {
 		why := fmt.Sprintf("invalid peer ID: %v", err)
 		s.wg.Add(1)
