@@ -135,7 +135,7 @@ func New(cfg Config) (*Service, error) {
 		cfg.DialTimeout = 15 * time.Second
 	}
 	if cfg.PubSubQueue <= 0 {
-		cfg.PubSubQueue = 4096
+		cfg.PubSubQueue = DefaultPubSubQueue
 	}
 	if cfg.MaxMessageSize <= 0 {
 		cfg.MaxMessageSize = 10 * state.MiB
