@@ -53,9 +53,10 @@ clean:
 demo:
 	$(GO) run ./cmd/p2pnode demo
 
-## bench-net: the node vs raw go-libp2p, side by side, as a table
+## bench-net: the node vs raw go-libp2p with the same options, side by side, as a table;
+## then raw GossipSub alone at its defaults (what they lose in a burst)
 bench-net:
 	$(GO) test -run '^$$' -bench '^BenchmarkNet' -benchtime 1x -count 1 ./node >/dev/null  # warm-up: build, caches
 	$(GO) test -run '^$$' -bench '^BenchmarkNetBroadcastLatency$$' -benchtime 300x -count 5 ./node | tee bench-net.txt
-	$(GO) test -run '^$$' -bench '^BenchmarkNet(BroadcastBurst|Direct)$$' -benchtime 2x -count 5 ./node | tee -a bench-net.txt
+	$(GO) test -run '^$$' -bench '^BenchmarkNet(BroadcastBurst|BroadcastBurstRawDefaults|Direct)$$' -benchtime 2x -count 5 ./node | tee -a bench-net.txt
 	@echo; $(GO) run ./internal/benchtable < bench-net.txt

@@ -1,8 +1,11 @@
 // Command benchtable reads `go test -bench` output of the node-vs-raw
 // benchmarks (package node, BenchmarkNet*) on stdin and prints one table
 // row per benchmark: the median node figure, the median raw go-libp2p
-// figure, the median ratio and the goal. Lines that are not benchmark
-// results are passed through to stderr so failures stay visible.
+// figure (raw GossipSub runs with the node's options), the median ratio and
+// the goal. Below the table, on lines of their own, come figures that are
+// not compared with the node: raw GossipSub's burst at go-libp2p's default
+// options (BenchmarkNetBroadcastBurstRawDefaults). Lines that are not
+// benchmark results are passed through to stderr so failures stay visible.
 package main
 
 import (
@@ -33,6 +36,10 @@ var goals = map[string]goal{
 }
 
 var order = []string{"BenchmarkNetBroadcastLatency", "BenchmarkNetBroadcastBurst", "BenchmarkNetDirect"}
+
+// rawDefaults is raw GossipSub alone at go-libp2p's default options: what
+// it loses in the burst, and its rate. It has no node figure and no goal.
+const rawDefaults = "BenchmarkNetBroadcastBurstRawDefaults"
 
 func main() {
 	results, err := parse(os.Stdin, os.Stderr)
@@ -112,8 +119,17 @@ func print(w io.Writer, results map[string]map[string][]float64) bool {
 			fmt.Sprintf("%.0f %s", median(m[g.node]), g.unit), fmt.Sprintf("%.0f %s", median(m[g.raw]), g.unit),
 			ratio, fmt.Sprintf("%s%.1f", cmp, g.bound), len(m["ratio"]), verdict)
 		if lost := m["raw-lost-%"]; lost != nil {
-			fmt.Fprintf(w, "%-44s (raw GossipSub lost %.1f%% of the burst, median; the node lost none)\n", "", median(lost))
+			fmt.Fprintf(w, "%-44s (raw GossipSub, same options, lost %.1f%% of the burst, median; the node lost none)\n", "", median(lost))
 		}
+	}
+	// Not a comparison: raw go-libp2p on its own, at its defaults.
+	fmt.Fprintf(w, "\nraw go-libp2p alone, GossipSub at its default options (queues of 32, no flood publishing); not compared:\n")
+	title := "burst of 20,000 × 1 KiB, raw at defaults"
+	if m := results[rawDefaults]; m == nil {
+		fmt.Fprintf(w, "%-44s not run\n", title)
+	} else {
+		fmt.Fprintf(w, "%-44s %14s %14s  lost %.1f%% of the burst (median of %d runs)\n", title, "",
+			fmt.Sprintf("%.0f msg/s", median(m["raw-msg/s"])), median(m["raw-lost-%"]), len(m["raw-lost-%"]))
 	}
 	return ok
 }

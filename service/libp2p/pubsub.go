@@ -36,15 +36,7 @@ func Topic(network string, ch state.Channel) string {
 // subscription buffers, and a tracer hook counts anything it still drops.
 func (s *Service) startPubSub() error {
 	ps, err := pubsub.NewGossipSub(s.ctx, &flowHost{Host: s.h, flow: s.flow},
-		pubsub.WithPeerOutboundQueueSize(s.cfg.PubSubQueue),
-		pubsub.WithValidateQueueSize(s.cfg.PubSubQueue),
-		pubsub.WithMaxMessageSize(s.cfg.Rules.MaxMessageSize+64<<10),
-		pubsub.WithRawTracer(s.flow),
-		// Our own publications go to every peer on the topic, not just the
-		// mesh, as the GossipSub v1.1 spec recommends: a publication right
-		// after peers connect, before the mesh forms, still reaches them.
-		pubsub.WithFloodPublish(true),
-	)
+		append(PubSubOptions(s.cfg.PubSubQueue, s.cfg.Rules.MaxMessageSize), pubsub.WithRawTracer(s.flow))...)
 	if err != nil {
 		return err
 	}
@@ -54,14 +46,14 @@ func (s *Service) startPubSub() error {
 			continue
 		}
 		topic := Topic(s.cfg.Network, ch)
-		if err := ps.RegisterTopicValidator(topic, s.sizeValidator(ch), pubsub.WithValidatorInline(true)); err != nil {
+		if err := ps.RegisterTopicValidator(topic, s.sizeValidator(ch), ValidatorOptions()...); err != nil {
 			return err
 		}
 		t, err := ps.Join(topic)
 		if err != nil {
 			return err
 		}
-		sub, err := t.Subscribe(pubsub.WithBufferSize(s.cfg.PubSubQueue))
+		sub, err := t.Subscribe(SubscribeOptions(s.cfg.PubSubQueue)...)
 		if err != nil {
 			return err
 		}

@@ -138,7 +138,7 @@ func New(cfg Config) (*Service, error) {
 		return nil, fmt.Errorf("libp2p service: %w", err)
 	}
 	if cfg.PubSubQueue <= 0 {
-		cfg.PubSubQueue = 4096
+		cfg.PubSubQueue = DefaultPubSubQueue
 	}
 	log := cfg.Logger
 	if log == nil {
