@@ -5,23 +5,51 @@ import (
 	"github.com/p2pcore/p2pcore/state"
 )
 
-// MessageReceived is a message from a peer: a control message (decoded by
-// the reducers), a direct message, or a broadcast relayed by that peer.
+// MessageReceived is a direct or control message from a peer (broadcasts
+// arrive as GossipReceived).
 type MessageReceived struct {
 	Peer    state.PeerID
 	Channel state.Channel
-	Data    []byte
+	// Data is the message. A log records a large application payload as
+	// its Size and SHA-256 Sum only; a replay then has no Data (reducers
+	// never read application payloads; Len is the length either way).
+	Data []byte
+	Size uint64
+	Sum  [32]byte
 }
 
 // Kind is KindMessageReceived.
 func (MessageReceived) Kind() Kind { return KindMessageReceived }
 
-// EncodeCBOR writes the action as a CBOR array of its fields.
+// Len is the payload's length, whether it is held or only its digest.
+func (a MessageReceived) Len() int { return payloadLen(a.Data, a.Size) }
+
+// EncodeCBOR writes the action as a CBOR array of its fields: [peer,
+// channel, data], or [peer, channel, size, sum] for a payload recorded by
+// its digest.
 func (a MessageReceived) EncodeCBOR(e *codec.Encoder) {
+	if a.Data == nil && a.Size > 0 {
+		e.Array(4)
+		e.String(string(a.Peer))
+		e.Uint(uint64(a.Channel))
+		e.Uint(a.Size)
+		e.Bytes(a.Sum[:])
+		return
+	}
 	e.Array(3)
 	e.String(string(a.Peer))
 	e.Uint(uint64(a.Channel))
 	e.Bytes(a.Data)
+}
+
+// Digested returns the action with its payload replaced by its length and
+// sum, when the payload is an application's and longer than limit.
+func (a MessageReceived) Digested(limit int, sum func([]byte) [32]byte) (Action, bool) {
+	if a.Channel == state.ChannelControl || len(a.Data) <= limit {
+		return a, false
+	}
+	a.Size, a.Sum, a.Data = uint64(len(a.Data)), sum(a.Data), nil
+	return a, true
 }
 
 // BroadcastMessage publishes a message on a broadcast channel.
@@ -149,8 +177,14 @@ func init() {
 		return
 	})
 	register(KindMessageReceived, "MessageReceived", true, func(d *codec.Decoder) (a MessageReceived) {
-		d.ArrayLen(3)
-		a.Peer, a.Channel, a.Data = peerID(d), channel(d), d.Bytes(MaxData)
+		switch d.ArrayMax(4) {
+		case 3:
+			a.Peer, a.Channel, a.Data = peerID(d), channel(d), d.Bytes(MaxData)
+		case 4:
+			a.Peer, a.Channel, a.Size, a.Sum = peerID(d), channel(d), payloadSize(d), sum(d)
+		default:
+			d.Fail("want a MessageReceived of 3 or 4 fields")
+		}
 		return
 	})
 	register(KindBroadcastMessage, "BroadcastMessage", true, func(d *codec.Decoder) (a BroadcastMessage) {

@@ -152,7 +152,35 @@ func (a WriteStalled) EncodeCBOR(e *codec.Encoder) {
 	e.Uint(uint64(a.Queued))
 }
 
+// ReadStalled reports a direct frame whose bytes stopped coming: its
+// header arrived, and the rest did not within Config.FrameTimeout plus its
+// size at Config.MinFrameRate. A peer that trickles a frame a byte at a
+// time holds a reader and a buffer; the reducer drops it as slow.
+type ReadStalled struct {
+	Peer     state.PeerID
+	Channel  state.Channel
+	Size     uint64
+	Received uint64
+}
+
+// Kind is KindReadStalled.
+func (ReadStalled) Kind() Kind { return KindReadStalled }
+
+// EncodeCBOR writes the action as a CBOR array of its fields.
+func (a ReadStalled) EncodeCBOR(e *codec.Encoder) {
+	e.Array(4)
+	e.String(string(a.Peer))
+	e.Uint(uint64(a.Channel))
+	e.Uint(a.Size)
+	e.Uint(a.Received)
+}
+
 func init() {
+	register(KindReadStalled, "ReadStalled", true, func(d *codec.Decoder) (a ReadStalled) {
+		d.ArrayLen(4)
+		a.Peer, a.Channel, a.Size, a.Received = peerID(d), channel(d), d.Uint(), d.Uint()
+		return
+	})
 	register(KindWriteStalled, "WriteStalled", true, func(d *codec.Decoder) (a WriteStalled) {
 		d.ArrayLen(3)
 		a.Peer, a.Gossip, a.Queued = peerID(d), d.Bool(), uint32(d.UintMax(1<<32-1))

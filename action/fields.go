@@ -61,3 +61,37 @@ func encodePeerIDs(e *codec.Encoder, ids []state.PeerID) {
 		e.String(string(id))
 	}
 }
+
+// Payloads: an application payload is held in full, or — in a log, above
+// the record limit — as its length and SHA-256 only.
+
+// Digester is implemented by actions with an application payload that a log
+// may record by digest: Digested returns the action with its payload
+// replaced by length and sum when it is longer than limit.
+type Digester interface {
+	Digested(limit int, sum func([]byte) [32]byte) (Action, bool)
+}
+
+func payloadLen(data []byte, size uint64) int {
+	if data == nil && size > 0 {
+		return int(size)
+	}
+	return len(data)
+}
+
+func payloadSize(d *codec.Decoder) uint64 {
+	n := d.UintMax(MaxData)
+	if d.Err() == nil && n == 0 {
+		d.Fail("a digested payload of 0 bytes")
+	}
+	return n
+}
+
+func sum(d *codec.Decoder) (s [32]byte) {
+	b := d.BytesView(32)
+	if d.Err() == nil && len(b) != 32 {
+		d.Fail("a payload digest of %d bytes", len(b))
+	}
+	copy(s[:], b)
+	return s
+}

@@ -27,6 +27,10 @@ const (
 	KindWriteStalled       Kind = 21
 	KindStreamOpened       Kind = 22
 	KindStreamClosed       Kind = 23
+	KindGossipReceived     Kind = 24
+	KindGossipValidated    Kind = 25
+	KindGossipStats        Kind = 26
+	KindReadStalled        Kind = 27
 
 	KindHelloReceived            Kind = 32
 	KindHelloAckReceived         Kind = 33
@@ -43,4 +47,6 @@ const (
 	KindMisbehaved               Kind = 44
 	KindSavePeerStore            Kind = 45
 	KindCloseTimedOut            Kind = 46
+	KindThrottle                 Kind = 47
+	KindUnthrottle               Kind = 48
 )

@@ -37,7 +37,15 @@ func Run(s *state.State, m action.Meta, a action.Action, out Out, q action.Queue
 	case action.CloseTimedOut:
 		out.Command(service.Close{Peer: a.Peer})
 	case action.MessageReceived:
-		deliver(a, out)
+		deliver(s, a, out)
+	case action.GossipReceived:
+		answerGossip(s, a, out)
+	case action.GossipValidated:
+		answerValidated(a, out)
+	case action.Throttle:
+		out.Command(service.Throttle{Peer: a.Peer})
+	case action.Unthrottle:
+		out.Command(service.Unthrottle{Peer: a.Peer})
 	case action.BroadcastMessage:
 		out.Command(service.Publish{Channel: a.Channel, Data: a.Data})
 	case action.SendMessage:

@@ -43,10 +43,22 @@ type Config struct {
 	Rules *state.Config
 	// TickInterval is how often time-based rules run (default 250 ms).
 	TickInterval time.Duration
-	// SubscriptionBuffer is each Subscribe channel's capacity (default
-	// 16384); a subscriber that falls further behind is closed with
+	// SubscriptionBuffer and SubscriptionBytes bound what waits for a
+	// subscriber to read it (default 16384 messages, 256 MiB); a
+	// subscriber that falls further behind is closed with
 	// ErrSlowSubscriber rather than silently losing messages.
 	SubscriptionBuffer int
+	SubscriptionBytes  int
+	// Validators are the application's verdicts on broadcasts, per
+	// channel: a broadcast is delivered and relayed only once its
+	// channel's validator accepts it; a rejected one costs its sender
+	// (state.Config.ScoreRejected). A validator runs in its own goroutine
+	// and must be safe for concurrent use; a panic counts as ignore.
+	Validators map[state.Channel]Validator
+	// RecordPayloads is "digest" (the default: application payloads over
+	// state.Config.RecordPayloadLimit are recorded as length and SHA-256)
+	// or "full" (every payload in full).
+	RecordPayloads string
 	// WebSocket adds the WebSocket transport.
 	WebSocket bool
 	// Bans are applied at start: target (peer ID or IP) → duration.
@@ -54,6 +66,10 @@ type Config struct {
 	// Logger receives structured logs (default: discard).
 	Logger *slog.Logger
 }
+
+// Validator is an application's verdict on a broadcast received from a
+// peer: state.VerdictAccept, VerdictReject or VerdictIgnore.
+type Validator func(from state.PeerID, data []byte) state.Verdict
 
 // DefaultListen are the listen addresses of a node that names none.
 var DefaultListen = []string{"/ip4/0.0.0.0/tcp/4001", "/ip4/0.0.0.0/udp/4001/quic-v1"}
@@ -93,6 +109,16 @@ func (c Config) withDefaults() (Config, state.Config, []state.PeerAddr, error) {
 	if c.SubscriptionBuffer <= 0 {
 		c.SubscriptionBuffer = 16384
 	}
+	if c.SubscriptionBytes <= 0 {
+		c.SubscriptionBytes = 256 * state.MiB
+	}
+	switch c.RecordPayloads {
+	case "":
+		c.RecordPayloads = "digest"
+	case "digest", "full":
+	default:
+		errs = append(errs, fmt.Errorf("record payloads %q: want digest or full", c.RecordPayloads))
+	}
 	if c.Logger == nil {
 		c.Logger = slog.New(slog.DiscardHandler)
 	}
@@ -103,6 +129,13 @@ func (c Config) withDefaults() (Config, state.Config, []state.PeerAddr, error) {
 	}
 	rules.Bootnodes = boot
 	rules.IDs = state.IDsLibp2p // go-libp2p peer IDs, canonical form only
+	for ch := range c.Validators {
+		if !ch.Valid() || !rules.Channels[ch].Broadcast {
+			errs = append(errs, fmt.Errorf("validator for %s: not a broadcast channel", ch))
+			continue
+		}
+		rules.Channels[ch].Validated = true
+	}
 	if err := rules.Validate(); err != nil {
 		errs = append(errs, err)
 	}

@@ -140,6 +140,7 @@ func (n *Node) Start(ctx context.Context) error {
 	n.loopDone = make(chan struct{})
 	svc, err := p2p.New(p2p.Config{
 		Network: cfg.Network, Key: key, ListenAddrs: cfg.Listen, WebSocket: cfg.WebSocket, Rules: n.rules,
+		Validators: serviceValidators(cfg.Validators),
 		Sink: n.sink, Deliver: n.deliver, PeerStorePath: peerStorePath, Logger: n.log,
 	})
 	if err != nil {
@@ -176,6 +177,9 @@ func (n *Node) Start(ctx context.Context) error {
 		if err != nil {
 			svc.Shutdown()
 			return err
+		}
+		if cfg.RecordPayloads == "full" {
+			w.KeepPayloads()
 		}
 		n.rec, plog.next = w, w
 	}
@@ -252,6 +256,14 @@ func (n *Node) dispatch(a action.Action) error {
 		n.log.Error("action log: recording stopped", "err", n.recErr)
 	}
 	return err
+}
+
+func serviceValidators(vs map[state.Channel]Validator) map[state.Channel]p2p.Validator {
+	out := make(map[state.Channel]p2p.Validator, len(vs))
+	for ch, v := range vs {
+		out[ch] = func(from state.PeerID, _ state.Channel, data []byte) state.Verdict { return v(from, data) }
+	}
+	return out
 }
 
 // violation reports a broken invariant: a bug in the state machine, which

@@ -18,22 +18,31 @@ type Message struct {
 }
 
 // Subscription delivers the messages of one channel as they arrive.
+//
+// Messages wait in the subscription's queue until the application reads
+// them, bounded by Config.SubscriptionBuffer messages and
+// Config.SubscriptionBytes bytes: a subscriber that falls further behind
+// is ended with ErrSlowSubscriber — messages are never dropped silently,
+// and a slow reader cannot make the node hold unbounded memory.
 type Subscription struct {
 	n  *Node
 	ch state.Channel
 	c  chan Message
 
-	mu   sync.Mutex
-	err  error
-	done bool
+	mu    sync.Mutex
+	cond  *sync.Cond
+	queue []Message
+	bytes int
+	err   error
+	done  bool          // nothing more will be queued
+	stop  chan struct{} // closed by Close: the reader left
 }
 
-// Subscribe delivers the messages received on ch. The channel has room for
-// Config.SubscriptionBuffer messages; a subscriber that falls further
-// behind is closed with ErrSlowSubscriber — messages are never dropped
-// silently.
+// Subscribe delivers the messages received on ch.
 func (n *Node) Subscribe(ch state.Channel) *Subscription {
-	s := &Subscription{n: n, ch: ch, c: make(chan Message, n.cfg.SubscriptionBuffer)}
+	s := &Subscription{n: n, ch: ch, c: make(chan Message), stop: make(chan struct{})}
+	s.cond = sync.NewCond(&s.mu)
+	go s.pump()
 	n.subsMu.Lock()
 	defer n.subsMu.Unlock()
 	if n.subsClosed {
@@ -47,7 +56,7 @@ func (n *Node) Subscribe(ch state.Channel) *Subscription {
 }
 
 // C is the stream of messages; it is closed when the subscription ends
-// (see Err).
+// (see Err), after the messages queued before the end.
 func (s *Subscription) C() <-chan Message { return s.c }
 
 // Err is why the subscription ended: nil while it runs or after Close,
@@ -58,7 +67,7 @@ func (s *Subscription) Err() error {
 	return s.err
 }
 
-// Close ends the subscription.
+// Close ends the subscription; messages still queued are dropped.
 func (s *Subscription) Close() {
 	s.n.subsMu.Lock()
 	list := s.n.subs[s.ch]
@@ -70,6 +79,13 @@ func (s *Subscription) Close() {
 	}
 	s.n.subsMu.Unlock()
 	s.end(nil)
+	s.mu.Lock()
+	select {
+	case <-s.stop:
+	default:
+		close(s.stop)
+	}
+	s.mu.Unlock()
 }
 
 func (s *Subscription) end(err error) {
@@ -79,7 +95,53 @@ func (s *Subscription) end(err error) {
 		return
 	}
 	s.done, s.err = true, err
-	close(s.c)
+	s.cond.Signal()
+}
+
+// offer queues a message, or ends the subscription if it would go past
+// its bounds. It never blocks.
+func (s *Subscription) offer(m Message, maxMsgs, maxBytes int) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.done {
+		return false
+	}
+	if len(s.queue) >= maxMsgs || s.bytes+len(m.Data) > maxBytes {
+		s.done, s.err = true, ErrSlowSubscriber
+		s.cond.Signal()
+		return false
+	}
+	s.queue = append(s.queue, m)
+	s.bytes += len(m.Data)
+	s.cond.Signal()
+	return true
+}
+
+// pump hands queued messages to the reader, then closes C.
+func (s *Subscription) pump() {
+	defer close(s.c)
+	for {
+		s.mu.Lock()
+		for len(s.queue) == 0 && !s.done {
+			s.cond.Wait()
+		}
+		if len(s.queue) == 0 {
+			s.mu.Unlock()
+			return
+		}
+		m := s.queue[0]
+		s.queue[0] = Message{}
+		s.queue = s.queue[1:]
+		s.mu.Unlock()
+		select {
+		case s.c <- m:
+			s.mu.Lock()
+			s.bytes -= len(m.Data)
+			s.mu.Unlock()
+		case <-s.stop:
+			return
+		}
+	}
 }
 
 // deliver is the service's Deliver: it runs in the node's goroutine and
@@ -90,13 +152,12 @@ func (n *Node) deliver(from state.PeerID, ch state.Channel, data []byte) {
 	list := n.subs[ch]
 	kept := list[:0]
 	for _, s := range list {
-		select {
-		case s.c <- Message{From: from, Channel: ch, Data: data}:
+		if s.offer(Message{From: from, Channel: ch, Data: data}, n.cfg.SubscriptionBuffer, n.cfg.SubscriptionBytes) {
 			kept = append(kept, s)
-		default:
-			n.log.Warn("closing a subscription that fell behind", "channel", ch, "buffer", cap(s.c))
-			s.end(ErrSlowSubscriber)
+			continue
 		}
+		n.log.Warn("closing a subscription that fell behind", "channel", ch,
+			"buffer", n.cfg.SubscriptionBuffer, "bytes", n.cfg.SubscriptionBytes)
 	}
 	n.subs[ch] = kept
 }

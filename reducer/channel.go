@@ -9,10 +9,12 @@ import (
 )
 
 // Channels: messages in and out. Control messages are decoded here and
-// routed to the area that handles them; data messages are counted and
-// handed to the application by the effect. Outgoing messages are bounded by
-// each channel's QueueLimit: a full queue refuses with ErrQueueFull and
-// never drops.
+// routed to the area that handles them; direct messages are counted and
+// handed to the application by the effect (broadcasts: see gossip.go).
+// Every message is charged to its sender's budget on its channel; a peer
+// over budget is throttled, and what it sent meanwhile is refused. Outgoing
+// messages are bounded by each channel's QueueLimit: a full queue refuses
+// with ErrQueueFull and never drops.
 
 func enabledMessageReceived(s *state.State, a action.MessageReceived) error {
 	p, ok := s.Peers[a.Peer]
@@ -22,21 +24,13 @@ func enabledMessageReceived(s *state.State, a action.MessageReceived) error {
 	if !a.Channel.Valid() {
 		return ErrUnknownChannel
 	}
-	if len(a.Data) > s.Config.Channels[a.Channel].MaxSize {
+	if s.Config.Channels[a.Channel].Broadcast {
+		return fmt.Errorf("%w: %s is a broadcast channel", ErrWrongChannel, a.Channel)
+	}
+	if a.Len() > s.Config.Channels[a.Channel].MaxSize {
 		return ErrTooLarge
 	}
 	if a.Channel == state.ChannelControl {
-		if !p.Status.Connected() {
-			return fmt.Errorf("%w: %s", ErrWrongStatus, p.Status)
-		}
-		return nil
-	}
-	if s.Config.Channels[a.Channel].Broadcast {
-		// A broadcast is taken from any peer whose connection is up,
-		// handshake done or not: GossipSub marks a message seen when it
-		// first arrives, so refusing that first copy would lose the
-		// message for good, and the topic names the network anyway. A
-		// peer we are closing is not heard any more.
 		if !p.Status.Connected() {
 			return fmt.Errorf("%w: %s", ErrWrongStatus, p.Status)
 		}
@@ -50,11 +44,87 @@ func enabledMessageReceived(s *state.State, a action.MessageReceived) error {
 
 func reduceMessageReceived(s *state.State, a action.MessageReceived, q action.Queue) {
 	p := s.Peers[a.Peer]
+	if !take(s, p, a.Channel, a.Len(), q) {
+		return
+	}
 	p.LastRecv = s.Now
 	p.Received[a.Channel]++
 	s.Channels[a.Channel].Received++
 	if a.Channel == state.ChannelControl {
 		routeControl(s, p, a.Data, q)
+	}
+}
+
+// take charges a message of size bytes on ch to its sender's budget. A
+// throttled sender's message is refused; one that does not fit throttles
+// its sender and is refused too. Refused messages are counted, and neither
+// delivered, answered nor relayed.
+func take(s *state.State, p *state.Peer, ch state.Channel, size int, q action.Queue) bool {
+	if !p.Throttled && p.Budgets[ch].Charge(s.Now, s.Config.Channels[ch].Budget, size) {
+		return true
+	}
+	if !p.Throttled {
+		p.Throttled = true
+		q.Push(action.Throttle{Peer: p.ID, Channel: ch})
+	}
+	p.Refused[ch]++
+	s.Channels[ch].Refused++
+	return false
+}
+
+func enabledThrottle(s *state.State, a action.Throttle) error {
+	p, ok := s.Peers[a.Peer]
+	if !ok {
+		return ErrUnknownPeer
+	}
+	if !p.Throttled {
+		return fmt.Errorf("%w: not throttled", ErrWrongStatus)
+	}
+	return nil
+}
+
+// reduceThrottle counts a peer's throttling: a few are a busy peer, more
+// are a flood, and each past FloodTolerance costs ScoreFlood.
+func reduceThrottle(s *state.State, a action.Throttle, q action.Queue) {
+	p := s.Peers[a.Peer]
+	p.Throttles++
+	s.Counters.Throttles++
+	if p.Throttles > s.Config.FloodTolerance && p.Status.Connected() {
+		q.Push(action.Misbehaved{Peer: p.ID, Offence: state.OffenceFlood,
+			Detail: fmt.Sprintf("over its %s budget %d times", a.Channel, p.Throttles)})
+	}
+}
+
+func enabledUnthrottle(s *state.State, a action.Unthrottle) error {
+	p, ok := s.Peers[a.Peer]
+	if !ok {
+		return ErrUnknownPeer
+	}
+	if !p.Throttled {
+		return fmt.Errorf("%w: not throttled", ErrWrongStatus)
+	}
+	return nil
+}
+
+func reduceUnthrottle(s *state.State, a action.Unthrottle) {
+	s.Peers[a.Peer].Throttled = false
+}
+
+// tickThrottles lets a throttled peer be heard again once every budget it
+// has has recovered half its burst.
+func tickThrottles(s *state.State, q action.Queue) {
+	for _, id := range state.SortedKeys(s.Peers) {
+		p := s.Peers[id]
+		if !p.Throttled {
+			continue
+		}
+		recovered := true
+		for ch := range p.Budgets {
+			recovered = recovered && p.Budgets[ch].Recovered(s.Now, s.Config.Channels[ch].Budget)
+		}
+		if recovered {
+			q.Push(action.Unthrottle{Peer: id})
+		}
 	}
 }
 

@@ -334,6 +334,17 @@ func reduceWriteStalled(s *state.State, a action.WriteStalled, q action.Queue) {
 	q.Push(action.Disconnect{Peer: a.Peer, Reason: state.ReasonSlowPeer})
 }
 
+func enabledReadStalled(s *state.State, a action.ReadStalled) error {
+	return enabledWriteStalled(s, action.WriteStalled{Peer: a.Peer})
+}
+
+// reduceReadStalled drops a peer whose frame stopped arriving: like one
+// that stops reading, it is slow, not malformed.
+func reduceReadStalled(s *state.State, a action.ReadStalled, q action.Queue) {
+	s.Counters.Stalls++
+	q.Push(action.Disconnect{Peer: a.Peer, Reason: state.ReasonSlowPeer})
+}
+
 func enabledCloseTimedOut(s *state.State, a action.CloseTimedOut) error {
 	_, err := peerIn(s, a.Peer, state.StatusDisconnecting)
 	return err

@@ -22,6 +22,7 @@ var (
 	ErrGroupUsed        = errors.New("an outbound peer already uses that address group")
 	ErrUnknownChannel   = errors.New("unknown channel")
 	ErrNotBroadcast     = errors.New("not a broadcast channel")
+	ErrWrongChannel     = errors.New("wrong channel for this message")
 	ErrTooLarge         = errors.New("message too large for its channel")
 	ErrQueueFull        = errors.New("channel queue full")
 	ErrNotOutstanding   = errors.New("nothing outstanding to complete")

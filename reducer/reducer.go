@@ -61,6 +61,18 @@ func Enabled(s *state.State, a action.Action) error {
 		return enabledWriteStalled(s, a)
 	case action.CloseTimedOut:
 		return enabledCloseTimedOut(s, a)
+	case action.ReadStalled:
+		return enabledReadStalled(s, a)
+	case action.GossipReceived:
+		return enabledGossipReceived(s, a)
+	case action.GossipValidated:
+		return enabledGossipValidated(s, a)
+	case action.GossipStats:
+		return enabledGossipStats(s, a)
+	case action.Throttle:
+		return enabledThrottle(s, a)
+	case action.Unthrottle:
+		return enabledUnthrottle(s, a)
 	case action.StreamOpened:
 		return enabledStreamOpened(s, a)
 	case action.StreamClosed:
@@ -145,6 +157,18 @@ func Reduce(s *state.State, m action.Meta, a action.Action, q action.Queue) {
 		reduceWriteStalled(s, a, q)
 	case action.CloseTimedOut:
 		reduceCloseTimedOut(s, a)
+	case action.ReadStalled:
+		reduceReadStalled(s, a, q)
+	case action.GossipReceived:
+		reduceGossipReceived(s, a, q)
+	case action.GossipValidated:
+		reduceGossipValidated(s, a, q)
+	case action.GossipStats:
+		reduceGossipStats(s, a, q)
+	case action.Throttle:
+		reduceThrottle(s, a, q)
+	case action.Unthrottle:
+		reduceUnthrottle(s, a)
 	case action.StreamOpened:
 		reduceStreamOpened(s, a)
 	case action.StreamClosed:

@@ -282,6 +282,9 @@ func (h *harness) peers() {
 		if p.Ping.Outstanding {
 			h.out.WriteString(" ping-outstanding")
 		}
+		if p.Throttled {
+			h.out.WriteString(" throttled")
+		}
 		if p.Ping.RTT > 0 {
 			fmt.Fprintf(&h.out, " rtt=%s", time.Duration(p.Ping.RTT))
 		}
@@ -327,9 +330,15 @@ func setFields(target any, s string) error {
 		if !ok {
 			return fmt.Errorf("want Field=value, got %q", kv)
 		}
-		f := reflect.ValueOf(target).Elem().FieldByName(name)
-		if !f.IsValid() {
-			return fmt.Errorf("no config field %q", name)
+		f := reflect.ValueOf(target).Elem()
+		for _, part := range strings.Split(name, ".") {
+			if f.Kind() != reflect.Struct {
+				return fmt.Errorf("no config field %q", name)
+			}
+			f = f.FieldByName(part)
+			if !f.IsValid() {
+				return fmt.Errorf("no config field %q", name)
+			}
 		}
 		switch f.Kind() {
 		case reflect.Int, reflect.Int64:

@@ -29,6 +29,10 @@ func (w *wireCheck) Deliver(state.PeerID, state.Channel, []byte) {}
 func (w *wireCheck) SavePeerStore(state.PeerStore)               {}
 func (w *wireCheck) AcceptStream(state.PeerID, uint64)           {}
 func (w *wireCheck) ResetStream(state.PeerID, uint64)            {}
+func (w *wireCheck) Verdict(uint64, state.Verdict)               {}
+func (w *wireCheck) Validate(service.Validate)                   {}
+func (w *wireCheck) DeliverHeld(uint64)                          {}
+func (w *wireCheck) Throttle(state.PeerID, bool)                 {}
 func (w *wireCheck) Send(p state.PeerID, ch state.Channel, data []byte) {
 	if ch != state.ChannelControl {
 		return

@@ -36,6 +36,8 @@ type Writer struct {
 	frame   []byte
 	digest  service.Digester
 	digests []service.Digest
+	// payloadLimit is the largest payload recorded in full; -1: all.
+	payloadLimit int
 	prevID  uint64
 	prevT   int64
 
@@ -62,7 +64,7 @@ func Create(path string, h Header) (*Writer, error) {
 
 // NewWriter writes a log to out, starting with the magic and the header.
 func NewWriter(out io.Writer, h Header) (*Writer, error) {
-	w := &Writer{w: out, bw: bufio.NewWriterSize(out, 256<<10), prevT: h.StartTime}
+	w := &Writer{w: out, bw: bufio.NewWriterSize(out, 256<<10), prevT: h.StartTime, payloadLimit: h.Config.RecordPayloadLimit}
 	w.enc.SetLimits(action.Limits())
 	payload, err := headerEncMode.Marshal(h)
 	if err != nil {
@@ -95,8 +97,27 @@ func (w *Writer) record(typ byte, payload []byte) {
 	w.bytes += uint64(len(f))
 }
 
-// Input records an input action in full.
+// KeepPayloads makes the writer record every payload in full, however
+// large (p2pnode run --record-payloads full).
+func (w *Writer) KeepPayloads() { w.payloadLimit = -1 }
+
+// Input records an input action in full, but for an application payload
+// over the header's Config.RecordPayloadLimit, which it records as length
+// and SHA-256.
 func (w *Writer) Input(m action.Meta, a action.Action) {
+	w.digest.Forget()
+	if d, ok := a.(action.Digester); ok && w.payloadLimit >= 0 {
+		var held []byte
+		var sum [32]byte
+		summed := func(b []byte) [32]byte {
+			held, sum = b, w.digest.PayloadSum(b)
+			return sum
+		}
+		if digested, ok := d.Digested(w.payloadLimit, summed); ok {
+			a = digested
+			w.digest.Remember(held, sum)
+		}
+	}
 	w.enc.Reset()
 	w.enc.Uint(uint64(a.Kind()))
 	w.enc.Uint(m.ID - w.prevID)

@@ -39,10 +39,16 @@ const (
 	CmdSavePeerStore CommandKind = 6
 	CmdAcceptStream  CommandKind = 7
 	CmdResetStream   CommandKind = 8
-	numCommandKinds  CommandKind = 9
+	CmdVerdict       CommandKind = 9
+	CmdValidate      CommandKind = 10
+	CmdThrottle      CommandKind = 11
+	CmdUnthrottle    CommandKind = 12
+	CmdDeliverHeld   CommandKind = 13
+	numCommandKinds  CommandKind = 14
 )
 
-var commandNames = [numCommandKinds]string{"", "Dial", "Close", "Send", "Publish", "Deliver", "SavePeerStore", "AcceptStream", "ResetStream"}
+var commandNames = [numCommandKinds]string{"", "Dial", "Close", "Send", "Publish", "Deliver", "SavePeerStore",
+	"AcceptStream", "ResetStream", "Verdict", "Validate", "Throttle", "Unthrottle", "DeliverHeld"}
 
 // String names the kind.
 func (k CommandKind) String() string {
@@ -85,11 +91,51 @@ type Publish struct {
 	Data    []byte
 }
 
-// Deliver hands a received message to the application.
+// Deliver hands a received message to the application. In a replay of a
+// log that recorded the payload by digest, Data is nil and Size and Sum
+// stand for it.
 type Deliver struct {
 	Peer    state.PeerID
 	Channel state.Channel
 	Data    []byte
+	Size    uint64
+	Sum     [32]byte
+}
+
+// Verdict answers GossipSub about a broadcast the service reported with
+// GossipReceived: accept (deliver and relay it), ignore, or reject.
+type Verdict struct {
+	Msg     uint64
+	Verdict state.Verdict
+}
+
+// Validate hands a broadcast to the application's validator of its
+// channel; the verdict comes back as GossipValidated.
+type Validate struct {
+	Msg     uint64
+	Peer    state.PeerID
+	Channel state.Channel
+	Data    []byte
+	Size    uint64
+	Sum     [32]byte
+}
+
+// DeliverHeld hands the application a broadcast its validator accepted:
+// the one Validate gave it as message Msg (the service holds it).
+type DeliverHeld struct {
+	Msg uint64
+}
+
+// Throttle stops taking traffic from a peer: its direct frames are not
+// read (the transport's flow control holds it back) and its broadcasts are
+// dropped unread and counted, until Unthrottle.
+type Throttle struct {
+	Peer state.PeerID
+}
+
+// Unthrottle takes a throttled peer's traffic again.
+type Unthrottle struct {
+	Peer state.PeerID
 }
 
 // SavePeerStore persists the address book and bans.
@@ -134,6 +180,21 @@ func (AcceptStream) CommandKind() CommandKind { return CmdAcceptStream }
 // CommandKind is CmdResetStream.
 func (ResetStream) CommandKind() CommandKind { return CmdResetStream }
 
+// CommandKind is CmdVerdict.
+func (Verdict) CommandKind() CommandKind { return CmdVerdict }
+
+// CommandKind is CmdValidate.
+func (Validate) CommandKind() CommandKind { return CmdValidate }
+
+// CommandKind is CmdDeliverHeld.
+func (DeliverHeld) CommandKind() CommandKind { return CmdDeliverHeld }
+
+// CommandKind is CmdThrottle.
+func (Throttle) CommandKind() CommandKind { return CmdThrottle }
+
+// CommandKind is CmdUnthrottle.
+func (Unthrottle) CommandKind() CommandKind { return CmdUnthrottle }
+
 // Execute carries out one command on a service.
 func Execute(svc Service, c Command) {
 	switch c := c.(type) {
@@ -153,6 +214,16 @@ func Execute(svc Service, c Command) {
 		svc.AcceptStream(c.Peer, c.Stream)
 	case ResetStream:
 		svc.ResetStream(c.Peer, c.Stream)
+	case Verdict:
+		svc.Verdict(c.Msg, c.Verdict)
+	case Validate:
+		svc.Validate(c)
+	case DeliverHeld:
+		svc.DeliverHeld(c.Msg)
+	case Throttle:
+		svc.Throttle(c.Peer, true)
+	case Unthrottle:
+		svc.Throttle(c.Peer, false)
 	}
 }
 
@@ -181,6 +252,12 @@ func (d Digest) String() string {
 		fmt.Fprintf(&b, " %d entries", d.Size)
 	case CmdAcceptStream, CmdResetStream:
 		fmt.Fprintf(&b, " stream %d", d.Size)
+	case CmdVerdict:
+		fmt.Fprintf(&b, " %s", state.Verdict(d.Size))
+	case CmdValidate:
+		fmt.Fprintf(&b, " channel=%s %d bytes", d.Channel, d.Size)
+	case CmdDeliverHeld:
+		fmt.Fprintf(&b, " message %d", d.Size)
 	}
 	b.WriteString(" digest ")
 	b.WriteString(hex.EncodeToString(d.Sum[:]))
@@ -192,6 +269,42 @@ type Digester struct {
 	h   hash.Hash
 	buf []byte
 	sum [sha256.Size]byte
+	// known is a payload whose sum the caller already has (Remember):
+	// the log records a large payload by digest and then digests the
+	// command that delivers it, and should hash it once.
+	known struct {
+		p   *byte
+		n   int
+		sum [32]byte
+	}
+}
+
+// Remember tells the digester the sum of a payload it is about to meet in
+// a command, until Forget. The caller keeps data alive meanwhile (so no
+// other payload can sit at its address).
+func (g *Digester) Remember(data []byte, sum [32]byte) {
+	if len(data) > 0 {
+		g.known.p, g.known.n, g.known.sum = &data[0], len(data), sum
+	}
+}
+
+// Forget drops what Remember said.
+func (g *Digester) Forget() { g.known.p, g.known.n = nil, 0 }
+
+// PayloadSum is the SHA-256 of an application payload.
+func (g *Digester) PayloadSum(data []byte) [32]byte {
+	if len(data) > 0 && &data[0] == g.known.p && len(data) == g.known.n {
+		return g.known.sum
+	}
+	return sha256.Sum256(data)
+}
+
+// payload is the size and SHA-256 of a payload held in full or by digest.
+func (g *Digester) payload(data []byte, size uint64, sum [32]byte) (uint64, [32]byte) {
+	if data == nil && size > 0 {
+		return size, sum
+	}
+	return uint64(len(data)), g.PayloadSum(data)
 }
 
 // Digest computes c's digest.
@@ -227,10 +340,33 @@ func (g *Digester) Digest(c Command) Digest {
 		b = binary.AppendUvarint(b, uint64(len(c.Data)))
 		d.Channel, d.Size, payload = c.Channel, uint64(len(c.Data)), c.Data
 	case Deliver:
+		// By the payload's digest, so that a replay of a log that kept
+		// only the digest computes the same.
+		size, sum := g.payload(c.Data, c.Size, c.Sum)
 		str(string(c.Peer))
 		b = append(b, byte(c.Channel))
-		b = binary.AppendUvarint(b, uint64(len(c.Data)))
-		d.Channel, d.Size, payload = c.Channel, uint64(len(c.Data)), c.Data
+		b = binary.AppendUvarint(b, size)
+		b = append(b, sum[:]...)
+		d.Channel, d.Size = c.Channel, size
+	case Validate:
+		size, sum := g.payload(c.Data, c.Size, c.Sum)
+		b = binary.AppendUvarint(b, c.Msg)
+		str(string(c.Peer))
+		b = append(b, byte(c.Channel))
+		b = binary.AppendUvarint(b, size)
+		b = append(b, sum[:]...)
+		d.Channel, d.Size = c.Channel, size
+	case Verdict:
+		b = binary.AppendUvarint(b, c.Msg)
+		b = append(b, byte(c.Verdict))
+		d.Size = uint64(c.Verdict)
+	case DeliverHeld:
+		b = binary.AppendUvarint(b, c.Msg)
+		d.Size = c.Msg
+	case Throttle:
+		str(string(c.Peer))
+	case Unthrottle:
+		str(string(c.Peer))
 	case SavePeerStore:
 		// The snapshot's canonical encoding is the state's own.
 		b = append(b, c.Store.Canonical()...)
@@ -271,7 +407,17 @@ func FormatCommand(c Command) string {
 	case Publish:
 		return fmt.Sprintf("publish %s %d bytes", c.Channel, len(c.Data))
 	case Deliver:
-		return fmt.Sprintf("deliver from %s on %s: %d bytes", c.Peer, c.Channel, len(c.Data))
+		return fmt.Sprintf("deliver from %s on %s: %d bytes", c.Peer, c.Channel, payloadLen(c.Data, c.Size))
+	case Verdict:
+		return fmt.Sprintf("verdict %s on message %d", c.Verdict, c.Msg)
+	case Validate:
+		return fmt.Sprintf("validate message %d from %s on %s: %d bytes", c.Msg, c.Peer, c.Channel, payloadLen(c.Data, c.Size))
+	case DeliverHeld:
+		return fmt.Sprintf("deliver validated message %d", c.Msg)
+	case Throttle:
+		return fmt.Sprintf("throttle %s", c.Peer)
+	case Unthrottle:
+		return fmt.Sprintf("unthrottle %s", c.Peer)
 	case SavePeerStore:
 		return fmt.Sprintf("save peer store: %d entries, %d bans", len(c.Store.Entries), len(c.Store.Bans))
 	case AcceptStream:
@@ -280,4 +426,11 @@ func FormatCommand(c Command) string {
 		return fmt.Sprintf("reset stream %d of %s", c.Stream, c.Peer)
 	}
 	return fmt.Sprintf("%T", c)
+}
+
+func payloadLen(data []byte, size uint64) uint64 {
+	if data == nil && size > 0 {
+		return size
+	}
+	return uint64(len(data))
 }

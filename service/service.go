@@ -37,6 +37,10 @@ type Service interface {
 	SavePeerStore(ps state.PeerStore)
 	AcceptStream(peer state.PeerID, stream uint64)
 	ResetStream(peer state.PeerID, stream uint64)
+	Verdict(msg uint64, v state.Verdict)
+	Validate(c Validate)
+	DeliverHeld(msg uint64)
+	Throttle(peer state.PeerID, on bool)
 }
 
 // Sink receives the input actions a service produces.

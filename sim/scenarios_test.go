@@ -20,6 +20,7 @@ import (
 
 	"github.com/p2pcore/p2pcore/action"
 	"github.com/p2pcore/p2pcore/reducer"
+	"github.com/p2pcore/p2pcore/service"
 	"github.com/p2pcore/p2pcore/service/simnet"
 	"github.com/p2pcore/p2pcore/sim"
 	"github.com/p2pcore/p2pcore/state"
@@ -826,3 +827,11 @@ func (l *loopback) SavePeerStore(ps state.PeerStore) { l.main.SavePeerStore(ps) 
 func (l *loopback) AcceptStream(state.PeerID, uint64) {}
 
 func (l *loopback) ResetStream(state.PeerID, uint64) {}
+
+func (l *loopback) Verdict(msg uint64, v state.Verdict) { l.main.Verdict(msg, v) }
+
+func (l *loopback) Validate(c service.Validate) { l.main.Validate(c) }
+
+func (l *loopback) DeliverHeld(msg uint64) { l.main.DeliverHeld(msg) }
+
+func (l *loopback) Throttle(state.PeerID, bool) {}

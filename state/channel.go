@@ -11,4 +11,7 @@ type ChannelState struct {
 	Published uint64
 	Sent      uint64
 	Received  uint64
+	// Refused counts messages refused from peers: over budget, throttled,
+	// or (broadcasts) not admitted.
+	Refused uint64
 }

@@ -109,6 +109,32 @@ type Config struct {
 	ScoreOversized   int
 	ScoreViolation   int
 	ScoreUnsolicited int
+	// ScoreFlood is what each throttling past FloodTolerance costs;
+	// ScoreRejected what a broadcast the application rejected costs.
+	ScoreFlood     int
+	ScoreRejected  int
+	FloodTolerance int
+
+	// RecordPayloadLimit is the largest application payload recorded in
+	// full in the action log; larger ones are recorded as their length and
+	// SHA-256 (reducers never read application payloads). The service
+	// computes the digest of every payload above it.
+	RecordPayloadLimit int
+	// MaxPendingBytes bounds the broadcast bytes held in validation: in
+	// GossipSub's pipeline before they reach the state machine (a safety
+	// net the service keeps, reported as counts) and waiting for an
+	// application validator (the state machine's). Over it, new
+	// broadcasts are ignored, not held.
+	MaxPendingBytes int
+	// MaxSubscriptionsPerRPC bounds the topic subscriptions one GossipSub
+	// RPC may carry; more is oversized. Only this network's topics are
+	// kept at all.
+	MaxSubscriptionsPerRPC int
+	// FrameTimeout and MinFrameRate bound a direct frame once its header
+	// has arrived: its bytes must all arrive within FrameTimeout plus
+	// its size at MinFrameRate bytes per second, or it is malformed.
+	FrameTimeout time.Duration
+	MinFrameRate int
 
 	// MaxMessageSize is the global ceiling on any message.
 	MaxMessageSize int
@@ -128,6 +154,11 @@ type ChannelConfig struct {
 	// per channel for broadcasts, per peer and channel for direct sends.
 	// A full queue refuses new messages with ErrQueueFull; it never drops.
 	QueueLimit int
+	// Budget is what one peer may send on the channel.
+	Budget Budget
+	// Validated broadcast channels hand each message to an application
+	// validator before it is delivered or relayed.
+	Validated bool
 }
 
 // DefaultConfig returns the defaults of DESIGN.md §7 for network.
@@ -175,14 +206,30 @@ func DefaultConfig(network string) Config {
 		ScoreOversized:   100,
 		ScoreViolation:   20,
 		ScoreUnsolicited: 20,
+		ScoreFlood:       50,
+		ScoreRejected:    25,
+		FloodTolerance:   3,
+
+		RecordPayloadLimit:     64 << 10,
+		MaxPendingBytes:        64 * MiB,
+		MaxSubscriptionsPerRPC: 100,
+		FrameTimeout:           10 * time.Second,
+		MinFrameRate:           64 << 10,
 
 		MaxMessageSize: 10 * MiB,
 	}
-	c.Channels[ChannelControl] = ChannelConfig{Priority: true, MaxSize: 256 << 10, QueueLimit: 1 << 16}
-	c.Channels[ChannelBlock] = ChannelConfig{Broadcast: true, Priority: true, MaxSize: 10 * MiB, QueueLimit: 64}
-	c.Channels[ChannelTransaction] = ChannelConfig{Broadcast: true, MaxSize: 1 * MiB, QueueLimit: 4096}
-	c.Channels[ChannelSnarkWork] = ChannelConfig{Broadcast: true, MaxSize: 4 * MiB, QueueLimit: 1024}
-	c.Channels[ChannelSync] = ChannelConfig{MaxSize: 10 * MiB, QueueLimit: 256}
+	// Budgets leave honest peers far inside them (a block a second, a
+	// ping a minute) and stop a flood within seconds.
+	c.Channels[ChannelControl] = ChannelConfig{Priority: true, MaxSize: 256 << 10, QueueLimit: 1 << 16,
+		Budget: Budget{Msgs: 20, Bytes: 1 * MiB, Burst: 10 * time.Second}}
+	c.Channels[ChannelBlock] = ChannelConfig{Broadcast: true, Priority: true, MaxSize: 10 * MiB, QueueLimit: 64,
+		Budget: Budget{Msgs: 10, Bytes: 10 * MiB, Burst: 3 * time.Second}}
+	c.Channels[ChannelTransaction] = ChannelConfig{Broadcast: true, MaxSize: 1 * MiB, QueueLimit: 4096,
+		Budget: Budget{Msgs: 5000, Bytes: 16 * MiB, Burst: 5 * time.Second}}
+	c.Channels[ChannelSnarkWork] = ChannelConfig{Broadcast: true, MaxSize: 4 * MiB, QueueLimit: 1024,
+		Budget: Budget{Msgs: 500, Bytes: 16 * MiB, Burst: 5 * time.Second}}
+	c.Channels[ChannelSync] = ChannelConfig{MaxSize: 10 * MiB, QueueLimit: 256,
+		Budget: Budget{Msgs: 1000, Bytes: 64 * MiB, Burst: 5 * time.Second}}
 	return c
 }
 
@@ -222,6 +269,8 @@ func (c *Config) Validate() error {
 		"AddrBookPerGroup": c.AddrBookPerGroup, "MaxAddrsPerPeer": c.MaxAddrsPerPeer,
 		"BanThreshold": c.BanThreshold, "MaxMessageSize": c.MaxMessageSize,
 		"MaxInboundStreams": c.MaxInboundStreams,
+		"RecordPayloadLimit": c.RecordPayloadLimit, "MaxPendingBytes": c.MaxPendingBytes,
+		"MaxSubscriptionsPerRPC": c.MaxSubscriptionsPerRPC, "MinFrameRate": c.MinFrameRate,
 	}
 	for _, name := range SortedKeys(positive) {
 		if positive[name] <= 0 {
@@ -235,6 +284,7 @@ func (c *Config) Validate() error {
 		"SaveInterval": c.SaveInterval, "DiscourageFor": c.DiscourageFor,
 		"WriteStallTimeout": c.WriteStallTimeout, "GossipStallTimeout": c.GossipStallTimeout,
 		"CloseTimeout": c.CloseTimeout, "CloseLinger": c.CloseLinger, "DisconnectTimeout": c.DisconnectTimeout,
+		"FrameTimeout": c.FrameTimeout,
 	}
 	for _, name := range SortedKeys(durations) {
 		if durations[name] <= 0 {
@@ -243,6 +293,9 @@ func (c *Config) Validate() error {
 	}
 	if c.BackoffCap < c.BackoffBase {
 		bad("BackoffCap", "%v is below BackoffBase %v", c.BackoffCap, c.BackoffBase)
+	}
+	if c.ScoreFlood < 0 || c.ScoreRejected < 0 || c.FloodTolerance < 0 {
+		bad("ScoreFlood", "ScoreFlood %d, ScoreRejected %d and FloodTolerance %d must not be negative", c.ScoreFlood, c.ScoreRejected, c.FloodTolerance)
 	}
 	if c.AddrRelayFanout < 0 {
 		bad("AddrRelayFanout", "is %d; must not be negative", c.AddrRelayFanout)
@@ -260,6 +313,18 @@ func (c *Config) Validate() error {
 		}
 		if Channel(i) == ChannelControl && ch.Broadcast {
 			bad(name+".Broadcast", "the control channel is never broadcast")
+		}
+		if ch.Budget.Msgs < 0 || ch.Budget.Bytes < 0 || ch.Budget.Burst < 0 {
+			bad(name+".Budget", "%+v has a negative part", ch.Budget)
+		}
+		if (ch.Budget.Msgs > 0 || ch.Budget.Bytes > 0) && ch.Budget.Burst <= 0 {
+			bad(name+".Budget.Burst", "must be positive when the budget has a rate")
+		}
+		if ch.Budget.Bytes > 0 && int64(ch.MaxSize)*int64(time.Second)/int64(ch.Budget.Bytes) > int64(ch.Budget.Burst) {
+			bad(name+".Budget", "a message of MaxSize (%d bytes) never fits a burst of %v at %d bytes/s", ch.MaxSize, ch.Budget.Burst, ch.Budget.Bytes)
+		}
+		if ch.Validated && !ch.Broadcast {
+			bad(name+".Validated", "only broadcast channels are validated")
 		}
 	}
 	for i, b := range c.Bootnodes {

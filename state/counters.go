@@ -31,4 +31,11 @@ type Counters struct {
 	// CloseTimeouts counts peers forgotten because the service never
 	// confirmed their close.
 	CloseTimeouts uint64
+	// Throttles counts peers throttled for going over a budget.
+	Throttles uint64
+	// Gossip counts what GossipSub refused before asking (GossipStats).
+	GossipInvalid    uint64
+	GossipDuplicates uint64
+	GossipDropped    uint64
+	GossipDroppedB   uint64
 }

@@ -29,10 +29,14 @@ const (
 	OffenceViolation
 	// OffenceUnsolicited is a response nobody asked for.
 	OffenceUnsolicited
+	// OffenceFlood is sending past a channel's budget again and again.
+	OffenceFlood
+	// OffenceRejected is a broadcast the application's validator rejected.
+	OffenceRejected
 	NumOffences
 )
 
-var offenceNames = []string{"none", "malformed", "oversized", "protocol violation", "unsolicited response"}
+var offenceNames = []string{"none", "malformed", "oversized", "protocol violation", "unsolicited response", "flood", "rejected broadcast"}
 
 // String names the value for logs and traces.
 func (o Offence) String() string { return enumText(offenceNames, int(o), "offence") }
@@ -58,6 +62,10 @@ func (c *Config) Score(o Offence) int {
 		return c.ScoreViolation
 	case OffenceUnsolicited:
 		return c.ScoreUnsolicited
+	case OffenceFlood:
+		return c.ScoreFlood
+	case OffenceRejected:
+		return c.ScoreRejected
 	}
 	return 0
 }

@@ -92,6 +92,17 @@ type Peer struct {
 	// Streams are the inbound streams we accepted from the peer, in the
 	// order they opened (at most Config.MaxInboundStreams).
 	Streams []uint64
+
+	// Budgets is the peer's use of each channel's budget. Throttled is set
+	// while it is over one: its frames are not read and its broadcasts not
+	// taken until the bucket recovers. Throttles counts the times it was
+	// throttled; past Config.FloodTolerance each costs ScoreFlood.
+	Budgets   [NumChannels]Bucket
+	Throttled bool
+	Throttles int
+	// Refused counts messages refused from the peer, per channel: over
+	// budget, or while it was not admitted.
+	Refused [NumChannels]uint64
 }
 
 // Outbound reports whether the peer is counted against OutboundTarget.

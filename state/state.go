@@ -25,6 +25,8 @@ type State struct {
 	Channels [NumChannels]ChannelState
 	// Discovery is the address book.
 	Discovery Discovery
+	// Gossip holds broadcasts waiting for an application's verdict.
+	Gossip Gossip
 	// Bans maps a peer ID or an IP address to its ban.
 	Bans map[string]Ban
 	// Counters are the node's metrics.
@@ -59,7 +61,8 @@ func New(cfg Config, self Self, seed uint64, now int64) *State {
 			TriedGroups: make(map[string]int),
 			LastSave:    now,
 		},
-		Bans: make(map[string]Ban),
+		Gossip: Gossip{Pending: make(map[uint64]PendingGossip)},
+		Bans:   make(map[string]Ban),
 		Counters: Counters{
 			Dropped:           make(map[string]uint64),
 			Disconnects:       make(map[Reason]uint64),

@@ -347,7 +347,7 @@ const payloadChunk = 256 << 10
 // followed by nothing costs 256 KiB, not 10 MiB: the claimed size is a
 // promise, not a fact, until the bytes are here. (Growing fourfold rather
 // than twofold copies a 1 MiB payload once instead of four times.)
-func readPayload(r io.Reader, size uint64) ([]byte, error) {
+func readPayload(r io.Reader, size uint64) ([]byte, uint64, error) {
 	data := make([]byte, 0, min(size, payloadChunk))
 	for uint64(len(data)) < size {
 		if len(data) == cap(data) {
@@ -359,10 +359,10 @@ func readPayload(r io.Reader, size uint64) ([]byte, error) {
 			if errors.Is(err, io.EOF) && len(data) > 0 {
 				err = io.ErrUnexpectedEOF
 			}
-			return nil, err
+			return nil, uint64(len(data)), err
 		}
 	}
-	return data, nil
+	return data, size, nil
 }
 
 // handleStream is a stream a peer opened on the direct protocol. The state
@@ -382,18 +382,36 @@ func (s *Service) handleStream(st network.Stream) {
 		s.emitMessage(p, conn, action.FrameRejected{Peer: id, Channel: ch, Size: size, Reason: why})
 		st.Reset()
 	}
+	rules := &s.cfg.Rules
 	for {
+		// A throttled peer is not read: the transport's flow control
+		// holds it back until the state machine lets it go on.
+		if wait := s.gossip.unthrottled(p); wait != nil {
+			select {
+			case <-wait:
+			case <-s.ctx.Done():
+				st.Reset()
+				return
+			}
+		}
 		c, err := br.ReadByte()
 		if err != nil {
 			st.Close()
 			return
 		}
 		ch := state.Channel(c)
+		// Once a frame has begun, its bytes must keep coming: the whole
+		// frame within FrameTimeout plus its size at MinFrameRate.
+		st.SetReadDeadline(time.Now().Add(rules.FrameTimeout))
 		size, err := binary.ReadUvarint(br)
 		if err != nil {
-			if errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) {
+			switch {
+			case isTimeout(err):
+				s.emitMessage(p, conn, action.ReadStalled{Peer: id, Channel: ch})
+				st.Reset()
+			case errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF):
 				reject(ch, 0, "frame header cut short")
-			} else {
+			default:
 				reject(ch, 0, "malformed frame length")
 			}
 			return
@@ -402,19 +420,29 @@ func (s *Service) handleStream(st network.Stream) {
 			reject(ch, size, fmt.Sprintf("frame on unknown channel %d", c))
 			return
 		}
-		if limit := s.cfg.Rules.Channels[ch].MaxSize; size > uint64(limit) {
+		if rules.Channels[ch].Broadcast {
+			reject(ch, size, fmt.Sprintf("frame on broadcast channel %s", ch))
+			return
+		}
+		if limit := rules.Channels[ch].MaxSize; size > uint64(limit) {
 			reject(ch, size, fmt.Sprintf("frame of %d bytes exceeds the %s limit of %d", size, ch, limit))
 			return
 		}
-		data, err := readPayload(br, size)
+		st.SetReadDeadline(time.Now().Add(rules.FrameTimeout + time.Duration(size)*time.Second/time.Duration(rules.MinFrameRate)))
+		data, got, err := readPayload(br, size)
 		if err != nil {
-			if errors.Is(err, io.ErrUnexpectedEOF) {
+			switch {
+			case isTimeout(err):
+				s.emitMessage(p, conn, action.ReadStalled{Peer: id, Channel: ch, Size: size, Received: got})
+				st.Reset()
+			case errors.Is(err, io.ErrUnexpectedEOF):
 				reject(ch, size, "frame cut short")
-			} else {
+			default:
 				st.Reset()
 			}
 			return
 		}
+		st.SetReadDeadline(time.Time{})
 		s.emitMessage(p, conn, action.MessageReceived{Peer: id, Channel: ch, Data: data})
 	}
 }

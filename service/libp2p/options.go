@@ -34,8 +34,13 @@ func SubscribeOptions(queue int) []pubsub.SubOpt {
 	return []pubsub.SubOpt{pubsub.WithBufferSize(queue)}
 }
 
+// ValidatorConcurrency is how many broadcasts of one topic may wait for
+// their verdict at once.
+const ValidatorConcurrency = 1024
+
 // ValidatorOptions are the options the service registers its topic
-// validators with: they run inline, on GossipSub's validation workers.
+// validators with: they run asynchronously, each waiting for the state
+// machine's verdict, ValidatorConcurrency at most per topic.
 func ValidatorOptions() []pubsub.ValidatorOpt {
-	return []pubsub.ValidatorOpt{pubsub.WithValidatorInline(true)}
+	return []pubsub.ValidatorOpt{pubsub.WithValidatorConcurrency(ValidatorConcurrency)}
 }

@@ -35,8 +35,20 @@ func Topic(network string, ch state.Channel) string {
 // three-quarters full. The receiving side gets large validation and
 // subscription buffers, and a tracer hook counts anything it still drops.
 func (s *Service) startPubSub() error {
+	topics := make([]string, 0, len(s.gossip.topics))
+	for t := range s.gossip.topics {
+		topics = append(topics, t)
+	}
 	ps, err := pubsub.NewGossipSub(s.ctx, &flowHost{Host: s.h, flow: s.flow},
-		append(PubSubOptions(s.cfg.PubSubQueue, s.cfg.Rules.MaxMessageSize), pubsub.WithRawTracer(s.flow))...)
+		append(PubSubOptions(s.cfg.PubSubQueue, s.cfg.Rules.MaxMessageSize),
+			pubsub.WithRawTracer(s.flow),
+			// Only this network's topics are kept: a peer's subscriptions
+			// to anything else are dropped as they arrive, so 100,000 junk
+			// topics hold nothing. (The inspector refuses an RPC with more
+			// than Rules.MaxSubscriptionsPerRPC, and the peer is scored.)
+			pubsub.WithSubscriptionFilter(pubsub.NewAllowlistSubscriptionFilter(topics...)),
+			pubsub.WithAppSpecificRpcInspector(s.gossip.inspect),
+		)...)
 	if err != nil {
 		return err
 	}
@@ -46,7 +58,7 @@ func (s *Service) startPubSub() error {
 			continue
 		}
 		topic := Topic(s.cfg.Network, ch)
-		if err := ps.RegisterTopicValidator(topic, s.sizeValidator(ch), ValidatorOptions()...); err != nil {
+		if err := ps.RegisterTopicValidator(topic, s.gossip.validator(ch), ValidatorOptions()...); err != nil {
 			return err
 		}
 		t, err := ps.Join(topic)
@@ -64,58 +76,15 @@ func (s *Service) startPubSub() error {
 	return nil
 }
 
-// sizeValidator rejects a broadcast over its channel's size limit before
-// GossipSub delivers or forwards it — otherwise every honest node would
-// relay it across the network before its state machine dropped it — and
-// reports the peer that sent it, so the state machine scores it.
-func (s *Service) sizeValidator(ch state.Channel) pubsub.ValidatorEx {
-	limit := s.cfg.Rules.Channels[ch].MaxSize
-	return func(_ context.Context, from peer.ID, msg *pubsub.Message) pubsub.ValidationResult {
-		if len(msg.Data) <= limit {
-			return pubsub.ValidationAccept
-		}
-		if from != s.h.ID() {
-			var conn network.Conn
-			if conns := s.h.Network().ConnsToPeer(from); len(conns) > 0 {
-				conn = conns[0]
-			}
-			rejected := action.FrameRejected{
-				Peer: state.PeerID(from.String()), Channel: ch, Size: uint64(len(msg.Data)),
-				Reason: fmt.Sprintf("broadcast of %d bytes exceeds the %s limit of %d", len(msg.Data), ch, limit),
-			}
-			// Reported from its own goroutine: the validator runs on one of
-			// GossipSub's validation workers, which must not wait for a busy
-			// state machine. (Each report stands for over a limit's worth of
-			// bytes received, so their number is bounded by bandwidth.)
-			s.wg.Add(1)
-			go func() {
-				defer s.wg.Done()
-				s.emitMessage(from, conn, rejected)
-			}()
-		}
-		return pubsub.ValidationReject
-	}
-}
-
-// readTopic turns a subscription's messages into MessageReceived from the
-// peer that relayed them.
-func (s *Service) readTopic(ch state.Channel, sub *pubsub.Subscription) {
+// readTopic drains a subscription. Broadcasts reach the application
+// through the state machine, at validation (Deliver); the subscription is
+// what makes GossipSub send us the topic at all.
+func (s *Service) readTopic(_ state.Channel, sub *pubsub.Subscription) {
 	defer s.wg.Done()
-	self := s.h.ID()
 	for {
-		msg, err := sub.Next(s.ctx)
-		if err != nil {
+		if _, err := sub.Next(s.ctx); err != nil {
 			return
 		}
-		from := msg.ReceivedFrom
-		if from == self {
-			continue // our own publication, looped back
-		}
-		var conn network.Conn
-		if conns := s.h.Network().ConnsToPeer(from); len(conns) > 0 {
-			conn = conns[0]
-		}
-		s.emitMessage(from, conn, action.MessageReceived{Peer: state.PeerID(from.String()), Channel: ch, Data: msg.Data})
 	}
 }
 
@@ -217,6 +186,7 @@ type flowControl struct {
 	pubsub.RawTracer // the callbacks we do not need are no-ops
 	log              *slog.Logger
 	limit            int
+	gossip           *gossip // told of every broadcast's last word
 
 	mu       sync.Mutex
 	cond     *sync.Cond
@@ -230,8 +200,8 @@ type flowControl struct {
 	rejected      atomic.Uint64
 }
 
-func newFlowControl(limit int, log *slog.Logger) *flowControl {
-	f := &flowControl{RawTracer: noopTracer{}, limit: max(limit, 1), log: log,
+func newFlowControl(limit int, log *slog.Logger, g *gossip) *flowControl {
+	f := &flowControl{RawTracer: noopTracer{}, limit: max(limit, 1), log: log, gossip: g,
 		queued: map[peer.ID]int{}, moved: map[peer.ID]time.Time{}, stalled: map[peer.ID]bool{}}
 	f.cond = sync.NewCond(&f.mu)
 	return f
@@ -350,12 +320,19 @@ func (f *flowControl) UndeliverableMessage(msg *pubsub.Message) {
 // signature, a blacklisted sender) are the sender's fault and reported
 // by the validator or scored by GossipSub.
 func (f *flowControl) RejectMessage(msg *pubsub.Message, reason string) {
+	f.gossip.rejected(msg, reason)
 	switch reason {
 	case pubsub.RejectValidationQueueFull, pubsub.RejectValidationThrottled:
 		f.rejected.Add(1)
 		f.log.Warn("gossipsub dropped a received message: validation fell behind", "topic", msg.GetTopic(), "reason", reason)
 	}
 }
+
+// DuplicateMessage: a broadcast we had already seen.
+func (f *flowControl) DuplicateMessage(msg *pubsub.Message) { f.gossip.duplicate(msg) }
+
+// DeliverMessage: a broadcast accepted and delivered.
+func (f *flowControl) DeliverMessage(msg *pubsub.Message) { f.gossip.delivered(msg) }
 
 // flowHost is the host GossipSub sees: its outbound streams report each
 // write to the flow control.

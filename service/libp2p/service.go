@@ -70,11 +70,19 @@ type Config struct {
 	// Deliver hands received data messages to the application; it is
 	// called from the store's goroutine.
 	Deliver func(peer state.PeerID, ch state.Channel, data []byte)
+	// Validators are the application's validators of broadcast channels
+	// (those with Rules.Channels[ch].Validated set).
+	Validators map[state.Channel]Validator
 	// PeerStorePath is where SavePeerStore writes ("" keeps nothing).
 	PeerStorePath string
 	// Logger, if nil, discards.
 	Logger *slog.Logger
 }
+
+// Validator is an application's verdict on a broadcast before it is
+// delivered or relayed. It runs in its own goroutine; a panic counts as
+// ignore.
+type Validator func(from state.PeerID, ch state.Channel, data []byte) state.Verdict
 
 // Service is a go-libp2p host driven by a p2pcore store.
 type Service struct {
@@ -110,8 +118,10 @@ type Service struct {
 	emitMu   sync.Mutex
 	reported map[peer.ID]bool
 
-	pub   *publisher
-	saver *saver
+	pub       *publisher
+	saver     *saver
+	gossip    *gossip
+	gossipSeq atomic.Uint64
 }
 
 type dial struct {
@@ -194,7 +204,8 @@ func New(cfg Config) (*Service, error) {
 		finishing: map[peer.ID]bool{},
 		reported:  map[peer.ID]bool{},
 	}
-	s.flow = newFlowControl(cfg.PubSubQueue*3/4, log)
+	s.gossip = newGossip(s)
+	s.flow = newFlowControl(cfg.PubSubQueue*3/4, log, s.gossip)
 	if err := s.startPubSub(); err != nil {
 		h.Close()
 		cancel()
@@ -316,6 +327,7 @@ func (s *Service) disconnected(n network.Network, c network.Conn) {
 		delete(s.writers, p)
 	}
 	s.mu.Unlock()
+	s.gossip.throttle(p, false)
 	if closing {
 		return // Close reports it
 	}
@@ -457,6 +469,7 @@ func (s *Service) beginFinish(p peer.ID) bool {
 
 // finishClose closes the peer's connections and reports it.
 func (s *Service) finishClose(p peer.ID) {
+	s.gossip.throttle(p, false)
 	if err := s.h.Network().ClosePeer(p); err != nil {
 		s.log.Debug("closing peer", "peer", p, "err", err)
 	}

@@ -20,10 +20,14 @@ func (s *Service) watchStalls() {
 	every := max(min(rules.WriteStallTimeout, rules.GossipStallTimeout)/4, 10*time.Millisecond)
 	t := time.NewTicker(every)
 	defer t.Stop()
+	stats := time.NewTicker(statsEvery)
+	defer stats.Stop()
 	for {
 		select {
 		case <-s.ctx.Done():
 			return
+		case now := <-stats.C:
+			s.gossip.flush(now)
 		case now := <-t.C:
 			s.checkWriters(now)
 			for p, n := range s.flow.stalls(rules.GossipStallTimeout, now) {

@@ -23,6 +23,10 @@ type Endpoint struct {
 	links map[state.PeerID]*link
 	dials map[state.PeerID]*dial
 	seen  map[uint64]bool
+	// held are broadcasts waiting for the node's verdict (relayed only
+	// once accepted), and those its validator is looking at.
+	held      map[uint64]heldMsg
+	validated map[uint64]heldMsg
 
 	// Completions waiting to be reported as Sent and Published.
 	sent      map[sentKey]uint32
@@ -31,11 +35,20 @@ type Endpoint struct {
 
 	// OnDeliver, if set, sees every message handed to the application.
 	OnDeliver func(from state.PeerID, ch state.Channel, data []byte)
+	// Validator, if set, is the application's validator of broadcast
+	// channels with Validated set; without one every message is accepted.
+	Validator func(from state.PeerID, ch state.Channel, data []byte) state.Verdict
 	// Saved is the last peer store the node asked to persist.
 	Saved *state.PeerStore
 }
 
 var _ service.Service = (*Endpoint)(nil)
+
+type heldMsg struct {
+	from *Endpoint
+	ch   state.Channel
+	data []byte
+}
 
 type sentKey struct {
 	peer   state.PeerID
@@ -73,6 +86,7 @@ func (n *Network) Add(id state.PeerID, addr state.Addr, dispatch Dispatcher) *En
 		net: n, ID: id, Addr: addr, dispatch: dispatch,
 		links: map[state.PeerID]*link{}, dials: map[state.PeerID]*dial{},
 		seen: map[uint64]bool{}, sent: map[sentKey]uint32{},
+		held: map[uint64]heldMsg{}, validated: map[uint64]heldMsg{},
 	}
 	n.nodes = append(n.nodes, ep)
 	if addr != "" {
@@ -261,16 +275,57 @@ func (ep *Endpoint) forward(from *Endpoint, id uint64, ch state.Channel, data []
 	}
 }
 
-// gossip is a broadcast arriving from a neighbour: delivered once, then
-// passed on.
+// gossip is a broadcast arriving from a neighbour: the node is asked
+// about it once (GossipReceived), and it is passed on only if the node
+// accepts it, as GossipSub does after validation.
 func (ep *Endpoint) gossip(from *Endpoint, id uint64, ch state.Channel, data []byte) {
 	if ep.down || ep.silent || ep.seen[id] {
 		return
 	}
 	ep.seen[id] = true
-	ep.Input(action.MessageReceived{Peer: from.ID, Channel: ch, Data: data})
-	ep.forward(from, id, ch, data)
+	ep.held[id] = heldMsg{from: from, ch: ch, data: data}
+	ep.Input(action.GossipReceived{Peer: from.ID, Channel: ch, Msg: id, Data: data})
 }
+
+// Verdict relays an accepted broadcast and forgets the rest.
+func (ep *Endpoint) Verdict(msg uint64, v state.Verdict) {
+	m, ok := ep.held[msg]
+	if !ok {
+		return
+	}
+	delete(ep.held, msg)
+	delete(ep.validated, msg)
+	if v == state.VerdictAccept {
+		ep.forward(m.from, msg, m.ch, m.data)
+	}
+}
+
+// Validate runs the application's validator and reports its verdict as
+// the next event.
+func (ep *Endpoint) Validate(c service.Validate) {
+	m, ok := ep.held[c.Msg]
+	if !ok {
+		return
+	}
+	ep.validated[c.Msg] = m
+	v := state.VerdictAccept
+	if ep.Validator != nil {
+		v = ep.Validator(c.Peer, c.Channel, m.data)
+	}
+	ep.net.After(0, func() { ep.Input(action.GossipValidated{Msg: c.Msg, Verdict: v}) })
+}
+
+// DeliverHeld hands the application a broadcast its validator accepted.
+func (ep *Endpoint) DeliverHeld(msg uint64) {
+	if m, ok := ep.validated[msg]; ok && ep.OnDeliver != nil {
+		ep.OnDeliver(m.from.ID, m.ch, m.data)
+	}
+}
+
+// Throttle does nothing in the simulated network: the node refuses what a
+// throttled peer sends all the same; only the real transport can stop
+// reading.
+func (ep *Endpoint) Throttle(state.PeerID, bool) {}
 
 // complete counts a finished send (ch < 0) or publish (ch ≥ 0) and reports
 // the batch once the current event is done.

@@ -1,0 +1,182 @@
+package action
+
+import (
+	"github.com/p2pcore/p2pcore/codec"
+	"github.com/p2pcore/p2pcore/state"
+)
+
+// Gossip: every broadcast a peer relays to us goes through the state
+// machine before GossipSub delivers or relays it. The service reports it
+// (GossipReceived) and holds it until the verdict; the reducers decide —
+// the sender admitted, the size within the channel's limit, the sender
+// within its budget, the application's validator if the channel has one —
+// and the verdict goes back to GossipSub as a command. What GossipSub
+// drops before asking (bad signatures, duplicates, traffic from a
+// throttled peer) is reported in counts (GossipStats).
+
+// GossipReceived is a broadcast relayed by Peer, waiting for its verdict.
+// Msg numbers it for this node's service.
+type GossipReceived struct {
+	Peer    state.PeerID
+	Channel state.Channel
+	Msg     uint64
+	// Data, Size and Sum are the payload as in MessageReceived.
+	Data []byte
+	Size uint64
+	Sum  [32]byte
+}
+
+// Kind is KindGossipReceived.
+func (GossipReceived) Kind() Kind { return KindGossipReceived }
+
+// Len is the payload's length, whether it is held or only its digest.
+func (a GossipReceived) Len() int { return payloadLen(a.Data, a.Size) }
+
+// EncodeCBOR writes the action as a CBOR array of its fields: [peer,
+// channel, msg, data], or [peer, channel, msg, size, sum] for a payload
+// recorded by its digest.
+func (a GossipReceived) EncodeCBOR(e *codec.Encoder) {
+	if a.Data == nil && a.Size > 0 {
+		e.Array(5)
+		e.String(string(a.Peer))
+		e.Uint(uint64(a.Channel))
+		e.Uint(a.Msg)
+		e.Uint(a.Size)
+		e.Bytes(a.Sum[:])
+		return
+	}
+	e.Array(4)
+	e.String(string(a.Peer))
+	e.Uint(uint64(a.Channel))
+	e.Uint(a.Msg)
+	e.Bytes(a.Data)
+}
+
+// Digested returns the action with its payload replaced by its length and
+// sum, when the payload is longer than limit.
+func (a GossipReceived) Digested(limit int, sum func([]byte) [32]byte) (Action, bool) {
+	if len(a.Data) <= limit {
+		return a, false
+	}
+	a.Size, a.Sum, a.Data = uint64(len(a.Data)), sum(a.Data), nil
+	return a, true
+}
+
+// GossipValidated is the application validator's verdict on a broadcast
+// the state machine handed it (a channel with Validated set).
+type GossipValidated struct {
+	Msg     uint64
+	Verdict state.Verdict
+}
+
+// Kind is KindGossipValidated.
+func (GossipValidated) Kind() Kind { return KindGossipValidated }
+
+// EncodeCBOR writes the action as a CBOR array of its fields.
+func (a GossipValidated) EncodeCBOR(e *codec.Encoder) {
+	e.Array(2)
+	e.Uint(a.Msg)
+	e.Uint(uint64(a.Verdict))
+}
+
+// GossipStats counts what GossipSub refused from Peer before asking the
+// state machine, since the last report: broadcasts with a bad, missing or
+// unexpected signature (Invalid), RPCs with more subscriptions than
+// Config.MaxSubscriptionsPerRPC (Oversized), duplicates of messages
+// already seen, and broadcasts dropped unread because the peer was
+// throttled or the validation pipeline was full. Counts, not messages:
+// what a peer floods us with costs the log a few bytes a second.
+type GossipStats struct {
+	Peer           state.PeerID
+	Invalid        uint32
+	Oversized      uint32
+	Duplicates     uint32
+	DuplicateBytes uint64
+	Dropped        uint32
+	DroppedBytes   uint64
+}
+
+// Kind is KindGossipStats.
+func (GossipStats) Kind() Kind { return KindGossipStats }
+
+// EncodeCBOR writes the action as a CBOR array of its fields.
+func (a GossipStats) EncodeCBOR(e *codec.Encoder) {
+	e.Array(7)
+	e.String(string(a.Peer))
+	e.Uint(uint64(a.Invalid))
+	e.Uint(uint64(a.Oversized))
+	e.Uint(uint64(a.Duplicates))
+	e.Uint(a.DuplicateBytes)
+	e.Uint(uint64(a.Dropped))
+	e.Uint(a.DroppedBytes)
+}
+
+// Throttle is the decision to stop taking traffic from a peer that went
+// over a channel's budget: its frames are not read and its broadcasts are
+// dropped unread until Unthrottle.
+type Throttle struct {
+	Peer    state.PeerID
+	Channel state.Channel
+}
+
+// Kind is KindThrottle.
+func (Throttle) Kind() Kind { return KindThrottle }
+
+// EncodeCBOR writes the action as a CBOR array of its fields.
+func (a Throttle) EncodeCBOR(e *codec.Encoder) {
+	e.Array(2)
+	e.String(string(a.Peer))
+	e.Uint(uint64(a.Channel))
+}
+
+// Unthrottle is the decision to take a throttled peer's traffic again, its
+// budgets having recovered.
+type Unthrottle struct {
+	Peer state.PeerID
+}
+
+// Kind is KindUnthrottle.
+func (Unthrottle) Kind() Kind { return KindUnthrottle }
+
+// EncodeCBOR writes the action as a CBOR array of its fields.
+func (a Unthrottle) EncodeCBOR(e *codec.Encoder) {
+	e.Array(1)
+	e.String(string(a.Peer))
+}
+
+func count32(d *codec.Decoder) uint32 { return uint32(d.UintMax(1<<32 - 1)) }
+
+func init() {
+	register(KindGossipReceived, "GossipReceived", true, func(d *codec.Decoder) (a GossipReceived) {
+		switch d.ArrayMax(5) {
+		case 4:
+			a.Peer, a.Channel, a.Msg, a.Data = peerID(d), channel(d), d.Uint(), d.Bytes(MaxData)
+		case 5:
+			a.Peer, a.Channel, a.Msg, a.Size, a.Sum = peerID(d), channel(d), d.Uint(), payloadSize(d), sum(d)
+		default:
+			d.Fail("want a GossipReceived of 4 or 5 fields")
+		}
+		return
+	})
+	register(KindGossipValidated, "GossipValidated", true, func(d *codec.Decoder) (a GossipValidated) {
+		d.ArrayLen(2)
+		a.Msg, a.Verdict = d.Uint(), state.Verdict(d.UintMax(255))
+		return
+	})
+	register(KindGossipStats, "GossipStats", true, func(d *codec.Decoder) (a GossipStats) {
+		d.ArrayLen(7)
+		a.Peer, a.Invalid, a.Oversized = peerID(d), count32(d), count32(d)
+		a.Duplicates, a.DuplicateBytes, a.Dropped, a.DroppedBytes = count32(d), d.Uint(), count32(d), d.Uint()
+		return
+	})
+	register(KindThrottle, "Throttle", false, func(d *codec.Decoder) (a Throttle) {
+		d.ArrayLen(2)
+		a.Peer, a.Channel = peerID(d), channel(d)
+		return
+	})
+	register(KindUnthrottle, "Unthrottle", false, func(d *codec.Decoder) (a Unthrottle) {
+		d.ArrayLen(1)
+		a.Peer = peerID(d)
+		return
+	})
+}

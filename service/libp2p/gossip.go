@@ -1,0 +1,324 @@
+package libp2p
+
+import (
+	"context"
+	"errors"
+	"sync"
+	"time"
+
+	pubsub "github.com/libp2p/go-libp2p-pubsub"
+	pb "github.com/libp2p/go-libp2p-pubsub/pb"
+	"github.com/libp2p/go-libp2p/core/network"
+	"github.com/libp2p/go-libp2p/core/peer"
+
+	"github.com/p2pcore/p2pcore/action"
+	"github.com/p2pcore/p2pcore/service"
+	"github.com/p2pcore/p2pcore/state"
+)
+
+// Gossip goes through the state machine. GossipSub calls our validator for
+// every broadcast a peer relays, after the signature check and the
+// duplicate filter; the validator reports it (GossipReceived) and waits
+// for the state machine's verdict (the Verdict command), so that nothing
+// is delivered or relayed that the reducers did not accept.
+//
+// What GossipSub refuses before asking — bad signatures, duplicates — is
+// counted per peer by a tracer and reported every statsEvery as
+// GossipStats. Before GossipSub even queues a broadcast for validation, an
+// RPC inspector drops, unread and counted, the broadcasts of a peer the
+// state machine throttled, and anything that would take the bytes held in
+// the validation pipeline past Rules.MaxPendingBytes: a safety net that
+// keeps memory bounded however many peers send, like the resource
+// manager's, with its number from the state machine's configuration.
+
+// statsEvery is how often counts are reported: batching, not policy.
+const statsEvery = 200 * time.Millisecond
+
+// gossip is the service's side of the gossip rule.
+type gossip struct {
+	s *Service
+
+	mu        sync.Mutex
+	throttled map[peer.ID]chan struct{} // closed when the peer is unthrottled
+	// pipeline holds the size of every broadcast between the inspector and
+	// its last word from GossipSub (rejected, duplicate or delivered).
+	pipeline      map[*pb.Message]tracked
+	pipelineBytes int
+	stats         map[peer.ID]*action.GossipStats
+	// waiting are broadcasts our validator has reported, by number, until
+	// their verdict; held, those an application validator accepted, until
+	// the state machine delivers them.
+	waiting map[uint64]*waitingMsg
+	topics  map[string]state.Channel
+}
+
+type tracked struct {
+	size int
+	at   time.Time
+}
+
+type waitingMsg struct {
+	verdict chan state.Verdict
+	from    peer.ID
+	ch      state.Channel
+	data    []byte
+}
+
+func newGossip(s *Service) *gossip {
+	g := &gossip{s: s,
+		throttled: map[peer.ID]chan struct{}{},
+		pipeline:  map[*pb.Message]tracked{},
+		stats:     map[peer.ID]*action.GossipStats{},
+		waiting:   map[uint64]*waitingMsg{},
+		topics:    map[string]state.Channel{},
+	}
+	for ch := state.Channel(0); ch < state.NumChannels; ch++ {
+		if s.cfg.Rules.Channels[ch].Broadcast {
+			g.topics[Topic(s.cfg.Network, ch)] = ch
+		}
+	}
+	return g
+}
+
+func (g *gossip) statsFor(p peer.ID) *action.GossipStats {
+	st := g.stats[p]
+	if st == nil {
+		st = &action.GossipStats{Peer: state.PeerID(p.String())}
+		g.stats[p] = st
+	}
+	return st
+}
+
+// errTooManySubscriptions drops an RPC whose subscriptions go past the
+// limit.
+var errTooManySubscriptions = errors.New("too many subscriptions in one RPC")
+
+// inspect sees every RPC before GossipSub handles it (on GossipSub's event
+// loop: it must not block). It drops the broadcasts of a throttled peer
+// and those the validation pipeline has no room for, and refuses an RPC
+// with too many subscriptions.
+func (g *gossip) inspect(from peer.ID, rpc *pubsub.RPC) error {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if len(rpc.Subscriptions) > g.s.cfg.Rules.MaxSubscriptionsPerRPC {
+		g.statsFor(from).Oversized++
+		return errTooManySubscriptions
+	}
+	if len(rpc.Publish) == 0 {
+		return nil
+	}
+	_, throttled := g.throttled[from]
+	kept := rpc.Publish[:0]
+	for _, m := range rpc.Publish {
+		if _, ours := g.topics[m.GetTopic()]; !ours {
+			kept = append(kept, m) // GossipSub ignores topics we did not join
+			continue
+		}
+		size := len(m.Data)
+		if throttled || g.pipelineBytes+size > g.s.cfg.Rules.MaxPendingBytes {
+			st := g.statsFor(from)
+			st.Dropped++
+			st.DroppedBytes += uint64(size)
+			continue
+		}
+		g.pipeline[m] = tracked{size: size, at: time.Now()}
+		g.pipelineBytes += size
+		kept = append(kept, m)
+	}
+	clear(rpc.Publish[len(kept):])
+	rpc.Publish = kept
+	return nil
+}
+
+// done is GossipSub's last word on a broadcast: it leaves the pipeline.
+func (g *gossip) done(m *pb.Message) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if t, ok := g.pipeline[m]; ok {
+		delete(g.pipeline, m)
+		g.pipelineBytes -= t.size
+	}
+}
+
+// The tracer callbacks that matter to the gossip rule; flowControl
+// forwards them here.
+
+func (g *gossip) rejected(msg *pubsub.Message, reason string) {
+	g.done(msg.Message)
+	switch reason {
+	case pubsub.RejectInvalidSignature, pubsub.RejectMissingSignature,
+		pubsub.RejectUnexpectedSignature, pubsub.RejectUnexpectedAuthInfo:
+		g.mu.Lock()
+		g.statsFor(msg.ReceivedFrom).Invalid++
+		g.mu.Unlock()
+	}
+}
+
+func (g *gossip) duplicate(msg *pubsub.Message) {
+	g.done(msg.Message)
+	g.mu.Lock()
+	st := g.statsFor(msg.ReceivedFrom)
+	st.Duplicates++
+	st.DuplicateBytes += uint64(len(msg.Data))
+	g.mu.Unlock()
+}
+
+func (g *gossip) delivered(msg *pubsub.Message) { g.done(msg.Message) }
+
+// flush reports the counts gathered since the last flush, and forgets
+// pipeline entries GossipSub dropped without a word (none should be).
+func (g *gossip) flush(now time.Time) {
+	g.mu.Lock()
+	var out []action.GossipStats
+	for p, st := range g.stats {
+		if *st != (action.GossipStats{Peer: st.Peer}) {
+			out = append(out, *st)
+		}
+		delete(g.stats, p)
+	}
+	for m, t := range g.pipeline {
+		if now.Sub(t.at) > time.Minute {
+			delete(g.pipeline, m)
+			g.pipelineBytes -= t.size
+		}
+	}
+	g.mu.Unlock()
+	if len(out) == 0 {
+		return
+	}
+	g.s.emitMu.Lock()
+	defer g.s.emitMu.Unlock()
+	for _, st := range out {
+		g.s.emit(st)
+	}
+}
+
+// validator asks the state machine about every broadcast a peer relays.
+// It runs asynchronously (GossipSub's validation throttle bounds how many
+// wait at once) and returns the state machine's verdict.
+func (g *gossip) validator(ch state.Channel) pubsub.ValidatorEx {
+	return func(ctx context.Context, from peer.ID, msg *pubsub.Message) pubsub.ValidationResult {
+		if msg.Local || from == g.s.h.ID() {
+			return pubsub.ValidationAccept // our own publication
+		}
+		num := g.s.gossipSeq.Add(1)
+		w := &waitingMsg{verdict: make(chan state.Verdict, 1), from: from, ch: ch, data: msg.Data}
+		g.mu.Lock()
+		g.waiting[num] = w
+		g.mu.Unlock()
+		defer func() {
+			g.mu.Lock()
+			delete(g.waiting, num)
+			g.mu.Unlock()
+		}()
+		var conn network.Conn
+		if conns := g.s.h.Network().ConnsToPeer(from); len(conns) > 0 {
+			conn = conns[0]
+		}
+		g.s.emitMessage(from, conn, action.GossipReceived{Peer: state.PeerID(from.String()), Channel: ch, Msg: num, Data: msg.Data})
+		select {
+		case v := <-w.verdict:
+			switch v {
+			case state.VerdictAccept:
+				return pubsub.ValidationAccept
+			case state.VerdictReject:
+				return pubsub.ValidationReject
+			}
+			return pubsub.ValidationIgnore
+		case <-ctx.Done():
+		case <-g.s.ctx.Done():
+		}
+		return pubsub.ValidationIgnore
+	}
+}
+
+// Verdict answers GossipSub about a broadcast.
+func (s *Service) Verdict(msg uint64, v state.Verdict) {
+	s.gossip.mu.Lock()
+	w := s.gossip.waiting[msg]
+	s.gossip.mu.Unlock()
+	if w != nil {
+		select {
+		case w.verdict <- v:
+		default:
+		}
+	}
+}
+
+// Validate runs the application's validator of a channel on a broadcast in
+// its own goroutine and reports the verdict as GossipValidated. A panic in
+// the validator is its verdict: reject is not the peer's fault, so ignore.
+func (s *Service) Validate(c service.Validate) {
+	s.gossip.mu.Lock()
+	w := s.gossip.waiting[c.Msg]
+	s.gossip.mu.Unlock()
+	validate := s.cfg.Validators[c.Channel]
+	if w == nil {
+		return // GossipSub gave up waiting
+	}
+	s.wg.Add(1)
+	go func() {
+		defer s.wg.Done()
+		v := state.VerdictAccept
+		if validate != nil {
+			v = runValidator(validate, c.Peer, c.Channel, w.data)
+		}
+		s.emitMu.Lock()
+		defer s.emitMu.Unlock()
+		s.emit(action.GossipValidated{Msg: c.Msg, Verdict: v})
+	}()
+}
+
+func runValidator(v Validator, p state.PeerID, ch state.Channel, data []byte) (verdict state.Verdict) {
+	defer func() {
+		if recover() != nil {
+			verdict = state.VerdictIgnore
+		}
+	}()
+	verdict = v(p, ch, data)
+	if !verdict.Valid() {
+		verdict = state.VerdictIgnore
+	}
+	return verdict
+}
+
+// DeliverHeld hands the application a broadcast its validator accepted.
+func (s *Service) DeliverHeld(msg uint64) {
+	s.gossip.mu.Lock()
+	w := s.gossip.waiting[msg]
+	s.gossip.mu.Unlock()
+	if w != nil && s.cfg.Deliver != nil {
+		s.cfg.Deliver(state.PeerID(w.from.String()), w.ch, w.data)
+	}
+}
+
+// Throttle stops (on) or resumes taking a peer's traffic: its direct
+// frames wait unread, its broadcasts are dropped unread and counted.
+func (s *Service) Throttle(id state.PeerID, on bool) {
+	p, err := exactID(id)
+	if err != nil {
+		return
+	}
+	s.gossip.throttle(p, on)
+}
+
+func (g *gossip) throttle(p peer.ID, on bool) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	wait, throttled := g.throttled[p]
+	switch {
+	case on && !throttled:
+		g.throttled[p] = make(chan struct{})
+	case !on && throttled:
+		close(wait)
+		delete(g.throttled, p)
+	}
+}
+
+// unthrottled returns nil if the peer is not throttled, or a channel
+// closed when it is no longer.
+func (g *gossip) unthrottled(p peer.ID) <-chan struct{} {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	return g.throttled[p]
+}

@@ -1,0 +1,56 @@
+package state
+
+import "time"
+
+// Budget is a per-peer rate limit on one channel: on average at most Msgs
+// messages and Bytes bytes per second, in bursts of up to Burst's worth.
+// Zero Msgs or Bytes leaves that dimension unlimited.
+type Budget struct {
+	Msgs  int
+	Bytes int
+	Burst time.Duration
+}
+
+// Bucket is one peer's use of a Budget, kept as the generic cell rate
+// algorithm keeps it: for each dimension the theoretical time at which the
+// traffic so far would have been paid off at the budget's rate. A message
+// fits if paying for it keeps that time within Burst of now. Integers
+// only, and refilled from the action's time alone, so a replay charges
+// exactly as the run did.
+type Bucket struct {
+	MsgsAt  int64
+	BytesAt int64
+}
+
+// cost is the time one unit takes at rate per second: size/rate seconds.
+func cost(size, rate int) int64 {
+	return int64(size) * int64(time.Second) / int64(rate)
+}
+
+// Charge takes a message of size bytes out of the bucket at time now and
+// reports true, or reports false and takes nothing if it does not fit.
+func (b *Bucket) Charge(now int64, budget Budget, size int) bool {
+	burst := int64(budget.Burst)
+	msgs, bytes := max(b.MsgsAt, now), max(b.BytesAt, now)
+	if budget.Msgs > 0 {
+		msgs += cost(1, budget.Msgs)
+		if msgs-now > burst {
+			return false
+		}
+	}
+	if budget.Bytes > 0 {
+		bytes += cost(size, budget.Bytes)
+		if bytes-now > burst {
+			return false
+		}
+	}
+	b.MsgsAt, b.BytesAt = msgs, bytes
+	return true
+}
+
+// Recovered reports whether the bucket has paid off at least half its
+// burst by now: a throttled peer may be read again.
+func (b *Bucket) Recovered(now int64, budget Budget) bool {
+	half := int64(budget.Burst) / 2
+	return b.MsgsAt-now <= half && b.BytesAt-now <= half
+}

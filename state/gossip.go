@@ -1,0 +1,83 @@
+package state
+
+// Gossip is the state of broadcasts received and not yet decided: those an
+// application validator is looking at. Their bytes count against
+// Config.MaxPendingBytes, so however many peers send, the node holds a
+// bounded amount in validation.
+type Gossip struct {
+	// Pending maps the service's message number to the message.
+	Pending map[uint64]PendingGossip
+	// PendingBytes is the sum of their sizes.
+	PendingBytes int
+}
+
+// PendingGossip is a broadcast waiting for the application's verdict.
+type PendingGossip struct {
+	Peer    PeerID
+	Channel Channel
+	Size    int
+}
+
+// Verdict is what becomes of a received broadcast: accepted (delivered and
+// relayed), ignored (neither, no blame), or rejected (neither, and its
+// sender is scored). The values are GossipSub's.
+type Verdict uint8
+
+// Verdicts.
+const (
+	VerdictAccept Verdict = iota
+	VerdictReject
+	VerdictIgnore
+	// VerdictValidate: the application validator decides (a reducer's
+	// decision only; never sent to the service).
+	VerdictValidate
+	numVerdicts
+)
+
+var verdictNames = []string{"accept", "reject", "ignore", "validate"}
+
+// String names the value for logs and traces.
+func (v Verdict) String() string { return enumText(verdictNames, int(v), "verdict") }
+
+// MarshalText names the verdict.
+func (v Verdict) MarshalText() ([]byte, error) { return []byte(v.String()), nil }
+
+// UnmarshalText parses a verdict name.
+func (v *Verdict) UnmarshalText(b []byte) error {
+	n, err := enumParse(verdictNames, b, "verdict")
+	*v = Verdict(n)
+	return err
+}
+
+// Valid reports whether v is a verdict an application may give.
+func (v Verdict) Valid() bool { return v <= VerdictIgnore }
+
+// GossipAdmission is the first part of the rule for a received broadcast:
+// reject what is too large for its channel, ignore what comes from a peer
+// not admitted (unknown, closing, banned or throttled), accept the rest
+// (subject to the sender's budget, which the reducer charges).
+func (s *State) GossipAdmission(peer PeerID, ch Channel, size int) Verdict {
+	if !ch.Valid() || !s.Config.Channels[ch].Broadcast || size > s.Config.Channels[ch].MaxSize {
+		return VerdictReject
+	}
+	p, ok := s.Peers[peer]
+	if !ok || !p.Status.Connected() || p.Throttled || s.Banned(peer, p.Addr) {
+		return VerdictIgnore
+	}
+	return VerdictAccept
+}
+
+// GossipDecision is what the state, after a broadcast's reducer ran, says
+// becomes of it; the effect answers GossipSub by it. The reducer charged
+// the budget (a sender that did not fit is now throttled, so ignored) and
+// held the message for its channel's validator if there was room.
+func (s *State) GossipDecision(peer PeerID, ch Channel, size int, msg uint64) Verdict {
+	v := s.GossipAdmission(peer, ch, size)
+	if v != VerdictAccept || !s.Config.Channels[ch].Validated {
+		return v
+	}
+	if _, held := s.Gossip.Pending[msg]; held {
+		return VerdictValidate
+	}
+	return VerdictIgnore // the pending budget was full
+}
