@@ -4,6 +4,7 @@ import (
 	"testing"
 
 	"github.com/p2pcore/p2pcore/action"
+	"github.com/p2pcore/p2pcore/fuzzsteps"
 	"github.com/p2pcore/p2pcore/service"
 	"github.com/p2pcore/p2pcore/state"
 	"github.com/p2pcore/p2pcore/store"
@@ -38,18 +39,19 @@ func (h *hashEveryAction) Checkpoint(uint64, state.Hash, []state.SectionHash) {}
 // ones included.
 func TestSameInputsSameHashes(t *testing.T) {
 	total := 0
-	for n, seed := range fuzzSeeds() {
+	for n, seed := range fuzzsteps.Seeds() {
 		var runs [2]*hashEveryAction
 		for r := range runs {
-			cfg, self := fuzzConfig()
+			cfg, self := fuzzsteps.DefaultConfig(), fuzzsteps.DefaultSelf()
 			clock := &fuzzClock{t: fuzzEpoch}
 			obs := &hashEveryAction{}
 			s := store.New(state.New(cfg, self, 7, fuzzEpoch), nil, clock, store.Options{Observer: obs})
 			obs.st = s.State
-			g := &gen{data: seed}
-			for i := 0; i < 400 && !g.done(); i++ {
-				clock.t += int64(fuzzSteps[g.intn(len(fuzzSteps))]) * int64(g.intn(2))
-				s.Dispatch(g.action(s.State()))
+			g := fuzzsteps.NewGenerator(seed)
+			for i := 0; i < 400 && !g.Done(); i++ {
+				step, a := g.Next(s.State())
+				clock.t += int64(step)
+				s.Dispatch(a)
 			}
 			obs.hashes = append(obs.hashes, s.State().Hash())
 			runs[r] = obs
@@ -74,7 +76,7 @@ func TestSameInputsSameHashes(t *testing.T) {
 // the initial state: each must be refused with a reason, counted, and leave
 // everything else untouched.
 func TestDisabledActionsAreCountedNoOps(t *testing.T) {
-	cfg, self := fuzzConfig()
+	cfg, self := fuzzsteps.DefaultConfig(), fuzzsteps.DefaultSelf()
 	s := store.New(state.New(cfg, self, 7, fuzzEpoch), nil, &fuzzClock{t: fuzzEpoch}, store.Options{CheckInvariants: true})
 	nonsense := []action.Action{
 		action.Connected{Peer: "stranger"},

@@ -2,12 +2,10 @@ package store_test
 
 import (
 	"bytes"
-	"fmt"
 	"testing"
-	"time"
 
 	"github.com/p2pcore/p2pcore/action"
-	"github.com/p2pcore/p2pcore/message"
+	"github.com/p2pcore/p2pcore/fuzzsteps"
 	"github.com/p2pcore/p2pcore/replay"
 	"github.com/p2pcore/p2pcore/state"
 	"github.com/p2pcore/p2pcore/store"
@@ -20,44 +18,16 @@ import (
 // give the same state hash after every input; and its recorded log must
 // replay and verify.
 //
-// The generator knows the protocol well enough to get deep: it answers
-// pings with the outstanding nonce, sends Hellos that pass or fail each
-// check, and echoes our own Hello nonce back. Limits are small so that
-// queues fill, books evict and bans expire within a short input.
+// The generator (fuzzsteps.Generator) knows the protocol well enough to
+// get deep; the node (fuzzsteps.DefaultConfig) has small limits.
 func FuzzActions(f *testing.F) {
-	for _, seed := range fuzzSeeds() {
+	for _, seed := range fuzzsteps.Seeds() {
 		f.Add(seed)
 	}
 	f.Fuzz(func(t *testing.T, data []byte) {
 		runActions(t, data)
 	})
 }
-
-// fuzzConfig is a node with small limits.
-func fuzzConfig() (state.Config, state.Self) {
-	c := state.DefaultConfig("fuzznet")
-	c.OutboundTarget, c.MaxInbound, c.MaxPendingInbound, c.MaxDialsPerTick = 3, 3, 2, 2
-	c.AddrBookNew, c.AddrBookTried, c.AddrBookPerGroup = 6, 3, 2
-	c.MaxAddrList, c.MaxAddrAnnounce = 5, 3
-	for ch := range c.Channels {
-		c.Channels[ch].QueueLimit = 2
-	}
-	c.Channels[state.ChannelBlock].MaxSize = 64
-	c.Bootnodes = []state.PeerAddr{{ID: fuzzPeers[0], Addrs: []state.Addr{fuzzAddrs[0]}}}
-	return c, state.Self{ID: "self", ListenAddrs: []state.Addr{"/ip4/10.0.0.1/tcp/4001"}}
-}
-
-var (
-	fuzzPeers = []state.PeerID{"p0", "p1", "p2", "p3", "p4", "p5", "self"}
-	// Addresses: p1 and p2 share a /16, p5 is loopback, the last is ours.
-	fuzzAddrs = []state.Addr{
-		"/ip4/10.1.0.1/tcp/4001", "/ip4/10.2.0.1/tcp/4001", "/ip4/10.2.0.2/tcp/4001",
-		"/ip4/10.3.0.1/tcp/4001", "/ip6/2001:db8::1/tcp/4001", "/ip4/127.0.0.1/tcp/7005",
-		"/ip4/10.0.0.1/tcp/4001",
-	}
-	fuzzSteps = []time.Duration{0, time.Millisecond, 100 * time.Millisecond, time.Second,
-		5 * time.Second, 11 * time.Second, 31 * time.Second, 61 * time.Second, 25 * time.Hour}
-)
 
 // input is one generated action and the clock reading it is dispatched at.
 type input struct {
@@ -69,10 +39,10 @@ type fuzzClock struct{ t int64 }
 
 func (c *fuzzClock) Now() int64 { return c.t }
 
-const fuzzEpoch = int64(1767225600) * int64(time.Second)
+const fuzzEpoch = fuzzsteps.Epoch
 
 func runActions(t *testing.T, data []byte) {
-	cfg, self := fuzzConfig()
+	cfg, self := fuzzsteps.DefaultConfig(), fuzzsteps.DefaultSelf()
 	var log bytes.Buffer
 	st := state.New(cfg, self, 7, fuzzEpoch)
 	w, err := replay.NewWriter(&log, replay.NewHeader(st, 7, 16))
@@ -81,12 +51,12 @@ func runActions(t *testing.T, data []byte) {
 	}
 	clock := &fuzzClock{t: fuzzEpoch}
 	s := store.New(st, nil, clock, store.Options{Observer: w, CheckpointEvery: 16})
-	g := &gen{data: data}
+	g := fuzzsteps.NewGenerator(data)
 	var inputs []input
 	var hashes []state.Hash
-	for i := 0; i < 400 && !g.done(); i++ {
-		clock.t += int64(fuzzSteps[g.intn(len(fuzzSteps))]) * int64(g.intn(2))
-		a := g.action(s.State())
+	for i := 0; i < 400 && !g.Done(); i++ {
+		step, a := g.Next(s.State())
+		clock.t += int64(step)
 		inputs = append(inputs, input{clock.t, a})
 		s.Dispatch(a)
 		if err := s.State().Check(); err != nil {
@@ -123,233 +93,4 @@ func runActions(t *testing.T, data []byte) {
 	if _, err := r.Run(); err != nil {
 		t.Fatalf("replaying the recorded sequence: %v", err)
 	}
-}
-
-// gen reads choices from the fuzz input; when it runs out it returns
-// zeros, and done reports it.
-type gen struct {
-	data []byte
-	pos  int
-}
-
-func (g *gen) done() bool { return g.pos >= len(g.data) }
-
-func (g *gen) byte() byte {
-	if g.pos >= len(g.data) {
-		return 0
-	}
-	b := g.data[g.pos]
-	g.pos++
-	return b
-}
-
-func (g *gen) intn(n int) int { return int(g.byte()) % n }
-
-func (g *gen) peer() state.PeerID { return fuzzPeers[g.intn(len(fuzzPeers))] }
-
-func (g *gen) addr() state.Addr { return fuzzAddrs[g.intn(len(fuzzAddrs))] }
-
-func (g *gen) peerAddrs(max int) []state.PeerAddr {
-	n := g.intn(max + 1)
-	out := make([]state.PeerAddr, 0, n)
-	for i := 0; i < n; i++ {
-		out = append(out, state.PeerAddr{ID: g.peer(), Addrs: []state.Addr{g.addr()}})
-	}
-	return out
-}
-
-func (g *gen) bytes(max int) []byte {
-	n := g.intn(max + 1)
-	out := make([]byte, n)
-	for i := range out {
-		out[i] = g.byte()
-	}
-	return out
-}
-
-func (g *gen) channel() state.Channel { return state.Channel(g.intn(int(state.NumChannels) + 1)) }
-
-// action generates one input action, looking at the state only to make
-// protocol-aware messages (right nonces, plausible clocks).
-func (g *gen) action(s *state.State) action.Action {
-	p := g.peer()
-	op := g.intn(28)
-	if op >= 20 {
-		if a := g.progress(s); a != nil {
-			return a
-		}
-		op = 0
-	}
-	switch op {
-	case 0, 1:
-		return action.Tick{}
-	case 2:
-		return action.Connect{Peer: p, Addrs: []state.Addr{g.addr()}, Manual: g.intn(4) == 0}
-	case 3:
-		return action.Connected{Peer: p, Addr: g.addr()}
-	case 4:
-		return action.ConnectionFailed{Peer: p, Error: "refused"}
-	case 5:
-		return action.IncomingConnection{Peer: p, Addr: g.addr(), Outbound: g.intn(5) == 0}
-	case 6:
-		return action.Disconnect{Peer: p, Reason: state.Reason(g.intn(int(state.NumReasons) + 1))}
-	case 7:
-		return action.Disconnected{Peer: p, Error: "gone"}
-	case 8, 9, 10, 11:
-		return action.MessageReceived{Peer: p, Channel: state.ChannelControl, Data: g.control(s, p)}
-	case 12:
-		return action.MessageReceived{Peer: p, Channel: g.channel(), Data: g.bytes(80)}
-	case 13:
-		return action.BroadcastMessage{Channel: g.channel(), Data: g.bytes(80)}
-	case 14:
-		return action.SendMessage{Peer: p, Channel: g.channel(), Data: g.bytes(16)}
-	case 15:
-		if g.intn(2) == 0 {
-			return action.Sent{Peer: p, Channel: g.channel(), Count: uint32(g.intn(3))}
-		}
-		return action.Published{Channel: g.channel(), Count: uint32(g.intn(3))}
-	case 16:
-		return action.FrameRejected{Peer: p, Channel: g.channel(), Size: uint64(g.intn(4)) << 20, Reason: "bad frame"}
-	case 17:
-		target := string(p)
-		if g.intn(2) == 0 {
-			target = state.AddrHost(g.addr())
-		}
-		if g.intn(3) == 0 {
-			return action.Unban{Target: target}
-		}
-		return action.Ban{Target: target, Duration: fuzzSteps[g.intn(len(fuzzSteps))], Reason: "fuzz"}
-	case 18:
-		return action.PeersDiscovered{Peers: g.peerAddrs(4), Source: "fuzz"}
-	default:
-		if g.intn(8) == 0 {
-			// Rare: a stopped node accepts almost nothing after it.
-			return action.Shutdown{}
-		}
-		var ps state.PeerStore
-		for _, pa := range g.peerAddrs(3) {
-			ps.Entries = append(ps.Entries, state.AddrEntry{ID: pa.ID, Addrs: pa.Addrs, Tried: g.intn(2) == 0,
-				Failures: g.intn(3), RetryAt: s.Now + int64(g.intn(30))*int64(time.Second)})
-		}
-		if g.intn(2) == 0 {
-			ps.Bans = append(ps.Bans, state.BanEntry{Target: string(g.peer()), Ban: state.Ban{Until: s.Now + int64(time.Hour)}})
-		}
-		return action.PeerStoreLoaded{Store: ps}
-	}
-}
-
-// progress picks a peer in the state and takes its natural next step with
-// well-formed values, so random inputs reach ready peers, pings and peer
-// exchange instead of stalling at the first handshake.
-func (g *gen) progress(s *state.State) action.Action {
-	ids := state.SortedKeys(s.Peers)
-	if len(ids) == 0 {
-		return action.IncomingConnection{Peer: g.peer(), Addr: g.addr()}
-	}
-	id := ids[g.intn(len(ids))]
-	p := s.Peers[id]
-	now := s.Now / int64(time.Second)
-	msg := func(m message.Message) action.Action {
-		return action.MessageReceived{Peer: id, Channel: state.ChannelControl, Data: message.Marshal(m)}
-	}
-	switch {
-	case p.Status == state.StatusConnecting:
-		return action.Connected{Peer: id, Addr: p.Addr}
-	case p.Status == state.StatusDisconnecting:
-		return action.Disconnected{Peer: id}
-	case p.Status == state.StatusHandshaking && p.Handshake.HelloSent:
-		return msg(message.HelloAck{Version: 1, Network: s.Config.Network, UnixTime: now, ListenAddrs: []state.Addr{g.addr()}})
-	case p.Status == state.StatusHandshaking:
-		return msg(message.Hello{Version: 1, Network: s.Config.Network, UnixTime: now,
-			ListenAddrs: []state.Addr{g.addr()}, Nonce: uint64(g.byte()) + 1})
-	case p.Ping.Outstanding:
-		return msg(message.PingResponse{Nonce: p.Ping.Nonce})
-	}
-	switch g.intn(6) {
-	case 0:
-		return msg(message.AddrListRequest{})
-	case 1:
-		return msg(message.AddrListResponse{Peers: g.peerAddrs(6)})
-	case 2:
-		return msg(message.AddrAnnounce{Peers: g.peerAddrs(4)})
-	case 3:
-		return action.SendMessage{Peer: id, Channel: state.ChannelSync, Data: g.bytes(8)}
-	case 4:
-		return action.Sent{Peer: id, Channel: state.ChannelSync, Count: 1}
-	}
-	return action.MessageReceived{Peer: id, Channel: state.ChannelBlock, Data: g.bytes(70)}
-}
-
-// control generates a control message from peer p: mostly well-formed,
-// sometimes hostile or garbage.
-func (g *gen) control(s *state.State, p state.PeerID) []byte {
-	now := s.Now / int64(time.Second)
-	network := "fuzznet"
-	if g.intn(6) == 0 {
-		network = "othernet"
-	}
-	skew := int64(g.intn(3)-1) * 11 // -11, 0 or +11 seconds
-	var m message.Message
-	switch g.intn(11) {
-	case 0, 1:
-		nonce := uint64(g.byte()) + 1
-		if g.intn(4) == 0 { // our own nonce: a connection to ourselves
-			for _, id := range state.SortedKeys(s.Peers) {
-				if s.Peers[id].Handshake.HelloSent {
-					nonce = s.Peers[id].Handshake.Nonce
-				}
-			}
-		}
-		m = message.Hello{Version: uint32(g.intn(3)), Network: network, UnixTime: now + skew,
-			ListenAddrs: []state.Addr{g.addr()}, Observed: g.addr(), Nonce: nonce}
-	case 2, 3:
-		m = message.HelloAck{Version: uint32(g.intn(3)), Network: network, UnixTime: now + skew, Observed: g.addr()}
-	case 4:
-		m = message.PingRequest{Nonce: uint64(g.byte())}
-	case 5:
-		nonce := uint64(g.byte())
-		if peer, ok := s.Peers[p]; ok && g.intn(3) != 0 {
-			nonce = peer.Ping.Nonce
-		}
-		m = message.PingResponse{Nonce: nonce}
-	case 6:
-		m = message.AddrListRequest{}
-	case 7:
-		m = message.AddrListResponse{Peers: g.peerAddrs(6)}
-	case 8:
-		m = message.AddrAnnounce{Peers: g.peerAddrs(4)}
-	case 9:
-		m = message.Disconnect{Reason: state.Reason(g.byte())}
-	default:
-		return g.bytes(24) // garbage
-	}
-	return message.Marshal(m)
-}
-
-// fuzzSeeds are starting points that reach deep states: handshakes in both
-// directions, pings, peer exchange, bans. Plain `go test` runs them (and
-// the corpus under testdata/fuzz/FuzzActions).
-func fuzzSeeds() [][]byte {
-	var seeds [][]byte
-	for i := 0; i < 24; i++ {
-		b := make([]byte, 160+40*(i%8))
-		x := uint32(2463534242 + i*7919)
-		for j := range b {
-			x ^= x << 13
-			x ^= x >> 17
-			x ^= x << 5
-			b[j] = byte(x)
-		}
-		seeds = append(seeds, b)
-	}
-	// A scripted run: tick (dial the bootnode), connect, HelloAck, then
-	// traffic; each action is (time step, kind, peer, …) bytes.
-	seeds = append(seeds, []byte(fmt.Sprint(
-		"\x00\x00\x00",                                     // tick at start: dial p0
-		"\x00\x03\x00\x01", "\x00\x08\x00\x02\x01\x00\x00", // Connected p0, HelloAck
-		"\x06\x05\x01\x03\x01", "\x00\x08\x01\x00\x05\x02\x01\x01", // incoming p1, Hello
-		"\x07\x00", "\x00\x08\x01\x05\x01", // a minute on: ping, answer
-		"\x00\x0d\x01\x10abcdefghijklmnop", "\x00\x0f\x00\x01\x01",
-	)))
-	return seeds
 }
