@@ -10,6 +10,11 @@ import (
 	"github.com/p2pcore/p2pcore/store"
 )
 
+// testClock is a clock the test sets.
+type testClock struct{ t int64 }
+
+func (c *testClock) Now() int64 { return c.t }
+
 // hashEveryAction records the state hash before every action (that is,
 // after the one before it), and the digest of every command.
 type hashEveryAction struct {
@@ -43,9 +48,9 @@ func TestSameInputsSameHashes(t *testing.T) {
 		var runs [2]*hashEveryAction
 		for r := range runs {
 			cfg, self := fuzzsteps.DefaultConfig(), fuzzsteps.DefaultSelf()
-			clock := &fuzzClock{t: fuzzEpoch}
+			clock := &testClock{t: fuzzsteps.Epoch}
 			obs := &hashEveryAction{}
-			s := store.New(state.New(cfg, self, 7, fuzzEpoch), nil, clock, store.Options{Observer: obs})
+			s := store.New(state.New(cfg, self, 7, fuzzsteps.Epoch), nil, clock, store.Options{Observer: obs})
 			obs.st = s.State
 			g := fuzzsteps.NewGenerator(seed)
 			for i := 0; i < 400 && !g.Done(); i++ {
@@ -77,7 +82,7 @@ func TestSameInputsSameHashes(t *testing.T) {
 // everything else untouched.
 func TestDisabledActionsAreCountedNoOps(t *testing.T) {
 	cfg, self := fuzzsteps.DefaultConfig(), fuzzsteps.DefaultSelf()
-	s := store.New(state.New(cfg, self, 7, fuzzEpoch), nil, &fuzzClock{t: fuzzEpoch}, store.Options{CheckInvariants: true})
+	s := store.New(state.New(cfg, self, 7, fuzzsteps.Epoch), nil, &testClock{t: fuzzsteps.Epoch}, store.Options{CheckInvariants: true})
 	nonsense := []action.Action{
 		action.Connected{Peer: "stranger"},
 		action.ConnectionFailed{Peer: "stranger"},
