@@ -34,17 +34,26 @@
 // (ended with its end record, so it verifies) and fails the test with a
 // message like this one:
 //
-//	fuzzsteps: invariant "no peer is Ready without a completed handshake" failed at input #57 (MessageReceived): …
-//	input #57: MessageReceived{…}
-//	what input #57 and the 2 actions it caused changed (-before +after):
-//	…
-//	action log: /…/testdata/fuzzsteps/FuzzX_seed_3.log (ends after input #57 and all it caused; it replays and verifies)
+//	fuzzsteps: invariant "no peer ever has a ping outstanding" failed at input #5 (Tick): peer p0 has a ping outstanding
+//	input #5: Tick
+//	action log: /…/testdata/fuzzsteps/FuzzX_b4a83696105a529a.log (ends after input #5 and all it caused; it replays and verifies)
 //	reproduce:
-//	  go test -run='^FuzzX$/^seed#3$'
-//	  p2pnode replay --trace --to 59 /…/testdata/fuzzsteps/FuzzX_seed_3.log
-//	  p2pnode replay --to 57 --diff 57 /…/testdata/fuzzsteps/FuzzX_seed_3.log
-//	  p2pnode replay --to 59 --state /…/testdata/fuzzsteps/FuzzX_seed_3.log
-//	  fuzzsteps.ReplayFile("/…/testdata/fuzzsteps/FuzzX_seed_3.log", <invariant …>)
+//	  go test -run='^FuzzX$/^b4a83696105a529a$'    # rerun this corpus entry (in its package directory)
+//	  p2pnode replay --trace --to 7 /…/FuzzX_b4a83696105a529a.log    # every action up to the failure
+//	  p2pnode replay --to 5 --diff 5 /…/FuzzX_b4a83696105a529a.log    # what input #5 itself did
+//	  p2pnode replay --to 7 --state /…/FuzzX_b4a83696105a529a.log    # the state it left
+//	  fuzzsteps.ReplayFile("/…/FuzzX_b4a83696105a529a.log", <invariant "no peer ever has a ping outstanding">)    # the same failure, from Go
+//	what input #5 and the 2 actions it caused changed (-before +after):
+//	  …
+//	  			Ping: state.Ping{
+//	- 				Outstanding: false,
+//	+ 				Outstanding: true,
+//	  …
+//
+// A failure of State.Check also suggests `p2pnode replay --check LOG`; a
+// determinism or replay failure, `p2pnode replay LOG`, which names the
+// first action that differs; a panic, `p2pnode replay --trace LOG`, and
+// the message ends with the panic's stack.
 //
 // The log is written to testdata/fuzzsteps under the test's package
 // directory (next to Go's testdata/fuzz), or to $P2PCORE_FUZZSTEPS_DIR, or
@@ -59,8 +68,9 @@
 //     `go test -run=FuzzX/<id>`. Run it: the harness fails the same way
 //     and writes that input's own log, testdata/fuzzsteps/FuzzX_<id>.log,
 //     with the commands for it. (While fuzzing, each failing attempt —
-//     minimisation tries many — rewrites testdata/fuzzsteps/FuzzX.log; the
-//     corpus entry's log is the one to use.)
+//     minimisation tries many — rewrites testdata/fuzzsteps/FuzzX.log, so
+//     it ends up with the last, minimised, input's log; the corpus entry's
+//     own log is the one to keep using.)
 //  2. Run the printed p2pnode replay commands: --trace --to N lists every
 //     action up to the failure, --to N --diff N shows what the failing
 //     input did, --state the state it left, and for State.Check, --check

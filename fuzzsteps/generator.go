@@ -47,8 +47,8 @@ func DefaultConfig() state.Config {
 }
 
 // DefaultSelf is the node under test: ID "self", listening on
-// /ip4/10.0.0.1/tcp/4001. The generator also plays a peer with this ID and
-// dials this address now and then, to test self-connection.
+// /ip4/10.0.0.1/tcp/4001. The generator also uses this ID and this address
+// for peers now and then, to test self-connection.
 func DefaultSelf() state.Self {
 	return state.Self{ID: "self", ListenAddrs: []state.Addr{"/ip4/10.0.0.1/tcp/4001"}}
 }

@@ -103,7 +103,6 @@ func (h Harness) AddSeeds(f *testing.F) {
 // Fuzz runs one fuzz input through the harness and fails t on the first
 // failure; it has the signature testing.F.Fuzz wants: f.Fuzz(h.Fuzz).
 func (h Harness) Fuzz(t *testing.T, data []byte) {
-	t.Helper()
 	f, err := h.Run(t.Name(), data)
 	if err != nil {
 		t.Fatal(err)
