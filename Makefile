@@ -6,7 +6,7 @@ COUNT     ?= 6
 
 # Every fuzz target, as package:Target.
 FUZZ_TARGETS := \
-	./store:FuzzActions \
+	./store:FuzzActions ./fuzzsteps:FuzzNoReadyWithoutHandshake \
 	./replay:FuzzLogReader \
 	./codec:FuzzDecodeRoundTrip ./codec:FuzzSkip \
 	./message:FuzzDecode ./message:FuzzHello ./message:FuzzHelloAck \

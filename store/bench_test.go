@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"github.com/p2pcore/p2pcore/action"
+	"github.com/p2pcore/p2pcore/fuzzsteps"
 	"github.com/p2pcore/p2pcore/message"
 	"github.com/p2pcore/p2pcore/replay"
 	"github.com/p2pcore/p2pcore/state"
@@ -14,12 +15,12 @@ import (
 
 // readyNode returns a store with n ready inbound peers. With a path, the
 // node records everything (its set-up included) to a log there.
-func readyNode(tb testing.TB, n int, path string) (*store.Store, *fuzzClock, *replay.Writer, []state.PeerID) {
+func readyNode(tb testing.TB, n int, path string) (*store.Store, *testClock, *replay.Writer, []state.PeerID) {
 	cfg := state.DefaultConfig("bench")
 	cfg.MaxInbound, cfg.MaxPendingInbound = n, n
 	self := state.Self{ID: "self", ListenAddrs: []state.Addr{"/ip4/10.0.0.1/tcp/4001"}}
-	st := state.New(cfg, self, 1, fuzzEpoch)
-	clock := &fuzzClock{t: fuzzEpoch}
+	st := state.New(cfg, self, 1, fuzzsteps.Epoch)
+	clock := &testClock{t: fuzzsteps.Epoch}
 	opts := store.Options{CheckpointEvery: 4096}
 	var w *replay.Writer
 	if path != "" {
@@ -35,7 +36,7 @@ func readyNode(tb testing.TB, n int, path string) (*store.Store, *fuzzClock, *re
 		ids[i] = state.PeerID(fmt.Sprintf("12D3KooWPeer%040d", i))
 		addr := state.Addr(fmt.Sprintf("/ip4/10.%d.%d.1/tcp/4001", i/250+1, i%250))
 		s.Dispatch(action.IncomingConnection{Peer: ids[i], Addr: addr})
-		hello := message.Hello{Version: 1, Network: "bench", UnixTime: fuzzEpoch / 1e9, Nonce: uint64(i + 1)}
+		hello := message.Hello{Version: 1, Network: "bench", UnixTime: fuzzsteps.Epoch / 1e9, Nonce: uint64(i + 1)}
 		s.Dispatch(action.MessageReceived{Peer: ids[i], Channel: state.ChannelControl, Data: message.Marshal(hello)})
 	}
 	if got := s.State().Counts().Ready; got != n {
@@ -46,7 +47,7 @@ func readyNode(tb testing.TB, n int, path string) (*store.Store, *fuzzClock, *re
 
 // traffic dispatches n MessageReceived on the transaction channel from the
 // ready peers, round robin, 128-byte payloads, 1 µs apart.
-func traffic(s *store.Store, clock *fuzzClock, ids []state.PeerID, n int) {
+func traffic(s *store.Store, clock *testClock, ids []state.PeerID, n int) {
 	data := make([]byte, 128)
 	for i := 0; i < n; i++ {
 		clock.t += 1000

@@ -4,10 +4,16 @@ import (
 	"testing"
 
 	"github.com/p2pcore/p2pcore/action"
+	"github.com/p2pcore/p2pcore/fuzzsteps"
 	"github.com/p2pcore/p2pcore/service"
 	"github.com/p2pcore/p2pcore/state"
 	"github.com/p2pcore/p2pcore/store"
 )
+
+// testClock is a clock the test sets.
+type testClock struct{ t int64 }
+
+func (c *testClock) Now() int64 { return c.t }
 
 // hashEveryAction records the state hash before every action (that is,
 // after the one before it), and the digest of every command.
@@ -38,18 +44,19 @@ func (h *hashEveryAction) Checkpoint(uint64, state.Hash, []state.SectionHash) {}
 // ones included.
 func TestSameInputsSameHashes(t *testing.T) {
 	total := 0
-	for n, seed := range fuzzSeeds() {
+	for n, seed := range fuzzsteps.Seeds() {
 		var runs [2]*hashEveryAction
 		for r := range runs {
-			cfg, self := fuzzConfig()
-			clock := &fuzzClock{t: fuzzEpoch}
+			cfg, self := fuzzsteps.DefaultConfig(), fuzzsteps.DefaultSelf()
+			clock := &testClock{t: fuzzsteps.Epoch}
 			obs := &hashEveryAction{}
-			s := store.New(state.New(cfg, self, 7, fuzzEpoch), nil, clock, store.Options{Observer: obs})
+			s := store.New(state.New(cfg, self, 7, fuzzsteps.Epoch), nil, clock, store.Options{Observer: obs})
 			obs.st = s.State
-			g := &gen{data: seed}
-			for i := 0; i < 400 && !g.done(); i++ {
-				clock.t += int64(fuzzSteps[g.intn(len(fuzzSteps))]) * int64(g.intn(2))
-				s.Dispatch(g.action(s.State()))
+			g := fuzzsteps.NewGenerator(seed)
+			for i := 0; i < 400 && !g.Done(); i++ {
+				step, a := g.Next(s.State())
+				clock.t += int64(step)
+				s.Dispatch(a)
 			}
 			obs.hashes = append(obs.hashes, s.State().Hash())
 			runs[r] = obs
@@ -74,8 +81,8 @@ func TestSameInputsSameHashes(t *testing.T) {
 // the initial state: each must be refused with a reason, counted, and leave
 // everything else untouched.
 func TestDisabledActionsAreCountedNoOps(t *testing.T) {
-	cfg, self := fuzzConfig()
-	s := store.New(state.New(cfg, self, 7, fuzzEpoch), nil, &fuzzClock{t: fuzzEpoch}, store.Options{CheckInvariants: true})
+	cfg, self := fuzzsteps.DefaultConfig(), fuzzsteps.DefaultSelf()
+	s := store.New(state.New(cfg, self, 7, fuzzsteps.Epoch), nil, &testClock{t: fuzzsteps.Epoch}, store.Options{CheckInvariants: true})
 	nonsense := []action.Action{
 		action.Connected{Peer: "stranger"},
 		action.ConnectionFailed{Peer: "stranger"},
