@@ -46,9 +46,9 @@ func Example() {
 	}
 	fmt.Printf("replayed: %s: input #%d (%s): %v\n", again.Invariant, again.Input, again.Kind, again.Err)
 	// Output:
-	// no peer is ever Ready: input #3 (MessageReceived): peer p4 is Ready
+	// no peer is ever Ready: input #4 (MessageReceived): peer p4 is Ready
 	// log: Example.log
-	// replayed: no peer is ever Ready: input #3 (MessageReceived): peer p4 is Ready
+	// replayed: no peer is ever Ready: input #4 (MessageReceived): peer p4 is Ready
 }
 
 // A Harness with the zero Config and Self runs a node of DefaultConfig and
@@ -86,12 +86,12 @@ func ExampleGenerator() {
 		fmt.Printf("#%d +%v %s\n", m.ID, step, action.FormatShort(a))
 	}
 	// Output:
-	// #1 +0s IncomingConnection Peer=p4 Addr=/ip4/127.0.0.1/tcp/7005
-	// #2 +25h0m0s Connect Peer=self Addrs=[/ip4/10.2.0.2/tcp/4001] Manual=true
-	// #3 +1ms MessageReceived Peer=p4 Channel=control Data=Hello{Version=1 Network=fuzznet ListenAddrs=[/ip4/10.2.0.1/tcp/4001] UnixTime=1767315600 Nonce=147}
-	// #6 +100ms MessageReceived Peer=p4 Channel=control Data=AddrListRequest{}
-	// #9 +0s Tick
-	// #12 +31s MessageReceived Peer=p4 Channel=control Data=AddrListRequest{}
+	// #1 +0s BroadcastMessage Channel=transaction Data=0x3e239272a370378d…(26B)
+	// #2 +11s IncomingConnection Peer=p4 Addr=/ip4/10.0.0.1/tcp/4001
+	// #3 +0s Disconnected Peer=self Error=gone
+	// #4 +0s MessageReceived Peer=p4 Channel=control Data=Hello{Version=1 Network=fuzznet ListenAddrs=[/ip4/10.2.0.2/tcp/4001] UnixTime=1767225611 Nonce=74}
+	// #7 +0s MessageReceived Peer=p4 Channel=control Data=AddrListResponse{Peers=[{ID=p1 Addrs=[/ip4/10.0.0.1/tcp/4001]},{ID=p4 Addrs=[/ip6/2001:db8::1/tcp/4001]},{ID=p3 Addrs=[/ip6/2001:db8::1/tcp/4001]},{ID=p0 Addrs=[/ip4/10.0.0.1/tcp/4001]},{ID=p0 Addrs=[/ip4/10.2.0.1/tcp/4001]}]}
+	// #10 +0s IncomingConnection Peer=p3 Addr=/ip6/2001:db8::1/tcp/4001
 }
 
 type manualClock struct{ t int64 }

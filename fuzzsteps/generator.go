@@ -42,6 +42,12 @@ func DefaultConfig() state.Config {
 		c.Channels[ch].QueueLimit = 2
 	}
 	c.Channels[state.ChannelBlock].MaxSize = 64
+	// Budgets small enough that a short input throttles peers, and one
+	// channel with an application validator.
+	c.Channels[state.ChannelControl].Budget = state.Budget{Msgs: 8, Burst: time.Second}
+	c.Channels[state.ChannelBlock].Budget = state.Budget{Msgs: 3, Bytes: 256, Burst: time.Second}
+	c.Channels[state.ChannelSnarkWork].Validated = true
+	c.MaxPendingBytes = 100
 	c.Bootnodes = []state.PeerAddr{{ID: peers[0], Addrs: []state.Addr{addrs[0]}}}
 	return c
 }
@@ -70,6 +76,7 @@ func DefaultSelf() state.Self {
 type Generator struct {
 	data []byte
 	pos  int
+	msg  uint64 // the last broadcast number handed out
 }
 
 // NewGenerator returns a generator that reads its choices from data.
@@ -128,8 +135,8 @@ func (g *Generator) channel() state.Channel {
 // action generates one input action.
 func (g *Generator) action(s *state.State) action.Action {
 	p := g.peer()
-	op := g.intn(28)
-	if op >= 20 {
+	op := g.intn(32)
+	if op >= 24 {
 		if a := g.progress(s); a != nil {
 			return a
 		}
@@ -176,6 +183,33 @@ func (g *Generator) action(s *state.State) action.Action {
 		return action.Ban{Target: target, Duration: steps[g.intn(len(steps))], Reason: "fuzz"}
 	case 18:
 		return action.PeersDiscovered{Peers: g.peerAddrs(4), Source: "fuzz"}
+	case 19:
+		return g.gossip(p, g.channel())
+	case 20:
+		if g.intn(2) == 0 {
+			return action.SendFailed{Peer: p, Channel: g.channel(), Count: uint32(g.intn(3)), Error: "fuzz"}
+		}
+		return action.PublishFailed{Channel: g.channel(), Count: uint32(g.intn(3)), Error: "fuzz"}
+	case 21:
+		if g.intn(2) == 0 {
+			return action.WriteStalled{Peer: p, Gossip: g.intn(2) == 0, Queued: uint32(g.intn(9))}
+		}
+		return action.ReadStalled{Peer: p, Channel: g.channel(), Size: uint64(g.intn(100)), Received: uint64(g.intn(50))}
+	case 22:
+		if g.intn(2) == 0 {
+			return action.StreamOpened{Peer: p, Stream: uint64(g.intn(4)), Protocol: "/p2pcore/direct/1"}
+		}
+		return action.StreamClosed{Peer: p, Stream: uint64(g.intn(4))}
+	case 23:
+		if g.intn(2) == 0 {
+			msg := uint64(g.intn(int(g.msg) + 2))
+			if pending := state.SortedKeys(s.Gossip.Pending); len(pending) > 0 && g.intn(4) != 0 {
+				msg = pending[g.intn(len(pending))]
+			}
+			return action.GossipValidated{Msg: msg, Verdict: state.Verdict(g.intn(4))}
+		}
+		return action.GossipStats{Peer: p, Invalid: uint32(g.intn(2)) * uint32(g.intn(2)), Oversized: uint32(g.intn(2)) * uint32(g.intn(2)),
+			Duplicates: uint32(g.intn(5)), DuplicateBytes: uint64(g.intn(500)), Dropped: uint32(g.intn(3)), DroppedBytes: uint64(g.intn(300))}
 	default:
 		if g.intn(8) == 0 {
 			// Rare: a stopped node accepts almost nothing after it.
@@ -191,6 +225,12 @@ func (g *Generator) action(s *state.State) action.Action {
 		}
 		return action.PeerStoreLoaded{Store: ps}
 	}
+}
+
+// gossip is a broadcast relayed by p on ch, with a fresh number.
+func (g *Generator) gossip(p state.PeerID, ch state.Channel) action.Action {
+	g.msg++
+	return action.GossipReceived{Peer: p, Channel: ch, Msg: g.msg, Data: g.bytes(80)}
 }
 
 // progress picks a peer in the state and takes its natural next step with
@@ -232,7 +272,10 @@ func (g *Generator) progress(s *state.State) action.Action {
 	case 4:
 		return action.Sent{Peer: id, Channel: state.ChannelSync, Count: 1}
 	}
-	return action.MessageReceived{Peer: id, Channel: state.ChannelBlock, Data: g.bytes(70)}
+	if g.intn(2) == 0 {
+		return g.gossip(id, state.ChannelSnarkWork)
+	}
+	return g.gossip(id, state.ChannelBlock)
 }
 
 // control generates a control message from peer p: mostly well-formed,

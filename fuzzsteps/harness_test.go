@@ -213,12 +213,12 @@ func TestPanic(t *testing.T) {
 	if err != nil || f == nil {
 		t.Fatalf("%v, %v", f, err)
 	}
-	if f.Invariant != Panic || f.Input != 3 || f.Kind != action.KindMessageReceived || !strings.Contains(f.Err.Error(), "boom") {
+	if f.Invariant != Panic || f.Input != 4 || f.Kind != action.KindMessageReceived || !strings.Contains(f.Err.Error(), "boom") {
 		t.Fatalf("failure %+v", f)
 	}
 	msg := f.Error()
 	for _, want := range []string{
-		"the store panicked at input #3 (MessageReceived): panic: boom\n",
+		"the store panicked at input #4 (MessageReceived): panic: boom\n",
 		"p2pnode replay --trace " + f.Log,
 		"runtime/debug.Stack", // the stack, last
 	} {
@@ -249,7 +249,7 @@ func TestNondeterminism(t *testing.T) {
 	if err != nil || f == nil {
 		t.Fatalf("%v, %v", f, err)
 	}
-	if f.Invariant != Determinism || f.Input != 3 || f.Kind != action.KindMessageReceived {
+	if f.Invariant != Determinism || f.Input != 4 || f.Kind != action.KindMessageReceived {
 		t.Fatalf("failure %+v", f)
 	}
 	if _, err := os.Stat(f.Log); err != nil {
@@ -272,7 +272,7 @@ func TestReplayDivergence(t *testing.T) {
 		t.Fatalf("%v, %v", f, err)
 	}
 	var div *replay.DivergenceError
-	if f.Invariant != Replay || f.Input != 3 || f.Last != 4 || !errors.As(f.Err, &div) {
+	if f.Invariant != Replay || f.Input != 4 || f.Last != 5 || !errors.As(f.Err, &div) {
 		t.Fatalf("failure %+v", f)
 	}
 	if msg := f.Error(); !strings.Contains(msg, "p2pnode replay "+f.Log+" ") {

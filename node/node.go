@@ -141,7 +141,7 @@ func (n *Node) Start(ctx context.Context) error {
 	svc, err := p2p.New(p2p.Config{
 		Network: cfg.Network, Key: key, ListenAddrs: cfg.Listen, WebSocket: cfg.WebSocket, Rules: n.rules,
 		Validators: serviceValidators(cfg.Validators),
-		Sink: n.sink, Deliver: n.deliver, PeerStorePath: peerStorePath, Logger: n.log,
+		Sink:       n.sink, Deliver: n.deliver, PeerStorePath: peerStorePath, Logger: n.log,
 	})
 	if err != nil {
 		return err

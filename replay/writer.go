@@ -38,8 +38,8 @@ type Writer struct {
 	digests []service.Digest
 	// payloadLimit is the largest payload recorded in full; -1: all.
 	payloadLimit int
-	prevID  uint64
-	prevT   int64
+	prevID       uint64
+	prevT        int64
 
 	records uint64
 	bytes   uint64

@@ -268,7 +268,7 @@ func (c *Config) Validate() error {
 		"AddrBookNew": c.AddrBookNew, "AddrBookTried": c.AddrBookTried,
 		"AddrBookPerGroup": c.AddrBookPerGroup, "MaxAddrsPerPeer": c.MaxAddrsPerPeer,
 		"BanThreshold": c.BanThreshold, "MaxMessageSize": c.MaxMessageSize,
-		"MaxInboundStreams": c.MaxInboundStreams,
+		"MaxInboundStreams":  c.MaxInboundStreams,
 		"RecordPayloadLimit": c.RecordPayloadLimit, "MaxPendingBytes": c.MaxPendingBytes,
 		"MaxSubscriptionsPerRPC": c.MaxSubscriptionsPerRPC, "MinFrameRate": c.MinFrameRate,
 	}

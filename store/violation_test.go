@@ -4,6 +4,7 @@ import (
 	"testing"
 
 	"github.com/p2pcore/p2pcore/action"
+	"github.com/p2pcore/p2pcore/fuzzsteps"
 	"github.com/p2pcore/p2pcore/message"
 	"github.com/p2pcore/p2pcore/service"
 	"github.com/p2pcore/p2pcore/state"
@@ -13,14 +14,14 @@ import (
 // A broken invariant is reported once per kind, with the action after which
 // the audit found it, instead of only being counted.
 func TestFirstViolationOfEachKindIsReported(t *testing.T) {
-	cfg, self := fuzzConfig()
+	cfg, self := fuzzsteps.DefaultConfig(), fuzzsteps.DefaultSelf()
 	type report struct {
 		id   uint64
 		rule string
 	}
 	var reports []report
-	clock := &fuzzClock{t: fuzzEpoch}
-	s := store.New(state.New(cfg, self, 7, fuzzEpoch), nil, clock, store.Options{
+	clock := &testClock{t: fuzzsteps.Epoch}
+	s := store.New(state.New(cfg, self, 7, fuzzsteps.Epoch), nil, clock, store.Options{
 		CheckInvariants: true,
 		OnViolation:     func(id uint64, v *state.Violation) { reports = append(reports, report{id, v.Rule}) },
 		// A bug stand-in: PeerReady forgets that the handshake completed.
@@ -33,7 +34,7 @@ func TestFirstViolationOfEachKindIsReported(t *testing.T) {
 	})
 	ready := func(p state.PeerID, addr state.Addr) uint64 {
 		s.Dispatch(action.IncomingConnection{Peer: p, Addr: addr})
-		hello := message.Hello{Version: 1, Network: cfg.Network, UnixTime: fuzzEpoch / 1e9, Nonce: 99}
+		hello := message.Hello{Version: 1, Network: cfg.Network, UnixTime: fuzzsteps.Epoch / 1e9, Nonce: 99}
 		s.Dispatch(action.MessageReceived{Peer: p, Channel: state.ChannelControl, Data: message.Marshal(hello)})
 		return s.LastID()
 	}
