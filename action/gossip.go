@@ -15,9 +15,11 @@ import (
 // throttled peer) is reported in counts (GossipStats).
 
 // GossipReceived is a broadcast relayed by Peer, waiting for its verdict.
-// Msg numbers it for this node's service.
+// Msg numbers it for this node's service. Author is the peer that signed
+// it (its origin; Peer itself when Peer published it).
 type GossipReceived struct {
 	Peer    state.PeerID
+	Author  state.PeerID
 	Channel state.Channel
 	Msg     uint64
 	// Data, Size and Sum are the payload as in MessageReceived.
@@ -33,22 +35,24 @@ func (GossipReceived) Kind() Kind { return KindGossipReceived }
 func (a GossipReceived) Len() int { return payloadLen(a.Data, a.Size) }
 
 // EncodeCBOR writes the action as a CBOR array of its fields: [peer,
-// channel, msg, data], or [peer, channel, msg, size, sum] for a payload
-// recorded by its digest.
+// author, channel, msg, data], or [peer, author, channel, msg, size, sum]
+// for a payload recorded by its digest.
 func (a GossipReceived) EncodeCBOR(e *codec.Encoder) {
-	if a.Data == nil && a.Size > 0 {
+	digested := a.Data == nil && a.Size > 0
+	if digested {
+		e.Array(6)
+	} else {
 		e.Array(5)
-		e.String(string(a.Peer))
-		e.Uint(uint64(a.Channel))
-		e.Uint(a.Msg)
+	}
+	e.String(string(a.Peer))
+	e.String(string(a.Author))
+	e.Uint(uint64(a.Channel))
+	e.Uint(a.Msg)
+	if digested {
 		e.Uint(a.Size)
 		e.Bytes(a.Sum[:])
 		return
 	}
-	e.Array(4)
-	e.String(string(a.Peer))
-	e.Uint(uint64(a.Channel))
-	e.Uint(a.Msg)
 	e.Bytes(a.Data)
 }
 
@@ -148,13 +152,16 @@ func count32(d *codec.Decoder) uint32 { return uint32(d.UintMax(1<<32 - 1)) }
 
 func init() {
 	register(KindGossipReceived, "GossipReceived", true, func(d *codec.Decoder) (a GossipReceived) {
-		switch d.ArrayMax(5) {
-		case 4:
-			a.Peer, a.Channel, a.Msg, a.Data = peerID(d), channel(d), d.Uint(), d.Bytes(MaxData)
-		case 5:
-			a.Peer, a.Channel, a.Msg, a.Size, a.Sum = peerID(d), channel(d), d.Uint(), payloadSize(d), sum(d)
-		default:
-			d.Fail("want a GossipReceived of 4 or 5 fields")
+		n := d.ArrayMax(6)
+		if n != 5 && n != 6 {
+			d.Fail("want a GossipReceived of 5 or 6 fields")
+			return
+		}
+		a.Peer, a.Author, a.Channel, a.Msg = peerID(d), peerID(d), channel(d), d.Uint()
+		if n == 5 {
+			a.Data = d.Bytes(MaxData)
+		} else {
+			a.Size, a.Sum = payloadSize(d), sum(d)
 		}
 		return
 	})

@@ -10,7 +10,7 @@ import (
 // reducer applied (state.GossipDecision): accepted broadcasts are also
 // delivered, held ones go to the application's validator.
 func answerGossip(s *state.State, a action.GossipReceived, out Out) {
-	switch v := s.GossipDecision(a.Peer, a.Channel, a.Len(), a.Msg); v {
+	switch v := s.GossipDecision(a.Peer, a.Author, a.Channel, a.Len(), a.Msg); v {
 	case state.VerdictAccept:
 		out.Command(service.Deliver{Peer: a.Peer, Channel: a.Channel, Data: a.Data, Size: a.Size, Sum: a.Sum})
 		out.Command(service.Verdict{Msg: a.Msg, Verdict: v})

@@ -67,6 +67,12 @@ func newCluster(t *testing.T) *cluster {
 // start starts a node that records its actions; rules may be nil.
 func (c *cluster) start(name string, rules *state.Config, bootstrap ...*testNode) *testNode {
 	c.t.Helper()
+	return c.startWith(name, nil, rules, bootstrap...)
+}
+
+// startWith is start with a chance to change the node's Config.
+func (c *cluster) startWith(name string, tweak func(*node.Config), rules *state.Config, bootstrap ...*testNode) *testNode {
+	c.t.Helper()
 	var boot []string
 	for _, b := range bootstrap {
 		boot = append(boot, b.Addrs()...)
@@ -80,7 +86,7 @@ func (c *cluster) start(name string, rules *state.Config, bootstrap ...*testNode
 		slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: level}),
 		slog.NewTextHandler(tn.ops, &slog.HandlerOptions{Level: slog.LevelInfo}),
 	)).With("node", name)
-	n, err := node.New(node.Config{
+	cfg := node.Config{
 		Network:         "test",
 		Listen:          []string{"/ip4/127.0.0.1/tcp/0"},
 		Bootstrap:       boot,
@@ -90,7 +96,11 @@ func (c *cluster) start(name string, rules *state.Config, bootstrap ...*testNode
 		TickInterval:    50 * time.Millisecond,
 		Rules:           rules,
 		Logger:          logger,
-	})
+	}
+	if tweak != nil {
+		tweak(&cfg)
+	}
+	n, err := node.New(cfg)
 	if err != nil {
 		c.t.Fatalf("%s: %v", name, err)
 	}

@@ -63,13 +63,18 @@ func take(s *state.State, p *state.Peer, ch state.Channel, size int, q action.Qu
 	if !p.Throttled && p.Budgets[ch].Charge(s.Now, s.Config.Channels[ch].Budget, size) {
 		return true
 	}
+	throttle(s, p, ch, q)
+	p.Refused[ch]++
+	s.Channels[ch].Refused++
+	return false
+}
+
+// throttle stops taking a peer's traffic until its budgets recover.
+func throttle(s *state.State, p *state.Peer, ch state.Channel, q action.Queue) {
 	if !p.Throttled {
 		p.Throttled = true
 		q.Push(action.Throttle{Peer: p.ID, Channel: ch})
 	}
-	p.Refused[ch]++
-	s.Channels[ch].Refused++
-	return false
 }
 
 func enabledThrottle(s *state.State, a action.Throttle) error {
@@ -125,6 +130,17 @@ func tickThrottles(s *state.State, q action.Queue) {
 		if recovered {
 			q.Push(action.Unthrottle{Peer: id})
 		}
+	}
+	for _, id := range state.SortedKeys(s.Gossip.Authors) {
+		au := s.Gossip.Authors[id]
+		if !au.Throttled {
+			continue
+		}
+		recovered := true
+		for ch := range au.Budgets {
+			recovered = recovered && au.Budgets[ch].Recovered(s.Now, s.Config.Channels[ch].Budget)
+		}
+		au.Throttled = !recovered
 	}
 }
 

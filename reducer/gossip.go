@@ -23,7 +23,7 @@ func enabledGossipReceived(*state.State, action.GossipReceived) error { return n
 func reduceGossipReceived(s *state.State, a action.GossipReceived, q action.Queue) {
 	size := a.Len()
 	p, known := s.Peers[a.Peer]
-	switch d := s.GossipAdmission(a.Peer, a.Channel, size); {
+	switch d := s.GossipAdmission(a.Peer, a.Author, a.Channel, size); {
 	case d == state.VerdictReject:
 		if known && p.Status.Connected() && a.Channel.Valid() {
 			q.Push(action.Misbehaved{Peer: a.Peer, Offence: state.OffenceOversized,
@@ -34,8 +34,8 @@ func reduceGossipReceived(s *state.State, a action.GossipReceived, q action.Queu
 			p.Refused[a.Channel]++
 			s.Channels[a.Channel].Refused++
 		}
-	case !take(s, p, a.Channel, size, q):
-		// Over budget: refused, and the peer is throttled.
+	case !takeGossip(s, p, a.Author, a.Channel, size, q):
+		// Over a budget: refused; the peer or the author is throttled.
 	case s.Config.Channels[a.Channel].Validated:
 		g := &s.Gossip
 		if g.PendingBytes+size > s.Config.MaxPendingBytes {
@@ -50,6 +50,59 @@ func reduceGossipReceived(s *state.State, a action.GossipReceived, q action.Queu
 		p.Received[a.Channel]++
 		s.Channels[a.Channel].Received++
 	}
+}
+
+// takeGossip charges a broadcast to the budgets it uses. A peer's own
+// broadcast is charged to the peer's budget on the channel. One the peer
+// relays from another author is charged to the author's budget — so a
+// flood stops at the first honest node, whoever relays it — and to the
+// relay's, RelayBudgetFactor times larger, so that an honest relay is not
+// blamed for what several others flood through it. An author over budget
+// is ignored until it recovers; a peer over budget is throttled.
+func takeGossip(s *state.State, p *state.Peer, author state.PeerID, ch state.Channel, size int, q action.Queue) bool {
+	budget := s.Config.Channels[ch].Budget
+	if author == "" || author == p.ID {
+		return take(s, p, ch, size, q)
+	}
+	relay := budget.Times(s.Config.RelayBudgetFactor)
+	au := authorOf(s, author)
+	au.LastSeen = s.Now
+	switch {
+	case !p.Budgets[ch].Fits(s.Now, relay, size):
+		throttle(s, p, ch, q)
+	case !au.Budgets[ch].Fits(s.Now, budget, size):
+		au.Throttled = true
+		s.Counters.AuthorThrottles++
+	default:
+		p.Budgets[ch].Charge(s.Now, relay, size)
+		au.Budgets[ch].Charge(s.Now, budget, size)
+		return true
+	}
+	p.Refused[ch]++
+	s.Channels[ch].Refused++
+	return false
+}
+
+// authorOf is the budget entry of an author, made if need be; when the
+// table is full the author heard from least recently is forgotten.
+func authorOf(s *state.State, id state.PeerID) *state.Author {
+	g := &s.Gossip
+	if au, ok := g.Authors[id]; ok {
+		return au
+	}
+	if len(g.Authors) >= s.Config.MaxGossipAuthors {
+		var oldest state.PeerID
+		var at int64
+		for _, k := range state.SortedKeys(g.Authors) {
+			if a := g.Authors[k]; oldest == "" || a.LastSeen < at {
+				oldest, at = k, a.LastSeen
+			}
+		}
+		delete(g.Authors, oldest)
+	}
+	au := &state.Author{LastSeen: s.Now}
+	g.Authors[id] = au
+	return au
 }
 
 func enabledGossipValidated(s *state.State, a action.GossipValidated) error {

@@ -27,6 +27,17 @@ func cost(size, rate int) int64 {
 	return int64(size) * int64(time.Second) / int64(rate)
 }
 
+// Times is the budget scaled by n: what a relay of many authors may send.
+func (b Budget) Times(n int) Budget {
+	return Budget{Msgs: b.Msgs * n, Bytes: b.Bytes * n, Burst: b.Burst}
+}
+
+// Fits reports whether a message of size bytes would fit the bucket now.
+func (b *Bucket) Fits(now int64, budget Budget, size int) bool {
+	c := *b
+	return c.Charge(now, budget, size)
+}
+
 // Charge takes a message of size bytes out of the bucket at time now and
 // reports true, or reports false and takes nothing if it does not fit.
 func (b *Bucket) Charge(now int64, budget Budget, size int) bool {

@@ -133,6 +133,9 @@ func (s *State) Check() error {
 		}
 	}
 
+	if n := len(s.Gossip.Authors); n > cfg.MaxGossipAuthors {
+		fail("authors-over-limit", "%d gossip authors kept, limit %d", n, cfg.MaxGossipAuthors)
+	}
 	errs = append(errs, s.checkBook()...)
 	return errors.Join(errs...)
 }

@@ -126,6 +126,11 @@ type Config struct {
 	// application validator (the state machine's). Over it, new
 	// broadcasts are ignored, not held.
 	MaxPendingBytes int
+	// RelayBudgetFactor scales a channel's Budget for what one peer may
+	// relay from other authors (each author keeps the plain Budget), and
+	// MaxGossipAuthors bounds the authors whose budgets are kept.
+	RelayBudgetFactor int
+	MaxGossipAuthors  int
 	// MaxSubscriptionsPerRPC bounds the topic subscriptions one GossipSub
 	// RPC may carry; more is oversized. Only this network's topics are
 	// kept at all.
@@ -213,6 +218,8 @@ func DefaultConfig(network string) Config {
 		RecordPayloadLimit:     64 << 10,
 		MaxPendingBytes:        64 * MiB,
 		MaxSubscriptionsPerRPC: 100,
+		RelayBudgetFactor:      16,
+		MaxGossipAuthors:       1024,
 		FrameTimeout:           10 * time.Second,
 		MinFrameRate:           64 << 10,
 
@@ -271,6 +278,7 @@ func (c *Config) Validate() error {
 		"MaxInboundStreams":  c.MaxInboundStreams,
 		"RecordPayloadLimit": c.RecordPayloadLimit, "MaxPendingBytes": c.MaxPendingBytes,
 		"MaxSubscriptionsPerRPC": c.MaxSubscriptionsPerRPC, "MinFrameRate": c.MinFrameRate,
+		"RelayBudgetFactor": c.RelayBudgetFactor, "MaxGossipAuthors": c.MaxGossipAuthors,
 	}
 	for _, name := range SortedKeys(positive) {
 		if positive[name] <= 0 {

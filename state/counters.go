@@ -31,8 +31,10 @@ type Counters struct {
 	// CloseTimeouts counts peers forgotten because the service never
 	// confirmed their close.
 	CloseTimeouts uint64
-	// Throttles counts peers throttled for going over a budget.
-	Throttles uint64
+	// Throttles counts peers throttled for going over a budget;
+	// AuthorThrottles authors of relayed broadcasts that went over theirs.
+	Throttles       uint64
+	AuthorThrottles uint64
 	// Gossip counts what GossipSub refused before asking (GossipStats).
 	GossipInvalid    uint64
 	GossipDuplicates uint64

@@ -9,6 +9,20 @@ type Gossip struct {
 	Pending map[uint64]PendingGossip
 	// PendingBytes is the sum of their sizes.
 	PendingBytes int
+	// Authors are the budgets of the peers whose broadcasts others relay
+	// to us, by the author's ID (at most Config.MaxGossipAuthors; the
+	// least recently heard is forgotten first). An author's own direct
+	// connection, if any, is charged in its Peer entry instead.
+	Authors map[PeerID]*Author
+}
+
+// Author is what one origin of broadcasts may still send us, whoever
+// relays it: a flood is stopped at the first honest node, and an honest
+// relay is not blamed for what others flood through it.
+type Author struct {
+	Budgets   [NumChannels]Bucket
+	Throttled bool
+	LastSeen  int64
 }
 
 // PendingGossip is a broadcast waiting for the application's verdict.
@@ -54,14 +68,17 @@ func (v Verdict) Valid() bool { return v <= VerdictIgnore }
 
 // GossipAdmission is the first part of the rule for a received broadcast:
 // reject what is too large for its channel, ignore what comes from a peer
-// not admitted (unknown, closing, banned or throttled), accept the rest
-// (subject to the sender's budget, which the reducer charges).
-func (s *State) GossipAdmission(peer PeerID, ch Channel, size int) Verdict {
+// not admitted (unknown, closing, banned or throttled) or from a throttled
+// author, accept the rest (subject to the budgets the reducer charges).
+func (s *State) GossipAdmission(peer, author PeerID, ch Channel, size int) Verdict {
 	if !ch.Valid() || !s.Config.Channels[ch].Broadcast || size > s.Config.Channels[ch].MaxSize {
 		return VerdictReject
 	}
 	p, ok := s.Peers[peer]
 	if !ok || !p.Status.Connected() || p.Throttled || s.Banned(peer, p.Addr) {
+		return VerdictIgnore
+	}
+	if a := s.Gossip.Authors[author]; a != nil && a.Throttled {
 		return VerdictIgnore
 	}
 	return VerdictAccept
@@ -71,8 +88,8 @@ func (s *State) GossipAdmission(peer PeerID, ch Channel, size int) Verdict {
 // becomes of it; the effect answers GossipSub by it. The reducer charged
 // the budget (a sender that did not fit is now throttled, so ignored) and
 // held the message for its channel's validator if there was room.
-func (s *State) GossipDecision(peer PeerID, ch Channel, size int, msg uint64) Verdict {
-	v := s.GossipAdmission(peer, ch, size)
+func (s *State) GossipDecision(peer, author PeerID, ch Channel, size int, msg uint64) Verdict {
+	v := s.GossipAdmission(peer, author, ch, size)
 	if v != VerdictAccept || !s.Config.Channels[ch].Validated {
 		return v
 	}

@@ -61,7 +61,7 @@ func New(cfg Config, self Self, seed uint64, now int64) *State {
 			TriedGroups: make(map[string]int),
 			LastSave:    now,
 		},
-		Gossip: Gossip{Pending: make(map[uint64]PendingGossip)},
+		Gossip: Gossip{Pending: make(map[uint64]PendingGossip), Authors: make(map[PeerID]*Author)},
 		Bans:   make(map[string]Ban),
 		Counters: Counters{
 			Dropped:           make(map[string]uint64),

@@ -50,6 +50,10 @@ type gossip struct {
 	// the state machine delivers them.
 	waiting map[uint64]*waitingMsg
 	topics  map[string]state.Channel
+	// junk counts each peer's subscriptions to topics that are not ours:
+	// GossipSub keeps none of them, but a peer that sends more than ten
+	// RPCs' worth is reported as oversized, once.
+	junk map[peer.ID]int
 }
 
 type tracked struct {
@@ -71,6 +75,7 @@ func newGossip(s *Service) *gossip {
 		stats:     map[peer.ID]*action.GossipStats{},
 		waiting:   map[uint64]*waitingMsg{},
 		topics:    map[string]state.Channel{},
+		junk:      map[peer.ID]int{},
 	}
 	for ch := state.Channel(0); ch < state.NumChannels; ch++ {
 		if s.cfg.Rules.Channels[ch].Broadcast {
@@ -100,9 +105,20 @@ var errTooManySubscriptions = errors.New("too many subscriptions in one RPC")
 func (g *gossip) inspect(from peer.ID, rpc *pubsub.RPC) error {
 	g.mu.Lock()
 	defer g.mu.Unlock()
-	if len(rpc.Subscriptions) > g.s.cfg.Rules.MaxSubscriptionsPerRPC {
+	limit := g.s.cfg.Rules.MaxSubscriptionsPerRPC
+	if len(rpc.Subscriptions) > limit {
 		g.statsFor(from).Oversized++
 		return errTooManySubscriptions
+	}
+	if before := g.junk[from]; before <= 10*limit {
+		for _, sub := range rpc.Subscriptions {
+			if _, ours := g.topics[sub.GetTopicid()]; !ours {
+				g.junk[from]++
+			}
+		}
+		if g.junk[from] > 10*limit {
+			g.statsFor(from).Oversized++
+		}
 	}
 	if len(rpc.Publish) == 0 {
 		return nil
@@ -215,7 +231,12 @@ func (g *gossip) validator(ch state.Channel) pubsub.ValidatorEx {
 		if conns := g.s.h.Network().ConnsToPeer(from); len(conns) > 0 {
 			conn = conns[0]
 		}
-		g.s.emitMessage(from, conn, action.GossipReceived{Peer: state.PeerID(from.String()), Channel: ch, Msg: num, Data: msg.Data})
+		var author state.PeerID
+		if a := msg.GetFrom(); a.Validate() == nil {
+			author = state.PeerID(a.String())
+		}
+		g.s.emitMessage(from, conn, action.GossipReceived{Peer: state.PeerID(from.String()), Author: author,
+			Channel: ch, Msg: num, Data: msg.Data})
 		select {
 		case v := <-w.verdict:
 			switch v {
@@ -300,6 +321,14 @@ func (s *Service) Throttle(id state.PeerID, on bool) {
 		return
 	}
 	s.gossip.throttle(p, on)
+}
+
+// forget drops what the gossip rule keeps about a peer that left.
+func (g *gossip) forget(p peer.ID) {
+	g.throttle(p, false)
+	g.mu.Lock()
+	delete(g.junk, p)
+	g.mu.Unlock()
 }
 
 func (g *gossip) throttle(p peer.ID, on bool) {

@@ -21,6 +21,12 @@ func PubSubOptions(queue, maxMessageSize int) []pubsub.Option {
 		pubsub.WithValidateQueueSize(queue),
 		// Room for the RPC framing around the largest message.
 		pubsub.WithMaxMessageSize(maxMessageSize + 64<<10),
+		// GossipSub resets the stream of an RPC with over 512 KiB of
+		// non-message content (subscriptions, control) by default, and
+		// nobody hears of it. A bound of 4 MiB lets such an RPC reach the
+		// inspector, which refuses one with too many subscriptions and has
+		// the state machine score its sender (nothing of it is kept).
+		pubsub.WithMaxControlMessageSize(4 << 20),
 		// Our own publications go to every peer on the topic, not just the
 		// mesh, as the GossipSub v1.1 spec recommends: a publication right
 		// after peers connect, before the mesh forms, still reaches them.

@@ -327,7 +327,7 @@ func (s *Service) disconnected(n network.Network, c network.Conn) {
 		delete(s.writers, p)
 	}
 	s.mu.Unlock()
-	s.gossip.throttle(p, false)
+	s.gossip.forget(p)
 	if closing {
 		return // Close reports it
 	}
@@ -469,7 +469,7 @@ func (s *Service) beginFinish(p peer.ID) bool {
 
 // finishClose closes the peer's connections and reports it.
 func (s *Service) finishClose(p peer.ID) {
-	s.gossip.throttle(p, false)
+	s.gossip.forget(p)
 	if err := s.h.Network().ClosePeer(p); err != nil {
 		s.log.Debug("closing peer", "peer", p, "err", err)
 	}

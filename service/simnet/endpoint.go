@@ -45,9 +45,10 @@ type Endpoint struct {
 var _ service.Service = (*Endpoint)(nil)
 
 type heldMsg struct {
-	from *Endpoint
-	ch   state.Channel
-	data []byte
+	from   *Endpoint
+	author state.PeerID
+	ch     state.Channel
+	data   []byte
 }
 
 type sentKey struct {
@@ -261,30 +262,30 @@ func (ep *Endpoint) Publish(ch state.Channel, data []byte) {
 	n.msgSeq++
 	id := n.msgSeq
 	ep.seen[id] = true
-	ep.forward(nil, id, ch, data)
+	ep.forward(nil, ep.ID, id, ch, data)
 	ep.complete(sentKey{ch: ch}, int(ch))
 }
 
-func (ep *Endpoint) forward(from *Endpoint, id uint64, ch state.Channel, data []byte) {
+func (ep *Endpoint) forward(from *Endpoint, author state.PeerID, id uint64, ch state.Channel, data []byte) {
 	for _, peer := range state.SortedKeys(ep.links) {
 		l := ep.links[peer]
 		if !l.alive[l.side(ep)] || l.ends[1-l.side(ep)] == from {
 			continue
 		}
-		ep.transmit(l, func(to *Endpoint) { to.gossip(ep, id, ch, data) })
+		ep.transmit(l, func(to *Endpoint) { to.gossip(ep, author, id, ch, data) })
 	}
 }
 
 // gossip is a broadcast arriving from a neighbour: the node is asked
 // about it once (GossipReceived), and it is passed on only if the node
 // accepts it, as GossipSub does after validation.
-func (ep *Endpoint) gossip(from *Endpoint, id uint64, ch state.Channel, data []byte) {
+func (ep *Endpoint) gossip(from *Endpoint, author state.PeerID, id uint64, ch state.Channel, data []byte) {
 	if ep.down || ep.silent || ep.seen[id] {
 		return
 	}
 	ep.seen[id] = true
-	ep.held[id] = heldMsg{from: from, ch: ch, data: data}
-	ep.Input(action.GossipReceived{Peer: from.ID, Channel: ch, Msg: id, Data: data})
+	ep.held[id] = heldMsg{from: from, author: author, ch: ch, data: data}
+	ep.Input(action.GossipReceived{Peer: from.ID, Author: author, Channel: ch, Msg: id, Data: data})
 }
 
 // Verdict relays an accepted broadcast and forgets the rest.
@@ -296,7 +297,7 @@ func (ep *Endpoint) Verdict(msg uint64, v state.Verdict) {
 	delete(ep.held, msg)
 	delete(ep.validated, msg)
 	if v == state.VerdictAccept {
-		ep.forward(m.from, msg, m.ch, m.data)
+		ep.forward(m.from, m.author, msg, m.ch, m.data)
 	}
 }
 
