@@ -115,6 +115,34 @@ func (a GossipStats) EncodeCBOR(e *codec.Encoder) {
 	e.Uint(a.DroppedBytes)
 }
 
+// GossipOffered counts the broadcasts a peer sent on a channel since the
+// last report, as they arrived — before any check, dropped or not: those it
+// signed itself (Own) and those it relays for others. Reducers charge them
+// to the peer's budget, so that a peer sending more than its share is
+// throttled before its traffic costs signature checks and memory.
+type GossipOffered struct {
+	Peer         state.PeerID
+	Channel      state.Channel
+	Own          uint32
+	OwnBytes     uint64
+	Relayed      uint32
+	RelayedBytes uint64
+}
+
+// Kind is KindGossipOffered.
+func (GossipOffered) Kind() Kind { return KindGossipOffered }
+
+// EncodeCBOR writes the action as a CBOR array of its fields.
+func (a GossipOffered) EncodeCBOR(e *codec.Encoder) {
+	e.Array(6)
+	e.String(string(a.Peer))
+	e.Uint(uint64(a.Channel))
+	e.Uint(uint64(a.Own))
+	e.Uint(a.OwnBytes)
+	e.Uint(uint64(a.Relayed))
+	e.Uint(a.RelayedBytes)
+}
+
 // Throttle is the decision to stop taking traffic from a peer that went
 // over a channel's budget: its frames are not read and its broadcasts are
 // dropped unread until Unthrottle.
@@ -174,6 +202,12 @@ func init() {
 		d.ArrayLen(7)
 		a.Peer, a.Invalid, a.Oversized = peerID(d), count32(d), count32(d)
 		a.Duplicates, a.DuplicateBytes, a.Dropped, a.DroppedBytes = count32(d), d.Uint(), count32(d), d.Uint()
+		return
+	})
+	register(KindGossipOffered, "GossipOffered", true, func(d *codec.Decoder) (a GossipOffered) {
+		d.ArrayLen(6)
+		a.Peer, a.Channel = peerID(d), channel(d)
+		a.Own, a.OwnBytes, a.Relayed, a.RelayedBytes = count32(d), d.Uint(), count32(d), d.Uint()
 		return
 	})
 	register(KindThrottle, "Throttle", false, func(d *codec.Decoder) (a Throttle) {

@@ -31,6 +31,7 @@ const (
 	KindGossipValidated    Kind = 25
 	KindGossipStats        Kind = 26
 	KindReadStalled        Kind = 27
+	KindGossipOffered      Kind = 28
 
 	KindHelloReceived            Kind = 32
 	KindHelloAckReceived         Kind = 33

@@ -6,11 +6,11 @@ import (
 	"github.com/p2pcore/p2pcore/state"
 )
 
-// answerGossip tells GossipSub what becomes of a broadcast, by the rule the
-// reducer applied (state.GossipDecision): accepted broadcasts are also
-// delivered, held ones go to the application's validator.
+// answerGossip tells GossipSub what the reducer decided about a broadcast
+// (state.GossipDecision): accepted broadcasts are also delivered, held
+// ones go to the application's validator.
 func answerGossip(s *state.State, a action.GossipReceived, out Out) {
-	switch v := s.GossipDecision(a.Peer, a.Author, a.Channel, a.Len(), a.Msg); v {
+	switch v := s.GossipDecision(a.Msg); v {
 	case state.VerdictAccept:
 		out.Command(service.Deliver{Peer: a.Peer, Channel: a.Channel, Data: a.Data, Size: a.Size, Sum: a.Sum})
 		out.Command(service.Verdict{Msg: a.Msg, Verdict: v})

@@ -40,7 +40,7 @@ type Subscription struct {
 
 // Subscribe delivers the messages received on ch.
 func (n *Node) Subscribe(ch state.Channel) *Subscription {
-	s := &Subscription{n: n, ch: ch, c: make(chan Message), stop: make(chan struct{})}
+	s := &Subscription{n: n, ch: ch, c: make(chan Message, 64), stop: make(chan struct{})}
 	s.cond = sync.NewCond(&s.mu)
 	go s.pump()
 	n.subsMu.Lock()

@@ -21,66 +21,110 @@ import (
 func enabledGossipReceived(*state.State, action.GossipReceived) error { return nil }
 
 func reduceGossipReceived(s *state.State, a action.GossipReceived, q action.Queue) {
+	s.Gossip.Last = state.LastVerdict{Msg: a.Msg, Verdict: decideGossip(s, a, q)}
+}
+
+// decideGossip applies the gossip rule to a broadcast, counting and
+// charging by it.
+func decideGossip(s *state.State, a action.GossipReceived, q action.Queue) state.Verdict {
 	size := a.Len()
 	p, known := s.Peers[a.Peer]
-	switch d := s.GossipAdmission(a.Peer, a.Author, a.Channel, size); {
-	case d == state.VerdictReject:
+	switch s.GossipAdmission(a.Peer, a.Author, a.Channel, size) {
+	case state.VerdictReject:
 		if known && p.Status.Connected() && a.Channel.Valid() {
 			q.Push(action.Misbehaved{Peer: a.Peer, Offence: state.OffenceOversized,
 				Detail: fmt.Sprintf("broadcast of %d bytes on %s, limit %d", size, a.Channel, s.Config.Channels[a.Channel].MaxSize)})
 		}
-	case d == state.VerdictIgnore:
+		return state.VerdictReject
+	case state.VerdictIgnore:
 		if known && a.Channel.Valid() {
-			p.Refused[a.Channel]++
-			s.Channels[a.Channel].Refused++
+			refuse(s, p, a.Channel)
 		}
-	case !takeGossip(s, p, a.Author, a.Channel, size, q):
-		// Over a budget: refused; the peer or the author is throttled.
-	case s.Config.Channels[a.Channel].Validated:
+		return state.VerdictIgnore
+	}
+	if !takeGossip(s, p, a.Author, a.Channel, size) {
+		return state.VerdictIgnore // its author is over budget
+	}
+	c := &s.Channels[a.Channel]
+	total := s.Config.Channels[a.Channel].Total
+	if !c.Total.Fits(s.Now, total, size) {
+		refuse(s, p, a.Channel) // the channel is full from everyone: nobody's fault
+		return state.VerdictIgnore
+	}
+	if s.Config.Channels[a.Channel].Validated {
 		g := &s.Gossip
 		if g.PendingBytes+size > s.Config.MaxPendingBytes {
-			p.Refused[a.Channel]++
-			s.Channels[a.Channel].Refused++
-			return
+			refuse(s, p, a.Channel)
+			return state.VerdictIgnore
 		}
+		c.Total.Charge(s.Now, total, size)
 		g.Pending[a.Msg] = state.PendingGossip{Peer: a.Peer, Channel: a.Channel, Size: size}
 		g.PendingBytes += size
-	default:
-		p.LastRecv = s.Now
-		p.Received[a.Channel]++
-		s.Channels[a.Channel].Received++
+		return state.VerdictValidate
 	}
+	c.Total.Charge(s.Now, total, size)
+	p.LastRecv = s.Now
+	p.Received[a.Channel]++
+	c.Received++
+	return state.VerdictAccept
 }
 
-// takeGossip charges a broadcast to the budgets it uses. A peer's own
-// broadcast is charged to the peer's budget on the channel. One the peer
-// relays from another author is charged to the author's budget — so a
-// flood stops at the first honest node, whoever relays it — and to the
-// relay's, RelayBudgetFactor times larger, so that an honest relay is not
-// blamed for what several others flood through it. An author over budget
-// is ignored until it recovers; a peer over budget is throttled.
-func takeGossip(s *state.State, p *state.Peer, author state.PeerID, ch state.Channel, size int, q action.Queue) bool {
-	budget := s.Config.Channels[ch].Budget
-	if author == "" || author == p.ID {
-		return take(s, p, ch, size, q)
-	}
-	relay := budget.Times(s.Config.RelayBudgetFactor)
-	au := authorOf(s, author)
-	au.LastSeen = s.Now
-	switch {
-	case !p.Budgets[ch].Fits(s.Now, relay, size):
-		throttle(s, p, ch, q)
-	case !au.Budgets[ch].Fits(s.Now, budget, size):
-		au.Throttled = true
-		s.Counters.AuthorThrottles++
-	default:
-		p.Budgets[ch].Charge(s.Now, relay, size)
-		au.Budgets[ch].Charge(s.Now, budget, size)
-		return true
-	}
+// refuse counts a message refused from a peer.
+func refuse(s *state.State, p *state.Peer, ch state.Channel) {
 	p.Refused[ch]++
 	s.Channels[ch].Refused++
+}
+
+// takeGossip charges a broadcast relayed from another author to that
+// author's budget, so that a flood stops at the first honest node whoever
+// relays it; an author over budget is ignored until it recovers. What a
+// peer sends, its own broadcasts and those it relays, is charged to the
+// peer as it arrives (GossipOffered), before any check.
+func takeGossip(s *state.State, p *state.Peer, author state.PeerID, ch state.Channel, size int) bool {
+	if author == "" || author == p.ID {
+		return true
+	}
+	au := authorOf(s, author)
+	au.LastSeen = s.Now
+	if au.Budgets[ch].Charge(s.Now, s.Config.Channels[ch].Budget, size) {
+		return true
+	}
+	if !au.Throttled {
+		au.Throttled = true
+		s.Counters.AuthorThrottles++
+	}
+	refuse(s, p, ch)
 	return false
+}
+
+func enabledGossipOffered(s *state.State, a action.GossipOffered) error {
+	if _, ok := s.Peers[a.Peer]; !ok {
+		return ErrUnknownPeer
+	}
+	if !a.Channel.Valid() || !s.Config.Channels[a.Channel].Broadcast {
+		return ErrUnknownChannel
+	}
+	return nil
+}
+
+// reduceGossipOffered charges what a peer sent: its own broadcasts at the
+// channel's budget, those it relays at RelayBudgetFactor times it (an
+// honest relay passes on many authors' traffic). Over either, the peer is
+// throttled: its stream is not read until it has paid the debt off.
+func reduceGossipOffered(s *state.State, a action.GossipOffered, q action.Queue) {
+	p := s.Peers[a.Peer]
+	budget := s.Config.Channels[a.Channel].Budget
+	over := false
+	if a.Own > 0 {
+		over = p.Budgets[a.Channel].Take(s.Now, budget, int(a.Own), int(min(a.OwnBytes, 1<<40)))
+	}
+	if a.Relayed > 0 {
+		relay := budget.Times(s.Config.RelayBudgetFactor)
+		over = p.Budgets[a.Channel].Take(s.Now, relay, int(a.Relayed), int(min(a.RelayedBytes, 1<<40))) || over
+	}
+	if over {
+		throttle(s, p, a.Channel, q)
+	}
 }
 
 // authorOf is the budget entry of an author, made if need be; when the

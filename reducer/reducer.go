@@ -69,6 +69,8 @@ func Enabled(s *state.State, a action.Action) error {
 		return enabledGossipValidated(s, a)
 	case action.GossipStats:
 		return enabledGossipStats(s, a)
+	case action.GossipOffered:
+		return enabledGossipOffered(s, a)
 	case action.Throttle:
 		return enabledThrottle(s, a)
 	case action.Unthrottle:
@@ -165,6 +167,8 @@ func Reduce(s *state.State, m action.Meta, a action.Action, q action.Queue) {
 		reduceGossipValidated(s, a, q)
 	case action.GossipStats:
 		reduceGossipStats(s, a, q)
+	case action.GossipOffered:
+		reduceGossipOffered(s, a, q)
 	case action.Throttle:
 		reduceThrottle(s, a, q)
 	case action.Unthrottle:

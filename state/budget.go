@@ -22,8 +22,12 @@ type Bucket struct {
 	BytesAt int64
 }
 
-// cost is the time one unit takes at rate per second: size/rate seconds.
+// cost is the time size units take at rate per second: size/rate seconds
+// (saturating, for a debt beyond any burst).
 func cost(size, rate int) int64 {
+	if int64(size) > (1<<62)/int64(time.Second) {
+		return 1 << 62
+	}
 	return int64(size) * int64(time.Second) / int64(rate)
 }
 
@@ -59,9 +63,27 @@ func (b *Bucket) Charge(now int64, budget Budget, size int) bool {
 	return true
 }
 
-// Recovered reports whether the bucket has paid off at least half its
-// burst by now: a throttled peer may be read again.
+// Take charges traffic that has already arrived — msgs messages of bytes
+// bytes in all — whether or not it fits, and reports whether the bucket is
+// now over its burst. Traffic past the budget is debt: the peer stays over
+// until it has been paid off.
+func (b *Bucket) Take(now int64, budget Budget, msgs, bytes int) (over bool) {
+	burst := int64(budget.Burst)
+	if budget.Msgs > 0 {
+		b.MsgsAt = max(b.MsgsAt, now) + cost(msgs, budget.Msgs)
+		over = over || b.MsgsAt-now > burst
+	}
+	if budget.Bytes > 0 {
+		b.BytesAt = max(b.BytesAt, now) + cost(bytes, budget.Bytes)
+		over = over || b.BytesAt-now > burst
+	}
+	return over
+}
+
+// Recovered reports whether the bucket is back within its burst by now:
+// a throttled peer may be read again (and is throttled again, and scored,
+// if it goes straight back over).
 func (b *Bucket) Recovered(now int64, budget Budget) bool {
-	half := int64(budget.Burst) / 2
-	return b.MsgsAt-now <= half && b.BytesAt-now <= half
+	burst := int64(budget.Burst)
+	return b.MsgsAt-now <= burst && b.BytesAt-now <= burst
 }

@@ -14,4 +14,7 @@ type ChannelState struct {
 	// Refused counts messages refused from peers: over budget, throttled,
 	// or (broadcasts) not admitted.
 	Refused uint64
+	// Total is the channel's use of its Total budget: the broadcasts
+	// accepted from all peers together.
+	Total Bucket
 }

@@ -131,6 +131,10 @@ type Config struct {
 	// MaxGossipAuthors bounds the authors whose budgets are kept.
 	RelayBudgetFactor int
 	MaxGossipAuthors  int
+	// MaxTransportMemory bounds the memory of the transport's buffers
+	// (stream windows and the like) across all connections: the limit
+	// go-libp2p's resource manager enforces, a hard safety net.
+	MaxTransportMemory int
 	// MaxSubscriptionsPerRPC bounds the topic subscriptions one GossipSub
 	// RPC may carry; more is oversized. Only this network's topics are
 	// kept at all.
@@ -159,8 +163,12 @@ type ChannelConfig struct {
 	// per channel for broadcasts, per peer and channel for direct sends.
 	// A full queue refuses new messages with ErrQueueFull; it never drops.
 	QueueLimit int
-	// Budget is what one peer may send on the channel.
+	// Budget is what one peer may send on the channel; Total is what the
+	// node accepts from all peers together on a broadcast channel, so that
+	// what it holds and relays does not grow with the number of senders
+	// (past it, broadcasts are ignored, and nobody is blamed).
 	Budget Budget
+	Total  Budget
 	// Validated broadcast channels hand each message to an application
 	// validator before it is delivered or relayed.
 	Validated bool
@@ -211,14 +219,15 @@ func DefaultConfig(network string) Config {
 		ScoreOversized:   100,
 		ScoreViolation:   20,
 		ScoreUnsolicited: 20,
-		ScoreFlood:       50,
+		ScoreFlood:       100,
 		ScoreRejected:    25,
-		FloodTolerance:   3,
+		FloodTolerance:   1,
 
 		RecordPayloadLimit:     64 << 10,
-		MaxPendingBytes:        64 * MiB,
+		MaxPendingBytes:        32 * MiB,
 		MaxSubscriptionsPerRPC: 100,
 		RelayBudgetFactor:      16,
+		MaxTransportMemory:     64 * MiB,
 		MaxGossipAuthors:       1024,
 		FrameTimeout:           10 * time.Second,
 		MinFrameRate:           64 << 10,
@@ -230,11 +239,14 @@ func DefaultConfig(network string) Config {
 	c.Channels[ChannelControl] = ChannelConfig{Priority: true, MaxSize: 256 << 10, QueueLimit: 1 << 16,
 		Budget: Budget{Msgs: 20, Bytes: 1 * MiB, Burst: 10 * time.Second}}
 	c.Channels[ChannelBlock] = ChannelConfig{Broadcast: true, Priority: true, MaxSize: 10 * MiB, QueueLimit: 64,
-		Budget: Budget{Msgs: 10, Bytes: 10 * MiB, Burst: 3 * time.Second}}
+		Budget: Budget{Msgs: 10, Bytes: 2 * MiB, Burst: 10 * time.Second},
+		Total:  Budget{Msgs: 100, Bytes: 4 * MiB, Burst: 3 * time.Second}}
 	c.Channels[ChannelTransaction] = ChannelConfig{Broadcast: true, MaxSize: 1 * MiB, QueueLimit: 4096,
-		Budget: Budget{Msgs: 5000, Bytes: 16 * MiB, Burst: 5 * time.Second}}
+		Budget: Budget{Msgs: 5000, Bytes: 16 * MiB, Burst: 5 * time.Second},
+		Total:  Budget{Msgs: 50000, Bytes: 32 * MiB, Burst: 2 * time.Second}}
 	c.Channels[ChannelSnarkWork] = ChannelConfig{Broadcast: true, MaxSize: 4 * MiB, QueueLimit: 1024,
-		Budget: Budget{Msgs: 500, Bytes: 16 * MiB, Burst: 5 * time.Second}}
+		Budget: Budget{Msgs: 500, Bytes: 16 * MiB, Burst: 5 * time.Second},
+		Total:  Budget{Msgs: 5000, Bytes: 32 * MiB, Burst: 2 * time.Second}}
 	c.Channels[ChannelSync] = ChannelConfig{MaxSize: 10 * MiB, QueueLimit: 256,
 		Budget: Budget{Msgs: 1000, Bytes: 64 * MiB, Burst: 5 * time.Second}}
 	return c
@@ -279,6 +291,7 @@ func (c *Config) Validate() error {
 		"RecordPayloadLimit": c.RecordPayloadLimit, "MaxPendingBytes": c.MaxPendingBytes,
 		"MaxSubscriptionsPerRPC": c.MaxSubscriptionsPerRPC, "MinFrameRate": c.MinFrameRate,
 		"RelayBudgetFactor": c.RelayBudgetFactor, "MaxGossipAuthors": c.MaxGossipAuthors,
+		"MaxTransportMemory": c.MaxTransportMemory,
 	}
 	for _, name := range SortedKeys(positive) {
 		if positive[name] <= 0 {
@@ -322,14 +335,19 @@ func (c *Config) Validate() error {
 		if Channel(i) == ChannelControl && ch.Broadcast {
 			bad(name+".Broadcast", "the control channel is never broadcast")
 		}
-		if ch.Budget.Msgs < 0 || ch.Budget.Bytes < 0 || ch.Budget.Burst < 0 {
-			bad(name+".Budget", "%+v has a negative part", ch.Budget)
-		}
-		if (ch.Budget.Msgs > 0 || ch.Budget.Bytes > 0) && ch.Budget.Burst <= 0 {
-			bad(name+".Budget.Burst", "must be positive when the budget has a rate")
-		}
-		if ch.Budget.Bytes > 0 && int64(ch.MaxSize)*int64(time.Second)/int64(ch.Budget.Bytes) > int64(ch.Budget.Burst) {
-			bad(name+".Budget", "a message of MaxSize (%d bytes) never fits a burst of %v at %d bytes/s", ch.MaxSize, ch.Budget.Burst, ch.Budget.Bytes)
+		for _, b := range []struct {
+			what string
+			b    Budget
+		}{{"Budget", ch.Budget}, {"Total", ch.Total}} {
+			if b.b.Msgs < 0 || b.b.Bytes < 0 || b.b.Burst < 0 {
+				bad(name+"."+b.what, "%+v has a negative part", b.b)
+			}
+			if (b.b.Msgs > 0 || b.b.Bytes > 0) && b.b.Burst <= 0 {
+				bad(name+"."+b.what+".Burst", "must be positive when the budget has a rate")
+			}
+			if b.b.Bytes > 0 && int64(ch.MaxSize)*int64(time.Second)/int64(b.b.Bytes) > int64(b.b.Burst) {
+				bad(name+"."+b.what, "a message of MaxSize (%d bytes) never fits a burst of %v at %d bytes/s", ch.MaxSize, b.b.Burst, b.b.Bytes)
+			}
 		}
 		if ch.Validated && !ch.Broadcast {
 			bad(name+".Validated", "only broadcast channels are validated")

@@ -9,6 +9,9 @@ type Gossip struct {
 	Pending map[uint64]PendingGossip
 	// PendingBytes is the sum of their sizes.
 	PendingBytes int
+	// Last is the reducers' verdict on the last broadcast received, for
+	// the effect that answers GossipSub (one rule, applied once).
+	Last LastVerdict
 	// Authors are the budgets of the peers whose broadcasts others relay
 	// to us, by the author's ID (at most Config.MaxGossipAuthors; the
 	// least recently heard is forgotten first). An author's own direct
@@ -23,6 +26,12 @@ type Author struct {
 	Budgets   [NumChannels]Bucket
 	Throttled bool
 	LastSeen  int64
+}
+
+// LastVerdict is the verdict on one broadcast, by its number.
+type LastVerdict struct {
+	Msg     uint64
+	Verdict Verdict
 }
 
 // PendingGossip is a broadcast waiting for the application's verdict.
@@ -69,7 +78,7 @@ func (v Verdict) Valid() bool { return v <= VerdictIgnore }
 // GossipAdmission is the first part of the rule for a received broadcast:
 // reject what is too large for its channel, ignore what comes from a peer
 // not admitted (unknown, closing, banned or throttled) or from a throttled
-// author, accept the rest (subject to the budgets the reducer charges).
+// author, and let the reducer weigh the rest against the budgets.
 func (s *State) GossipAdmission(peer, author PeerID, ch Channel, size int) Verdict {
 	if !ch.Valid() || !s.Config.Channels[ch].Broadcast || size > s.Config.Channels[ch].MaxSize {
 		return VerdictReject
@@ -84,17 +93,11 @@ func (s *State) GossipAdmission(peer, author PeerID, ch Channel, size int) Verdi
 	return VerdictAccept
 }
 
-// GossipDecision is what the state, after a broadcast's reducer ran, says
-// becomes of it; the effect answers GossipSub by it. The reducer charged
-// the budget (a sender that did not fit is now throttled, so ignored) and
-// held the message for its channel's validator if there was room.
-func (s *State) GossipDecision(peer, author PeerID, ch Channel, size int, msg uint64) Verdict {
-	v := s.GossipAdmission(peer, author, ch, size)
-	if v != VerdictAccept || !s.Config.Channels[ch].Validated {
-		return v
+// GossipDecision is the verdict the reducers gave broadcast msg, for its
+// effect; a message they did not see is ignored.
+func (s *State) GossipDecision(msg uint64) Verdict {
+	if s.Gossip.Last.Msg == msg {
+		return s.Gossip.Last.Verdict
 	}
-	if _, held := s.Gossip.Pending[msg]; held {
-		return VerdictValidate
-	}
-	return VerdictIgnore // the pending budget was full
+	return VerdictIgnore
 }

@@ -41,8 +41,7 @@ func TestReplayCatchesChangedCode(t *testing.T) {
 	firstPingSend := firstDerived(t, log, action.KindPingSend)
 
 	// This build, for --bisect-with.
-	this := filepath.Join(dir, "p2pnode-this")
-	goBuild(t, root, this)
+	this := p2pnodeBinary(t)
 
 	t.Run("effect answers pings with a wrong nonce", func(t *testing.T) {
 		bin := changedBuild(t, root, filepath.Join(dir, "effect"), "effects/effects.go",

@@ -18,6 +18,7 @@ import (
 	"math/rand/v2"
 	"net"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"regexp"
 	"runtime"
@@ -610,7 +611,37 @@ func TestMain(m *testing.M) {
 	if shared.dir != "" {
 		os.RemoveAll(shared.dir)
 	}
+	if built.dir != "" {
+		os.RemoveAll(built.dir)
+	}
 	os.Exit(code)
+}
+
+// built is p2pnode built from this source, once, for the tests that run it
+// as a process of its own.
+var built struct {
+	once sync.Once
+	dir  string
+	bin  string
+	err  error
+}
+
+func p2pnodeBinary(t *testing.T) string {
+	t.Helper()
+	built.once.Do(func() {
+		if built.dir, built.err = os.MkdirTemp("", "p2pnode-bin-"); built.err != nil {
+			return
+		}
+		built.bin = filepath.Join(built.dir, "p2pnode")
+		cmd := exec.Command("go", "build", "-o", built.bin, ".")
+		if out, err := cmd.CombinedOutput(); err != nil {
+			built.err = fmt.Errorf("go build: %v\n%s", err, out)
+		}
+	})
+	if built.err != nil {
+		t.Fatal(built.err)
+	}
+	return built.bin
 }
 
 // sharedLog is node-001's log of simArgs: it dials node-000, so its log

@@ -90,6 +90,8 @@ func runNode(args []string, stdout, stderr io.Writer) error {
 	logFormat := fs.String("log-format", "text", "text or json")
 	websocket := fs.Bool("websocket", false, "also listen and dial over WebSocket")
 	seed := fs.Uint64("seed", 0, "seed of the state machine's RNG (default: random; always recorded)")
+	httpAddr := fs.String("http", "", "serve /debug/pprof/ on `ADDR` (loopback only, e.g. 127.0.0.1:9090)")
+	recordPayloads := fs.String("record-payloads", "digest", "digest: record application payloads over the limit as length and SHA-256; full: record them all")
 	fs.Var(bans, "ban", "ban a peer ID or IP: `TARGET=DURATION` (repeatable)")
 	rest, err := parse(fs, args)
 	if err != nil {
@@ -179,9 +181,17 @@ func runNode(args []string, stdout, stderr io.Writer) error {
 		p2p.RouteLogs(nil)
 	}
 
+	cfg.RecordPayloads = *recordPayloads
 	n, err := node.New(cfg)
 	if err != nil {
 		return err
+	}
+	if *httpAddr != "" {
+		closeHTTP, err := serveDebug(*httpAddr)
+		if err != nil {
+			return err
+		}
+		defer closeHTTP()
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()

@@ -24,12 +24,13 @@ import (
 //
 // What GossipSub refuses before asking — bad signatures, duplicates — is
 // counted per peer by a tracer and reported every statsEvery as
-// GossipStats. Before GossipSub even queues a broadcast for validation, an
-// RPC inspector drops, unread and counted, the broadcasts of a peer the
-// state machine throttled, and anything that would take the bytes held in
-// the validation pipeline past Rules.MaxPendingBytes: a safety net that
-// keeps memory bounded however many peers send, like the resource
-// manager's, with its number from the state machine's configuration.
+// GossipStats. A peer the state machine throttled is not read at all (see
+// gatedStream); what it had in flight is dropped, counted, by an RPC
+// inspector that runs before GossipSub queues a broadcast for validation.
+// The inspector also drops anything that would take the bytes held in the
+// validation pipeline past Rules.MaxPendingBytes: a safety net that keeps
+// memory bounded however many peers send, like the resource manager's,
+// with its number from the state machine's configuration.
 
 // statsEvery is how often counts are reported: batching, not policy.
 const statsEvery = 200 * time.Millisecond
@@ -42,9 +43,13 @@ type gossip struct {
 	throttled map[peer.ID]chan struct{} // closed when the peer is unthrottled
 	// pipeline holds the size of every broadcast between the inspector and
 	// its last word from GossipSub (rejected, duplicate or delivered).
-	pipeline      map[*pb.Message]tracked
-	pipelineBytes int
-	stats         map[peer.ID]*action.GossipStats
+	// held counts those bytes and those of large RPCs being read, against
+	// Rules.MaxPendingBytes; room wakes readers waiting for it.
+	pipeline map[*pb.Message]tracked
+	held     int
+	room     *sync.Cond
+	stats    map[peer.ID]*action.GossipStats
+	offered  map[offerKey]*action.GossipOffered
 	// waiting are broadcasts our validator has reported, by number, until
 	// their verdict; held, those an application validator accepted, until
 	// the state machine delivers them.
@@ -54,6 +59,11 @@ type gossip struct {
 	// GossipSub keeps none of them, but a peer that sends more than ten
 	// RPCs' worth is reported as oversized, once.
 	junk map[peer.ID]int
+}
+
+type offerKey struct {
+	p  peer.ID
+	ch state.Channel
 }
 
 type tracked struct {
@@ -73,10 +83,12 @@ func newGossip(s *Service) *gossip {
 		throttled: map[peer.ID]chan struct{}{},
 		pipeline:  map[*pb.Message]tracked{},
 		stats:     map[peer.ID]*action.GossipStats{},
+		offered:   map[offerKey]*action.GossipOffered{},
 		waiting:   map[uint64]*waitingMsg{},
 		topics:    map[string]state.Channel{},
 		junk:      map[peer.ID]int{},
 	}
+	g.room = sync.NewCond(&g.mu)
 	for ch := state.Channel(0); ch < state.NumChannels; ch++ {
 		if s.cfg.Rules.Channels[ch].Broadcast {
 			g.topics[Topic(s.cfg.Network, ch)] = ch
@@ -126,19 +138,36 @@ func (g *gossip) inspect(from peer.ID, rpc *pubsub.RPC) error {
 	_, throttled := g.throttled[from]
 	kept := rpc.Publish[:0]
 	for _, m := range rpc.Publish {
-		if _, ours := g.topics[m.GetTopic()]; !ours {
+		ch, ours := g.topics[m.GetTopic()]
+		if !ours {
 			kept = append(kept, m) // GossipSub ignores topics we did not join
 			continue
 		}
 		size := len(m.Data)
-		if throttled || g.pipelineBytes+size > g.s.cfg.Rules.MaxPendingBytes {
+		// Everything offered is counted, for the state machine to charge
+		// to the sender's budget: its own (it claims to be the author;
+		// the signature check will tell) or relayed for another.
+		k := offerKey{from, ch}
+		o := g.offered[k]
+		if o == nil {
+			o = &action.GossipOffered{Peer: state.PeerID(from.String()), Channel: ch}
+			g.offered[k] = o
+		}
+		if peer.ID(m.From) == from {
+			o.Own++
+			o.OwnBytes += uint64(size)
+		} else {
+			o.Relayed++
+			o.RelayedBytes += uint64(size)
+		}
+		if throttled || (size >= largeRPC && g.held+size > g.s.cfg.Rules.MaxPendingBytes) {
 			st := g.statsFor(from)
 			st.Dropped++
 			st.DroppedBytes += uint64(size)
 			continue
 		}
 		g.pipeline[m] = tracked{size: size, at: time.Now()}
-		g.pipelineBytes += size
+		g.held += size
 		kept = append(kept, m)
 	}
 	clear(rpc.Publish[len(kept):])
@@ -152,8 +181,38 @@ func (g *gossip) done(m *pb.Message) {
 	defer g.mu.Unlock()
 	if t, ok := g.pipeline[m]; ok {
 		delete(g.pipeline, m)
-		g.pipelineBytes -= t.size
+		g.held -= t.size
+		g.room.Broadcast()
 	}
+}
+
+// acquire waits until n bytes fit the budget (or nothing is held, for an
+// RPC larger than the whole budget) and takes them; it returns what it
+// took. It gives up, taking nothing, when the service stops.
+func (g *gossip) acquire(n int) int {
+	limit := g.s.cfg.Rules.MaxPendingBytes
+	n = min(n, limit)
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	for g.held > 0 && g.held+n > limit {
+		if g.s.ctx.Err() != nil {
+			return 0
+		}
+		g.room.Wait()
+	}
+	g.held += n
+	return n
+}
+
+// release gives back what acquire took.
+func (g *gossip) release(n int) {
+	if n == 0 {
+		return
+	}
+	g.mu.Lock()
+	g.held -= n
+	g.room.Broadcast()
+	g.mu.Unlock()
 }
 
 // The tracer callbacks that matter to the gossip rule; flowControl
@@ -164,6 +223,7 @@ func (g *gossip) rejected(msg *pubsub.Message, reason string) {
 	switch reason {
 	case pubsub.RejectInvalidSignature, pubsub.RejectMissingSignature,
 		pubsub.RejectUnexpectedSignature, pubsub.RejectUnexpectedAuthInfo:
+		g.s.log.Debug("gossipsub refused a broadcast", "peer", msg.ReceivedFrom, "reason", reason)
 		g.mu.Lock()
 		g.statsFor(msg.ReceivedFrom).Invalid++
 		g.mu.Unlock()
@@ -185,7 +245,11 @@ func (g *gossip) delivered(msg *pubsub.Message) { g.done(msg.Message) }
 // pipeline entries GossipSub dropped without a word (none should be).
 func (g *gossip) flush(now time.Time) {
 	g.mu.Lock()
-	var out []action.GossipStats
+	var out []action.Action
+	for k, o := range g.offered {
+		out = append(out, *o)
+		delete(g.offered, k)
+	}
 	for p, st := range g.stats {
 		if *st != (action.GossipStats{Peer: st.Peer}) {
 			out = append(out, *st)
@@ -195,7 +259,8 @@ func (g *gossip) flush(now time.Time) {
 	for m, t := range g.pipeline {
 		if now.Sub(t.at) > time.Minute {
 			delete(g.pipeline, m)
-			g.pipelineBytes -= t.size
+			g.held -= t.size
+			g.room.Broadcast()
 		}
 	}
 	g.mu.Unlock()
@@ -204,8 +269,8 @@ func (g *gossip) flush(now time.Time) {
 	}
 	g.s.emitMu.Lock()
 	defer g.s.emitMu.Unlock()
-	for _, st := range out {
-		g.s.emit(st)
+	for _, a := range out {
+		g.s.emit(a)
 	}
 }
 

@@ -2,7 +2,9 @@ package libp2p
 
 import (
 	"context"
+	"encoding/binary"
 	"fmt"
+	"math/bits"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -335,18 +337,105 @@ func (f *flowControl) DuplicateMessage(msg *pubsub.Message) { f.gossip.duplicate
 func (f *flowControl) DeliverMessage(msg *pubsub.Message) { f.gossip.delivered(msg) }
 
 // flowHost is the host GossipSub sees: its outbound streams report each
-// write to the flow control.
+// write to the flow control, and its inbound streams are not read while
+// their peer is throttled (the transport's flow control then holds the
+// peer back, and nothing it sends is read, parsed or kept).
 type flowHost struct {
 	host.Host
 	flow *flowControl
 }
 
+// NewStream opens GossipSub's outbound stream, counting its writes.
 func (h *flowHost) NewStream(ctx context.Context, p peer.ID, pids ...protocol.ID) (network.Stream, error) {
 	st, err := h.Host.NewStream(ctx, p, pids...)
 	if err != nil {
 		return nil, err
 	}
 	return &flowStream{Stream: st, p: p, flow: h.flow}, nil
+}
+
+// SetStreamHandler registers GossipSub's handler behind the throttle.
+func (h *flowHost) SetStreamHandler(pid protocol.ID, handler network.StreamHandler) {
+	h.Host.SetStreamHandler(pid, h.gated(handler))
+}
+
+// SetStreamHandlerMatch registers GossipSub's handler behind the throttle.
+func (h *flowHost) SetStreamHandlerMatch(pid protocol.ID, match func(protocol.ID) bool, handler network.StreamHandler) {
+	h.Host.SetStreamHandlerMatch(pid, match, h.gated(handler))
+}
+
+func (h *flowHost) gated(handler network.StreamHandler) network.StreamHandler {
+	return func(st network.Stream) {
+		handler(&gatedStream{Stream: st, g: h.flow.gossip, p: st.Conn().RemotePeer()})
+	}
+}
+
+// gatedStream is GossipSub's inbound stream as it reads it: a varint
+// length, then an RPC of that length, again and again. It waits, before
+// each RPC, while its peer is throttled, and before it lets GossipSub learn
+// the length of a large RPC — and allocate a buffer for it — until that
+// many bytes fit the budget of bytes held for validation
+// (Rules.MaxPendingBytes). However many peers send large RPCs at once, the
+// node reads only as many as it has room for; the rest wait in the
+// transport, and their senders with them.
+type gatedStream struct {
+	network.Stream
+	g *gossip
+	p peer.ID
+
+	header    []byte // the length's bytes so far
+	remaining int    // bytes of the RPC still to read
+	held      int    // bytes of the budget this RPC holds while it is read
+}
+
+// largeRPC is the size from which an RPC takes its room in the budget
+// before it is read; smaller ones are bounded by GossipSub's queues.
+const largeRPC = 64 << 10
+
+func (s *gatedStream) Read(b []byte) (int, error) {
+	if s.remaining == 0 {
+		return s.readHeader(b)
+	}
+	n, err := s.Stream.Read(b[:min(len(b), s.remaining)])
+	s.remaining -= n
+	if s.remaining == 0 || err != nil {
+		s.g.release(s.held)
+		s.held = 0
+	}
+	return n, err
+}
+
+// readHeader reads the length one byte at a time (as GossipSub does
+// anyway), so that the byte that completes it can be held back until the
+// RPC has room.
+func (s *gatedStream) readHeader(b []byte) (int, error) {
+	if len(s.header) == 0 {
+		if wait := s.g.unthrottled(s.p); wait != nil {
+			select {
+			case <-wait:
+			case <-s.g.s.ctx.Done():
+			}
+		}
+	}
+	if len(b) == 0 {
+		return 0, nil
+	}
+	n, err := s.Stream.Read(b[:1])
+	if n == 0 {
+		return n, err
+	}
+	s.header = append(s.header, b[0])
+	if b[0] >= 0x80 && len(s.header) < binary.MaxVarintLen64 {
+		return n, err
+	}
+	length, _ := binary.Uvarint(s.header)
+	s.header = s.header[:0]
+	s.remaining = int(min(length, 1<<31))
+	if s.remaining >= largeRPC {
+		// GossipSub's buffer pool hands out the next power of two.
+		s.held = s.g.acquire(1 << bits.Len(uint(s.remaining-1)))
+	}
+	return n, err
 }
 
 // flowStream counts GossipSub's writes: it writes each RPC with one Write.

@@ -31,6 +31,7 @@ import (
 	"github.com/libp2p/go-libp2p/core/network"
 	"github.com/libp2p/go-libp2p/core/peer"
 	"github.com/libp2p/go-libp2p/core/protocol"
+	rcmgr "github.com/libp2p/go-libp2p/p2p/host/resource-manager"
 	"github.com/libp2p/go-libp2p/p2p/muxer/yamux"
 	"github.com/libp2p/go-libp2p/p2p/net/swarm"
 	"github.com/libp2p/go-libp2p/p2p/security/noise"
@@ -162,8 +163,13 @@ func New(cfg Config) (*Service, error) {
 		}
 		listen = append(listen, m)
 	}
+	rm, err := resourceManager(cfg.Rules)
+	if err != nil {
+		return nil, err
+	}
 	opts := []golibp2p.Option{
 		golibp2p.Identity(cfg.Key),
+		golibp2p.ResourceManager(rm),
 		golibp2p.ListenAddrs(listen...),
 		// Without this, the kernel lets a second process bind the same TCP
 		// port (SO_REUSEPORT) and "port in use" would go unnoticed.
@@ -234,6 +240,25 @@ func exactID(id state.PeerID) (peer.ID, error) {
 	return p, nil
 }
 
+// resourceManager is go-libp2p's resource manager with its usual limits on
+// connections, streams and descriptors (scaled to the machine), but with
+// memory bounded by Rules.MaxTransportMemory: the stream windows and other
+// transport buffers of all connections together stay within it, however
+// many peers push data at us.
+func resourceManager(rules state.Config) (network.ResourceManager, error) {
+	mem := int64(rules.MaxTransportMemory)
+	limits := rcmgr.PartialLimitConfig{
+		System:      rcmgr.ResourceLimits{Memory: rcmgr.LimitVal64(mem)},
+		Transient:   rcmgr.ResourceLimits{Memory: rcmgr.LimitVal64(mem / 4)},
+		PeerDefault: rcmgr.ResourceLimits{Memory: rcmgr.LimitVal64(mem / 4)},
+	}.Build(rcmgr.DefaultLimits.AutoScale())
+	rm, err := rcmgr.NewResourceManager(rcmgr.NewFixedLimiter(limits))
+	if err != nil {
+		return nil, fmt.Errorf("resource manager: %w", err)
+	}
+	return rm, nil
+}
+
 // dialDeadline is go-libp2p's dial timeout: a second after the state
 // machine's, which therefore always decides first.
 func dialDeadline(rules state.Config) time.Duration { return rules.DialTimeout + time.Second }
@@ -257,6 +282,9 @@ func (s *Service) ListenAddrs() []state.Addr {
 // closes. The caller's Sink must not block from now on.
 func (s *Service) Shutdown() error {
 	s.cancel()
+	s.gossip.mu.Lock()
+	s.gossip.room.Broadcast() // readers waiting for room give up
+	s.gossip.mu.Unlock()
 	s.pub.stop()
 	s.saver.stop()
 	for _, sub := range s.subs {
