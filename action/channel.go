@@ -52,38 +52,88 @@ func (a MessageReceived) Digested(limit int, sum func([]byte) [32]byte) (Action,
 	return a, true
 }
 
-// BroadcastMessage publishes a message on a broadcast channel.
+// BroadcastMessage publishes a message on a broadcast channel. Data, Size
+// and Sum are the payload as in MessageReceived.
 type BroadcastMessage struct {
 	Channel state.Channel
 	Data    []byte
+	Size    uint64
+	Sum     [32]byte
 }
 
 // Kind is KindBroadcastMessage.
 func (BroadcastMessage) Kind() Kind { return KindBroadcastMessage }
 
-// EncodeCBOR writes the action as a CBOR array of its fields.
+// Len is the payload's length, whether it is held or only its digest.
+func (a BroadcastMessage) Len() int { return payloadLen(a.Data, a.Size) }
+
+// EncodeCBOR writes the action as a CBOR array of its fields: [channel,
+// data], or [channel, size, sum] for a payload recorded by its digest.
 func (a BroadcastMessage) EncodeCBOR(e *codec.Encoder) {
+	if a.Data == nil && a.Size > 0 {
+		e.Array(3)
+		e.Uint(uint64(a.Channel))
+		e.Uint(a.Size)
+		e.Bytes(a.Sum[:])
+		return
+	}
 	e.Array(2)
 	e.Uint(uint64(a.Channel))
 	e.Bytes(a.Data)
 }
 
-// SendMessage sends a direct message to one ready peer.
+// Digested returns the action with its payload replaced by its length and
+// sum, when the payload is longer than limit.
+func (a BroadcastMessage) Digested(limit int, sum func([]byte) [32]byte) (Action, bool) {
+	if len(a.Data) <= limit {
+		return a, false
+	}
+	a.Size, a.Sum, a.Data = uint64(len(a.Data)), sum(a.Data), nil
+	return a, true
+}
+
+// SendMessage sends a direct message to one ready peer. Data, Size and Sum
+// are the payload as in MessageReceived.
 type SendMessage struct {
 	Peer    state.PeerID
 	Channel state.Channel
 	Data    []byte
+	Size    uint64
+	Sum     [32]byte
 }
 
 // Kind is KindSendMessage.
 func (SendMessage) Kind() Kind { return KindSendMessage }
 
-// EncodeCBOR writes the action as a CBOR array of its fields.
+// Len is the payload's length, whether it is held or only its digest.
+func (a SendMessage) Len() int { return payloadLen(a.Data, a.Size) }
+
+// EncodeCBOR writes the action as a CBOR array of its fields: [peer,
+// channel, data], or [peer, channel, size, sum] for a payload recorded by
+// its digest.
 func (a SendMessage) EncodeCBOR(e *codec.Encoder) {
+	if a.Data == nil && a.Size > 0 {
+		e.Array(4)
+		e.String(string(a.Peer))
+		e.Uint(uint64(a.Channel))
+		e.Uint(a.Size)
+		e.Bytes(a.Sum[:])
+		return
+	}
 	e.Array(3)
 	e.String(string(a.Peer))
 	e.Uint(uint64(a.Channel))
 	e.Bytes(a.Data)
+}
+
+// Digested returns the action with its payload replaced by its length and
+// sum, when the payload is an application's and longer than limit.
+func (a SendMessage) Digested(limit int, sum func([]byte) [32]byte) (Action, bool) {
+	if a.Channel == state.ChannelControl || len(a.Data) <= limit {
+		return a, false
+	}
+	a.Size, a.Sum, a.Data = uint64(len(a.Data)), sum(a.Data), nil
+	return a, true
 }
 
 // Sent reports that the service wrote Count direct messages on a channel to
@@ -188,13 +238,25 @@ func init() {
 		return
 	})
 	register(KindBroadcastMessage, "BroadcastMessage", true, func(d *codec.Decoder) (a BroadcastMessage) {
-		d.ArrayLen(2)
-		a.Channel, a.Data = channel(d), d.Bytes(MaxData)
+		switch d.ArrayMax(3) {
+		case 2:
+			a.Channel, a.Data = channel(d), d.Bytes(MaxData)
+		case 3:
+			a.Channel, a.Size, a.Sum = channel(d), payloadSize(d), sum(d)
+		default:
+			d.Fail("want a BroadcastMessage of 2 or 3 fields")
+		}
 		return
 	})
 	register(KindSendMessage, "SendMessage", true, func(d *codec.Decoder) (a SendMessage) {
-		d.ArrayLen(3)
-		a.Peer, a.Channel, a.Data = peerID(d), channel(d), d.Bytes(MaxData)
+		switch d.ArrayMax(4) {
+		case 3:
+			a.Peer, a.Channel, a.Data = peerID(d), channel(d), d.Bytes(MaxData)
+		case 4:
+			a.Peer, a.Channel, a.Size, a.Sum = peerID(d), channel(d), payloadSize(d), sum(d)
+		default:
+			d.Fail("want a SendMessage of 3 or 4 fields")
+		}
 		return
 	})
 	register(KindSent, "Sent", true, func(d *codec.Decoder) (a Sent) {

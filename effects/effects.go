@@ -47,9 +47,9 @@ func Run(s *state.State, m action.Meta, a action.Action, out Out, q action.Queue
 	case action.Unthrottle:
 		out.Command(service.Unthrottle{Peer: a.Peer})
 	case action.BroadcastMessage:
-		out.Command(service.Publish{Channel: a.Channel, Data: a.Data})
+		out.Command(service.Publish{Channel: a.Channel, Data: a.Data, Size: a.Size, Sum: a.Sum})
 	case action.SendMessage:
-		out.Command(service.Send{Peer: a.Peer, Channel: a.Channel, Data: a.Data})
+		out.Command(service.Send{Peer: a.Peer, Channel: a.Channel, Data: a.Data, Size: a.Size, Sum: a.Sum})
 	case action.HelloReceived:
 		answerHello(s, a.Peer, out)
 	case action.PeerReady:

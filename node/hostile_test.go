@@ -319,3 +319,38 @@ func itoa(n int) string {
 		}
 	}
 }
+
+// A ready peer that trickles a frame a byte at a time is dropped as slow
+// once the frame's deadline passes (FrameTimeout plus its size at
+// MinFrameRate), with the reducer's reason.
+func TestTricklingFrameIsDroppedAsSlow(t *testing.T) {
+	c := newCluster(t)
+	rules := state.DefaultConfig("test")
+	rules.FrameTimeout = 2 * time.Second
+	a := c.start("a", &rules)
+	r := newRawPeer(t)
+	r.connect(a)
+	r.hello("test", time.Now().Unix())
+	r.waitMsg("HelloAck", func(m message.Message) bool { _, ok := m.(message.HelloAck); return ok })
+	id := state.PeerID(r.h.ID().String())
+	waitFor(t, 10*time.Second, describePeers(a), func() bool { return readyWith(a, id) })
+	// A 1000-byte frame on the sync channel, one byte a second.
+	r.frame(byte(channel.Sync), 1000, nil)
+	stop := make(chan struct{})
+	defer close(stop)
+	go func() {
+		for {
+			select {
+			case <-stop:
+				return
+			case <-time.After(time.Second):
+				r.out.Write([]byte{0})
+			}
+		}
+	}()
+	waitFor(t, 15*time.Second, describePeers(a), func() bool { return !readyWith(a, id) })
+	if n := counters(a).Disconnects[state.ReasonSlowPeer]; n != 1 {
+		t.Errorf("%d peers dropped as slow, want 1; disconnects %v", n, counters(a).Disconnects)
+	}
+	c.closeAndVerify()
+}

@@ -195,7 +195,7 @@ func checkOutgoing(s *state.State, ch state.Channel, size int) error {
 }
 
 func enabledBroadcastMessage(s *state.State, a action.BroadcastMessage) error {
-	if err := checkOutgoing(s, a.Channel, len(a.Data)); err != nil {
+	if err := checkOutgoing(s, a.Channel, a.Len()); err != nil {
 		return err
 	}
 	if !s.Config.Channels[a.Channel].Broadcast {
@@ -228,7 +228,7 @@ func reducePublished(s *state.State, a action.Published) {
 }
 
 func enabledSendMessage(s *state.State, a action.SendMessage) error {
-	if err := checkOutgoing(s, a.Channel, len(a.Data)); err != nil {
+	if err := checkOutgoing(s, a.Channel, a.Len()); err != nil {
 		return err
 	}
 	if err := readyPeer(s, a.Peer); err != nil {

@@ -211,3 +211,58 @@ func TestDenseCheckpointsPinTheAction(t *testing.T) {
 		t.Fatalf("divergence %+v; want the state-only change at #%d", de, at)
 	}
 }
+
+// Application payloads over Config.RecordPayloadLimit are recorded as their
+// length and SHA-256: a log of large blocks stays small and still verifies
+// (the commands that deliver them are digested by the payload's SHA-256
+// either way); with the limit raised, they are recorded in full.
+func TestLargePayloadsAreRecordedByDigest(t *testing.T) {
+	run := func(limit int) (int64, string) {
+		dir := t.TempDir()
+		s, err := sim.New(sim.Config{Nodes: 3, Seed: 9, Duration: 20 * time.Second, RecordDir: dir,
+			TxRate: -1, BlockInterval: time.Second, BlockSize: 200 << 10,
+			Tweak: func(_ int, c *state.Config) { c.RecordPayloadLimit = limit }})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := s.Run(); err != nil {
+			t.Fatal(err)
+		}
+		path := s.Nodes[1].Path
+		if _, err := replay.VerifyFile(path, replay.Options{CheckInvariants: true}); err != nil {
+			t.Fatalf("limit %d: %v", limit, err)
+		}
+		fi, err := os.Stat(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return fi.Size(), path
+	}
+	digested, path := run(64 << 10)
+	full, _ := run(1 << 20)
+	t.Logf("20 s of 200 KiB blocks: %d KiB of log with digests, %d KiB in full", digested>>10, full>>10)
+	if digested*10 > full || full < 2<<20 {
+		t.Errorf("log sizes: %d bytes with digests, %d in full", digested, full)
+	}
+	rd, err := replay.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rd.Close()
+	seen := 0
+	for {
+		rec, err := rd.Next()
+		if err != nil {
+			break
+		}
+		if g, ok := rec.Action.(action.GossipReceived); ok {
+			seen++
+			if g.Data != nil || g.Len() != 200<<10 {
+				t.Fatalf("a 200 KiB broadcast recorded with %d bytes of data, length %d", len(g.Data), g.Len())
+			}
+		}
+	}
+	if seen == 0 {
+		t.Fatal("the log holds no broadcast")
+	}
+}
