@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/binary"
 	"runtime"
+	"slices"
 	"testing"
 	"time"
 
@@ -102,6 +103,21 @@ func (g *rawGossip) join(n *testNode) {
 	})
 }
 
+// subscribe subscribes and waits until n sees the subscription: then n
+// has taken in the router's own GossipSub stream, which cannot arrive
+// later and reset a stream the test writes by hand.
+func (g *rawGossip) subscribe(n *testNode, ch state.Channel) {
+	g.t.Helper()
+	sub, err := g.topic.Subscribe()
+	if err != nil {
+		g.t.Fatal(err)
+	}
+	g.t.Cleanup(sub.Cancel)
+	waitFor(g.t, 15*time.Second, func() string { return "the node to see the raw peer on the topic" }, func() bool {
+		return slices.Contains(n.BroadcastPeers(ch), state.PeerID(g.h.ID().String()))
+	})
+}
+
 // Unsigned broadcasts and broadcasts with a bad signature are refused by
 // GossipSub before any validator; the state machine hears of them in
 // counts and bans the sender.
@@ -125,6 +141,7 @@ func TestInvalidSignaturesScoreTheSender(t *testing.T) {
 	t.Run("bad signature", func(t *testing.T) {
 		r := newRawGossip(t, channel.Transaction)
 		r.join(a)
+		r.subscribe(a, channel.Transaction)
 		// A message signed by r, then changed: the signature no longer
 		// matches. Written to GossipSub's stream by hand.
 		st, err := r.h.NewStream(t.Context(), r.target, pubsub.GossipSubID_v11)

@@ -152,6 +152,7 @@ func NewReplayer(rd *Reader, opts Options) (*Replayer, error) {
 			rd.name, got.Short(), h.InitialHash[:4], h.Build, BuildVersion())
 	}
 	r := &Replayer{rd: rd, checkCommands: h.Format >= 2}
+	r.digest.Limit = h.Config.RecordPayloadLimit
 	r.st = store.New(st, nil, &r.clock, store.Options{
 		Observer:        (*verifier)(r),
 		CheckpointEvery: h.CheckpointEvery,
@@ -451,15 +452,17 @@ func (v *verifier) Commands(m action.Meta, a action.Action, cmds []service.Comma
 	r.expect()
 	for i := range max(len(cmds), len(rec.Commands)) {
 		var want, got string
-		if i < len(rec.Commands) {
-			want = rec.Commands[i].String()
-		}
 		if i < len(cmds) {
 			d := r.digest.Digest(cmds[i])
 			if i < len(rec.Commands) && d == rec.Commands[i] {
 				continue
 			}
 			got = service.FormatCommand(cmds[i]) + " (" + d.String() + ")"
+		}
+		// Formatted only on a difference: this loop runs for every
+		// command of a verified replay.
+		if i < len(rec.Commands) {
+			want = rec.Commands[i].String()
 		}
 		r.diverge(m.ID, a.Kind(), "command %d of %d (the log has %d) differs", i+1, len(cmds), len(rec.Commands))
 		r.diverged.Expected, r.diverged.Got = want, got

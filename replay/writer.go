@@ -65,6 +65,7 @@ func Create(path string, h Header) (*Writer, error) {
 // NewWriter writes a log to out, starting with the magic and the header.
 func NewWriter(out io.Writer, h Header) (*Writer, error) {
 	w := &Writer{w: out, bw: bufio.NewWriterSize(out, 256<<10), prevT: h.StartTime, payloadLimit: h.Config.RecordPayloadLimit}
+	w.digest.Limit = h.Config.RecordPayloadLimit
 	w.enc.SetLimits(action.Limits())
 	payload, err := headerEncMode.Marshal(h)
 	if err != nil {

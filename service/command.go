@@ -5,7 +5,7 @@ import (
 	"encoding/binary"
 	"encoding/hex"
 	"fmt"
-	"hash"
+	"hash/crc32"
 	"strconv"
 	"strings"
 
@@ -235,8 +235,8 @@ func Execute(svc Service, c Command) {
 
 // Digest is what the action log keeps of a command: its kind, its channel,
 // its size (payload bytes, addresses dialled, address-book entries, or the
-// stream number) and the first 8 bytes of a SHA-256 over all of its fields
-// — target and payload included — so that any change in what a command
+// stream number) and a 64-bit checksum over all of its fields — target and
+// payload included (see Digester) — so that any change in what a command
 // does changes its digest.
 type Digest struct {
 	Kind    CommandKind
@@ -270,11 +270,16 @@ func (d Digest) String() string {
 	return b.String()
 }
 
-// Digester computes command digests, reusing one hash.
+// Digester computes command digests. A digest is two CRC-32s over the
+// command's fields, Castagnoli and IEEE (both computed by the CPU's own
+// instructions where it has them): the log compares a replay with the run
+// it replays, so the digest must change with any change in a command, not
+// resist an adversary. An application payload longer than Limit enters it by its
+// SHA-256, since a log records such a payload by its SHA-256 only (Limit
+// is the log's Config.RecordPayloadLimit); a shorter one by its bytes.
 type Digester struct {
-	h   hash.Hash
-	buf []byte
-	sum [sha256.Size]byte
+	Limit int
+	buf   []byte
 	// known is a payload whose sum the caller already has (Remember):
 	// the log records a large payload by digest and then digests the
 	// command that delivers it, and should hash it once.
@@ -305,20 +310,23 @@ func (g *Digester) PayloadSum(data []byte) [32]byte {
 	return sha256.Sum256(data)
 }
 
-// payload is the size and SHA-256 of a payload held in full or by digest.
-func (g *Digester) payload(data []byte, size uint64, sum [32]byte) (uint64, [32]byte) {
+// payload is the size of a payload held in full or by digest, and what of
+// it enters a digest: its bytes, or its SHA-256 above Limit.
+func (g *Digester) payload(data []byte, size uint64, sum [32]byte) (uint64, []byte) {
 	if data == nil && size > 0 {
-		return size, sum
+		return size, append([]byte(nil), sum[:]...)
 	}
-	return uint64(len(data)), g.PayloadSum(data)
+	if len(data) > g.Limit {
+		s := g.PayloadSum(data)
+		return uint64(len(data)), s[:]
+	}
+	return uint64(len(data)), data
 }
+
+var castagnoli = crc32.MakeTable(crc32.Castagnoli)
 
 // Digest computes c's digest.
 func (g *Digester) Digest(c Command) Digest {
-	if g.h == nil {
-		g.h = sha256.New()
-	}
-	g.h.Reset()
 	b := append(g.buf[:0], byte(c.CommandKind()))
 	str := func(s string) {
 		b = binary.AppendUvarint(b, uint64(len(s)))
@@ -345,33 +353,29 @@ func (g *Digester) Digest(c Command) Digest {
 			d.Channel, d.Size, payload = c.Channel, uint64(len(c.Data)), c.Data
 			break
 		}
-		size, sum := g.payload(c.Data, c.Size, c.Sum)
+		size, p := g.payload(c.Data, c.Size, c.Sum)
 		b = binary.AppendUvarint(b, size)
-		b = append(b, sum[:]...)
-		d.Channel, d.Size = c.Channel, size
+		d.Channel, d.Size, payload = c.Channel, size, p
 	case Publish:
-		size, sum := g.payload(c.Data, c.Size, c.Sum)
+		size, p := g.payload(c.Data, c.Size, c.Sum)
 		b = append(b, byte(c.Channel))
 		b = binary.AppendUvarint(b, size)
-		b = append(b, sum[:]...)
-		d.Channel, d.Size = c.Channel, size
+		d.Channel, d.Size, payload = c.Channel, size, p
 	case Deliver:
 		// By the payload's digest, so that a replay of a log that kept
 		// only the digest computes the same.
-		size, sum := g.payload(c.Data, c.Size, c.Sum)
+		size, p := g.payload(c.Data, c.Size, c.Sum)
 		str(string(c.Peer))
 		b = append(b, byte(c.Channel))
 		b = binary.AppendUvarint(b, size)
-		b = append(b, sum[:]...)
-		d.Channel, d.Size = c.Channel, size
+		d.Channel, d.Size, payload = c.Channel, size, p
 	case Validate:
-		size, sum := g.payload(c.Data, c.Size, c.Sum)
+		size, p := g.payload(c.Data, c.Size, c.Sum)
 		b = binary.AppendUvarint(b, c.Msg)
 		str(string(c.Peer))
 		b = append(b, byte(c.Channel))
 		b = binary.AppendUvarint(b, size)
-		b = append(b, sum[:]...)
-		d.Channel, d.Size = c.Channel, size
+		d.Channel, d.Size, payload = c.Channel, size, p
 	case Verdict:
 		b = binary.AppendUvarint(b, c.Msg)
 		b = append(b, byte(c.Verdict))
@@ -397,11 +401,10 @@ func (g *Digester) Digest(c Command) Digest {
 		d.Size = c.Stream
 	}
 	g.buf = b
-	g.h.Write(b)
-	if len(payload) > 0 {
-		g.h.Write(payload)
-	}
-	copy(d.Sum[:], g.h.Sum(g.sum[:0]))
+	c32 := crc32.Update(crc32.Update(0, castagnoli, b), castagnoli, payload)
+	ieee := crc32.Update(crc32.Update(0, crc32.IEEETable, b), crc32.IEEETable, payload)
+	binary.BigEndian.PutUint32(d.Sum[:4], c32)
+	binary.BigEndian.PutUint32(d.Sum[4:], ieee)
 	return d
 }
 

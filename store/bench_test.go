@@ -45,14 +45,41 @@ func readyNode(tb testing.TB, n int, path string) (*store.Store, *testClock, *re
 	return s, clock, w, ids
 }
 
-// traffic dispatches n MessageReceived on the transaction channel from the
-// ready peers, round robin, 128-byte payloads, 1 µs apart.
+// traffic dispatches n direct messages (MessageReceived on the sync
+// channel) from the ready peers, round robin, 128-byte payloads, 10 µs
+// apart: each peer sends 1,000 a second, within its budget.
 func traffic(s *store.Store, clock *testClock, ids []state.PeerID, n int) {
 	data := make([]byte, 128)
 	for i := 0; i < n; i++ {
-		clock.t += 1000
-		s.Dispatch(action.MessageReceived{Peer: ids[i%len(ids)], Channel: state.ChannelTransaction, Data: data})
+		clock.t += 10_000
+		s.Dispatch(action.MessageReceived{Peer: ids[i%len(ids)], Channel: state.ChannelSync, Data: data})
 	}
+}
+
+// gossip dispatches n broadcasts (GossipReceived on the transaction
+// channel), each relayed by one of the ready peers from its own author,
+// 128-byte payloads, 10 µs apart.
+func gossip(s *store.Store, clock *testClock, ids []state.PeerID, n int) {
+	data := make([]byte, 128)
+	for i := 0; i < n; i++ {
+		clock.t += 10_000
+		p := ids[i%len(ids)]
+		s.Dispatch(action.GossipReceived{Peer: p, Author: p, Channel: state.ChannelTransaction, Msg: uint64(i + 1), Data: data})
+	}
+}
+
+// BenchmarkDispatchGossipReceived dispatches broadcasts from 100 ready
+// peers without recording: the gossip rule, the delivery and the verdict.
+func BenchmarkDispatchGossipReceived(b *testing.B) {
+	s, clock, _, ids := readyNode(b, 100, "")
+	b.ReportAllocs()
+	b.ResetTimer()
+	gossip(s, clock, ids, b.N)
+	b.StopTimer()
+	if d := s.State().Counters.Dropped; len(d) > 0 {
+		b.Fatalf("dropped: %v", d)
+	}
+	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "actions/s")
 }
 
 func benchDispatch(b *testing.B, record bool) {
@@ -69,6 +96,9 @@ func benchDispatch(b *testing.B, record bool) {
 	b.ResetTimer()
 	traffic(s, clock, ids, b.N)
 	b.StopTimer()
+	if d := s.State().Counters.Dropped; len(d) > 0 {
+		b.Fatalf("dropped: %v", d)
+	}
 	if w != nil {
 		b.ReportMetric(float64(w.Bytes()-start)/float64(b.N), "bytes/action")
 		if err := w.End(s.LastID(), s.State().Hash(), nil); err != nil {
