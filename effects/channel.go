@@ -6,11 +6,13 @@ import (
 	"github.com/p2pcore/p2pcore/state"
 )
 
-// deliver hands direct messages the reducer took (the sender was not
-// throttled) to the application; control messages stay inside the state
-// machine.
+// deliver hands direct messages the reducer took to the application:
+// all of them on a backpressured channel, and otherwise those whose sender
+// it did not throttle (it refuses the rest). Control messages stay inside
+// the state machine.
 func deliver(s *state.State, a action.MessageReceived, out Out) {
-	if p, ok := s.Peers[a.Peer]; ok && !p.Throttled && a.Channel != state.ChannelControl {
+	p, ok := s.Peers[a.Peer]
+	if ok && a.Channel != state.ChannelControl && (!p.Throttled || s.Config.Backpressured(a.Channel)) {
 		out.Command(service.Deliver{Peer: a.Peer, Channel: a.Channel, Data: a.Data, Size: a.Size, Sum: a.Sum})
 	}
 }

@@ -48,9 +48,14 @@ const benchWait = 2 * time.Minute
 func nodePair(b *testing.B) (a, z *node.Node) {
 	b.Helper()
 	dir := b.TempDir()
+	// The raw side has no rate limit, so neither does the node's sync
+	// channel (by default a peer's bulk transfers are slowed to 64 MiB/s):
+	// otherwise BenchmarkNetDirect would measure that budget.
+	rules := state.DefaultConfig("bench")
+	rules.Channels[channel.Sync].Budget = state.Budget{}
 	start := func(name string, boot []string) *node.Node {
 		n, err := node.New(node.Config{Network: "bench", Listen: []string{"/ip4/127.0.0.1/tcp/0"},
-			Bootstrap: boot, DataDir: dir + "/" + name})
+			Bootstrap: boot, DataDir: dir + "/" + name, Rules: &rules})
 		if err != nil {
 			b.Fatal(err)
 		}

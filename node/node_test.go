@@ -354,3 +354,62 @@ func TestRestartKeepsThePreviousLog(t *testing.T) {
 		t.Errorf("the operator was not told where the old log went:\n%s", second.ops)
 	}
 }
+
+// A peer sending bulk sync data faster than its budget is slowed down,
+// not refused or scored: every message arrives, in order, and the sender
+// stays connected with a clean score (issue "Hostile peers": budgets must
+// not cost honest peers their data).
+func TestBulkSyncOverBudgetIsSlowedNotDropped(t *testing.T) {
+	c := newCluster(t)
+	rules := state.DefaultConfig("test")
+	// 8 MiB/s with a 2 s burst: 40 MiB goes over it within the first
+	// half and takes about 3 s more.
+	rules.Channels[channel.Sync].Budget = state.Budget{Msgs: 1000, Bytes: 8 * state.MiB, Burst: 2 * time.Second}
+	a := c.start("a", &rules)
+	b := c.start("b", &rules, a)
+	waitFor(t, 20*time.Second, describePeers(a, b), func() bool { return readyWith(a, b.ID()) && readyWith(b, a.ID()) })
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+
+	const count = 40
+	sub := b.Subscribe(channel.Sync)
+	go func() {
+		for i := range count {
+			msg := bytes.Repeat([]byte{byte(i)}, 1<<20)
+			if err := a.Send(ctx, b.ID(), channel.Sync, msg); err != nil {
+				t.Errorf("send %d: %v", i, err)
+				return
+			}
+		}
+	}()
+	for i := range count {
+		select {
+		case m := <-sub.C():
+			if len(m.Data) != 1<<20 || m.Data[0] != byte(i) {
+				t.Fatalf("message %d: got %d bytes starting %d", i, len(m.Data), m.Data[0])
+			}
+		case <-ctx.Done():
+			t.Fatalf("%d of %d messages arrived; b's counters: %+v", i, count, counters(b))
+		}
+	}
+	got := counters(b)
+	if got.Throttles == 0 {
+		t.Errorf("a was never throttled: the test did not go over the budget")
+	}
+	var score int
+	var refused uint64
+	var connected bool
+	b.State(ctx, func(s *state.State) {
+		refused = s.Channels[channel.Sync].Refused
+		if p, ok := s.Peers[a.ID()]; ok {
+			score, connected = p.Score, p.Status == state.StatusReady
+		}
+	})
+	if refused != 0 {
+		t.Errorf("%d sync messages refused", refused)
+	}
+	if !connected || score != 0 {
+		t.Errorf("a at b: ready %v, score %d; want ready with score 0", connected, score)
+	}
+	c.closeAndVerify()
+}

@@ -55,12 +55,32 @@ func reduceMessageReceived(s *state.State, a action.MessageReceived, q action.Qu
 	}
 }
 
-// take charges a message of size bytes on ch to its sender's budget. A
-// throttled sender's message is refused; one that does not fit throttles
-// its sender and is refused too. Refused messages are counted, and neither
-// delivered, answered nor relayed.
+// take charges a message of size bytes on ch to its sender's budget.
+//
+// On the control and broadcast channels, a throttled sender's message is
+// refused, and one that does not fit throttles its sender and is refused
+// too: honest peers stay far inside those budgets, and a broadcast
+// refused here reaches the node by another relay. Refused messages are
+// counted, and neither delivered, answered nor relayed.
+//
+// The other direct channels carry bulk transfers (blocks for a syncing
+// node) that an honest peer sends as fast as the link allows, and losing
+// a message there breaks a request and its response. Over its budget, such
+// a message is still taken (its sender goes into debt) and the sender is
+// throttled: the service stops reading its direct streams, so the
+// transport's flow control slows it to the budget's rate. The few frames
+// already read when the throttle lands are taken too; they are bounded
+// by the number of streams times MaxSize.
 func take(s *state.State, p *state.Peer, ch state.Channel, size int, q action.Queue) bool {
-	if !p.Throttled && p.Budgets[ch].Charge(s.Now, s.Config.Channels[ch].Budget, size) {
+	budget := s.Config.Channels[ch].Budget
+	if s.Config.Backpressured(ch) {
+		if !p.Budgets[ch].Charge(s.Now, budget, size) {
+			p.Budgets[ch].Take(s.Now, budget, 1, size)
+			throttle(s, p, ch, q)
+		}
+		return true
+	}
+	if (ch == state.ChannelControl || !p.Throttled) && p.Budgets[ch].Charge(s.Now, budget, size) {
 		return true
 	}
 	throttle(s, p, ch, q)
@@ -89,11 +109,16 @@ func enabledThrottle(s *state.State, a action.Throttle) error {
 }
 
 // reduceThrottle counts a peer's throttling: a few are a busy peer, more
-// are a flood, and each past FloodTolerance costs ScoreFlood.
+// are a flood, and each past FloodTolerance costs ScoreFlood. A throttle
+// on a backpressured channel is a fast honest sender slowed down, and
+// costs nothing.
 func reduceThrottle(s *state.State, a action.Throttle, q action.Queue) {
 	p := s.Peers[a.Peer]
-	p.Throttles++
 	s.Counters.Throttles++
+	if s.Config.Backpressured(a.Channel) {
+		return
+	}
+	p.Throttles++
 	if p.Throttles > s.Config.FloodTolerance && p.Status.Connected() {
 		q.Push(action.Misbehaved{Peer: p.ID, Offence: state.OffenceFlood,
 			Detail: fmt.Sprintf("over its %s budget %d times", a.Channel, p.Throttles)})

@@ -174,6 +174,14 @@ type ChannelConfig struct {
 	Validated bool
 }
 
+// Backpressured says whether going over the budget of ch only slows a
+// peer down — a direct channel other than control, which carries bulk
+// transfers — rather than refusing its messages and, if it keeps on,
+// scoring it.
+func (c *Config) Backpressured(ch Channel) bool {
+	return ch != ChannelControl && !c.Channels[ch].Broadcast
+}
+
 // DefaultConfig returns the defaults of DESIGN.md §7 for network.
 func DefaultConfig(network string) Config {
 	c := Config{

@@ -96,7 +96,9 @@ type Peer struct {
 	// Budgets is the peer's use of each channel's budget. Throttled is set
 	// while it is over one: its frames are not read and its broadcasts not
 	// taken until the bucket recovers. Throttles counts the times it was
-	// throttled; past Config.FloodTolerance each costs ScoreFlood.
+	// throttled over a control or broadcast budget; past
+	// Config.FloodTolerance each costs ScoreFlood (over a bulk direct
+	// channel's budget a peer is only slowed down).
 	Budgets   [NumChannels]Bucket
 	Throttled bool
 	Throttles int
