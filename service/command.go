@@ -278,8 +278,9 @@ func (d Digest) String() string {
 // SHA-256, since a log records such a payload by its SHA-256 only (Limit
 // is the log's Config.RecordPayloadLimit); a shorter one by its bytes.
 type Digester struct {
-	Limit int
-	buf   []byte
+	Limit      int
+	buf        []byte
+	castagnoli *crc32.Table
 	// known is a payload whose sum the caller already has (Remember):
 	// the log records a large payload by digest and then digests the
 	// command that delivers it, and should hash it once.
@@ -322,8 +323,6 @@ func (g *Digester) payload(data []byte, size uint64, sum [32]byte) (uint64, []by
 	}
 	return uint64(len(data)), data
 }
-
-var castagnoli = crc32.MakeTable(crc32.Castagnoli)
 
 // Digest computes c's digest.
 func (g *Digester) Digest(c Command) Digest {
@@ -401,7 +400,10 @@ func (g *Digester) Digest(c Command) Digest {
 		d.Size = c.Stream
 	}
 	g.buf = b
-	c32 := crc32.Update(crc32.Update(0, castagnoli, b), castagnoli, payload)
+	if g.castagnoli == nil {
+		g.castagnoli = crc32.MakeTable(crc32.Castagnoli)
+	}
+	c32 := crc32.Update(crc32.Update(0, g.castagnoli, b), g.castagnoli, payload)
 	ieee := crc32.Update(crc32.Update(0, crc32.IEEETable, b), crc32.IEEETable, payload)
 	binary.BigEndian.PutUint32(d.Sum[:4], c32)
 	binary.BigEndian.PutUint32(d.Sum[4:], ieee)
