@@ -97,8 +97,10 @@ func throttle(s *state.State, p *state.Peer, ch state.Channel, q action.Queue) {
 	}
 }
 
-func enabledThrottle(s *state.State, a action.Throttle) error {
-	p, ok := s.Peers[a.Peer]
+// enabledThrottled lets Throttle and Unthrottle through for a known peer
+// that take (or a tick) has just marked as throttled.
+func enabledThrottled(s *state.State, id state.PeerID) error {
+	p, ok := s.Peers[id]
 	if !ok {
 		return ErrUnknownPeer
 	}
@@ -125,17 +127,6 @@ func reduceThrottle(s *state.State, a action.Throttle, q action.Queue) {
 	}
 }
 
-func enabledUnthrottle(s *state.State, a action.Unthrottle) error {
-	p, ok := s.Peers[a.Peer]
-	if !ok {
-		return ErrUnknownPeer
-	}
-	if !p.Throttled {
-		return fmt.Errorf("%w: not throttled", ErrWrongStatus)
-	}
-	return nil
-}
-
 func reduceUnthrottle(s *state.State, a action.Unthrottle) {
 	s.Peers[a.Peer].Throttled = false
 }
@@ -148,11 +139,7 @@ func tickThrottles(s *state.State, q action.Queue) {
 		if !p.Throttled {
 			continue
 		}
-		recovered := true
-		for ch := range p.Budgets {
-			recovered = recovered && p.Budgets[ch].Recovered(s.Now, s.Config.Channels[ch].Budget)
-		}
-		if recovered {
+		if recovered(s, &p.Budgets) {
 			q.Push(action.Unthrottle{Peer: id})
 		}
 	}
@@ -161,12 +148,18 @@ func tickThrottles(s *state.State, q action.Queue) {
 		if !au.Throttled {
 			continue
 		}
-		recovered := true
-		for ch := range au.Budgets {
-			recovered = recovered && au.Budgets[ch].Recovered(s.Now, s.Config.Channels[ch].Budget)
-		}
-		au.Throttled = !recovered
+		au.Throttled = !recovered(s, &au.Budgets)
 	}
+}
+
+// recovered says whether every bucket is back within its burst.
+func recovered(s *state.State, budgets *[state.NumChannels]state.Bucket) bool {
+	for ch := range budgets {
+		if !budgets[ch].Recovered(s.Now, s.Config.Channels[ch].Budget) {
+			return false
+		}
+	}
+	return true
 }
 
 // routeControl decodes a control message and queues the action of the area

@@ -72,9 +72,9 @@ func Enabled(s *state.State, a action.Action) error {
 	case action.GossipOffered:
 		return enabledGossipOffered(s, a)
 	case action.Throttle:
-		return enabledThrottle(s, a)
+		return enabledThrottled(s, a.Peer)
 	case action.Unthrottle:
-		return enabledUnthrottle(s, a)
+		return enabledThrottled(s, a.Peer)
 	case action.StreamOpened:
 		return enabledStreamOpened(s, a)
 	case action.StreamClosed:
