@@ -23,23 +23,60 @@ import (
 // in it and `p2pnode replay --trace` prints it. Payloads on the control
 // channel are shown as the message they hold.
 
-// Format returns the full text form of a.
-func Format(a Action) string { return format(a, 0) }
+// Names is what a text form needs besides the action: the channels'
+// names by number (state.Config.ChannelNames), which only the
+// configuration knows. The zero Names writes and reads channels by
+// number ("control", "ch3").
+type Names struct {
+	Channels []string
+}
+
+// NamesOf names cfg's channels.
+func NamesOf(cfg *state.Config) Names { return Names{Channels: cfg.ChannelNames()} }
+
+// Format returns the full text form of a, channels by number.
+func Format(a Action) string { return Names{}.Format(a) }
 
 // FormatShort is Format with long byte strings and lists abbreviated, for
 // one-line output.
-func FormatShort(a Action) string { return format(a, 16) }
+func FormatShort(a Action) string { return Names{}.FormatShort(a) }
+
+// Parse reads the text form of an action, channels by number.
+func Parse(s string) (Action, error) { return Names{}.Parse(s) }
+
+// Format returns the full text form of a.
+func (n Names) Format(a Action) string { return n.format(a, 0) }
+
+// FormatShort is Format with long byte strings and lists abbreviated.
+func (n Names) FormatShort(a Action) string { return n.format(a, 16) }
+
+// Channel is the text form of a channel.
+func (n Names) Channel(ch state.Channel) string {
+	if int(ch) < len(n.Channels) && n.Channels[ch] != "" {
+		return n.Channels[ch]
+	}
+	return ch.String()
+}
 
 // FormatMessage returns the text form of a control message.
 func FormatMessage(m message.Message) string {
 	var b strings.Builder
 	b.WriteString(m.Type().String())
-	writeStruct(&b, reflect.ValueOf(m), 0)
+	w := textWriter{b: &b}
+	w.writeStruct(reflect.ValueOf(m))
 	return b.String()
 }
 
-func format(a Action, short int) string {
+// textWriter writes values in the text form.
+type textWriter struct {
+	b     *strings.Builder
+	short int
+	names Names
+}
+
+func (n Names) format(a Action, short int) string {
 	var b strings.Builder
+	w := textWriter{b: &b, short: short, names: n}
 	b.WriteString(a.Kind().String())
 	v := reflect.ValueOf(a)
 	control := false
@@ -61,7 +98,7 @@ func format(a Action, short int) string {
 				continue
 			}
 		}
-		writeValue(&b, f, short)
+		w.writeValue(f)
 	}
 	return b.String()
 }
@@ -69,9 +106,15 @@ func format(a Action, short int) string {
 var (
 	textMarshaler = reflect.TypeOf((*encoding.TextMarshaler)(nil)).Elem()
 	durationType  = reflect.TypeOf(time.Duration(0))
+	channelType   = reflect.TypeOf(state.Channel(0))
 )
 
-func writeValue(b *strings.Builder, v reflect.Value, short int) {
+func (w *textWriter) writeValue(v reflect.Value) {
+	b, short := w.b, w.short
+	if v.Type() == channelType {
+		writeString(b, w.names.Channel(state.Channel(v.Uint())))
+		return
+	}
 	if v.Type() == durationType {
 		b.WriteString(time.Duration(v.Int()).String())
 		return
@@ -110,17 +153,18 @@ func writeValue(b *strings.Builder, v reflect.Value, short int) {
 				fmt.Fprintf(b, "…(%d)", v.Len())
 				break
 			}
-			writeValue(b, v.Index(i), short)
+			w.writeValue(v.Index(i))
 		}
 		b.WriteByte(']')
 	case reflect.Struct:
-		writeStruct(b, v, short)
+		w.writeStruct(v)
 	default:
 		fmt.Fprintf(b, "%v", v.Interface())
 	}
 }
 
-func writeStruct(b *strings.Builder, v reflect.Value, short int) {
+func (w *textWriter) writeStruct(v reflect.Value) {
+	b := w.b
 	b.WriteByte('{')
 	first := true
 	for i := 0; i < v.NumField(); i++ {
@@ -133,7 +177,7 @@ func writeStruct(b *strings.Builder, v reflect.Value, short int) {
 		first = false
 		b.WriteString(v.Type().Field(i).Name)
 		b.WriteByte('=')
-		writeValue(b, v.Field(i), short)
+		w.writeValue(v.Field(i))
 	}
 	b.WriteByte('}')
 }
@@ -153,9 +197,10 @@ func writeString(b *strings.Builder, s string) {
 	b.WriteString(s)
 }
 
-// Parse reads the text form of an action.
-func Parse(s string) (Action, error) {
-	p := &parser{s: s}
+// Parse reads the text form of an action; a channel may be given by name
+// or by number.
+func (n Names) Parse(s string) (Action, error) {
+	p := &parser{s: s, names: n}
 	name := p.word()
 	k, ok := KindByName(name)
 	if !ok {
@@ -195,8 +240,9 @@ var messageTypes = map[string]reflect.Type{
 }
 
 type parser struct {
-	s   string
-	pos int
+	s     string
+	pos   int
+	names Names
 }
 
 func (p *parser) done() bool   { return p.pos >= len(p.s) }
@@ -280,6 +326,24 @@ func (p *parser) message() (message.Message, error) {
 }
 
 func (p *parser) value(v reflect.Value) error {
+	if v.Type() == channelType {
+		s, err := p.token()
+		if err != nil {
+			return err
+		}
+		for i, name := range p.names.Channels {
+			if name == s && name != "" {
+				v.SetUint(uint64(i))
+				return nil
+			}
+		}
+		var ch state.Channel
+		if err := ch.UnmarshalText([]byte(s)); err != nil {
+			return err
+		}
+		v.SetUint(uint64(ch))
+		return nil
+	}
 	if v.Type() == durationType {
 		s, err := p.token()
 		if err != nil {

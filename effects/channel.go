@@ -16,3 +16,13 @@ func deliver(s *state.State, a action.MessageReceived, out Out) {
 		out.Command(service.Deliver{Peer: a.Peer, Channel: a.Channel, Data: a.Data, Size: a.Size, Sum: a.Sum})
 	}
 }
+
+// sendDirect writes an application message to a peer, numbering the
+// channel as the peer does (the reducer sends only on shared channels).
+func sendDirect(s *state.State, a action.SendMessage, out Out) {
+	var wire state.Channel
+	if p, ok := s.Peers[a.Peer]; ok && int(a.Channel) < len(p.Remote) {
+		wire = p.Remote[a.Channel]
+	}
+	out.Command(service.Send{Peer: a.Peer, Channel: a.Channel, Wire: wire, Data: a.Data, Size: a.Size, Sum: a.Sum})
+}

@@ -49,7 +49,7 @@ func Run(s *state.State, m action.Meta, a action.Action, out Out, q action.Queue
 	case action.BroadcastMessage:
 		out.Command(service.Publish{Channel: a.Channel, Data: a.Data, Size: a.Size, Sum: a.Sum})
 	case action.SendMessage:
-		out.Command(service.Send{Peer: a.Peer, Channel: a.Channel, Data: a.Data, Size: a.Size, Sum: a.Sum})
+		sendDirect(s, a, out)
 	case action.HelloReceived:
 		answerHello(s, a.Peer, out)
 	case action.PeerReady:

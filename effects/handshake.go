@@ -16,7 +16,7 @@ func sendHelloIfDialler(s *state.State, id state.PeerID, out Out) {
 	sendControl(out, id, message.Hello{
 		Version: cfg.ProtocolVersion, Network: cfg.Network, Software: cfg.Software,
 		Services: cfg.Services, ListenAddrs: message.Sendable(s.Self.ListenAddrs), Observed: message.SendableAddr(p.Addr),
-		UnixTime: s.Now / 1e9, Nonce: p.Handshake.Nonce,
+		UnixTime: s.Now / 1e9, Nonce: p.Handshake.Nonce, Channels: message.ChannelInfos(cfg),
 	})
 }
 
@@ -30,6 +30,6 @@ func answerHello(s *state.State, id state.PeerID, out Out) {
 	sendControl(out, id, message.HelloAck{
 		Version: cfg.ProtocolVersion, Network: cfg.Network, Software: cfg.Software,
 		Services: cfg.Services, ListenAddrs: message.Sendable(s.Self.ListenAddrs), Observed: message.SendableAddr(p.Addr),
-		UnixTime: s.Now / 1e9,
+		UnixTime: s.Now / 1e9, Channels: message.ChannelInfos(cfg),
 	})
 }

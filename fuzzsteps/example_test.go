@@ -83,15 +83,15 @@ func ExampleGenerator() {
 		step, a := g.Next(s.State())
 		clock.t += int64(step)
 		m, _ := s.Dispatch(a)
-		fmt.Printf("#%d +%v %s\n", m.ID, step, action.FormatShort(a))
+		fmt.Printf("#%d +%v %s\n", m.ID, step, action.NamesOf(&st.Config).FormatShort(a))
 	}
 	// Output:
 	// #1 +0s BroadcastMessage Channel=transaction Data=0x3e239272a370378d…(26B)
 	// #2 +11s IncomingConnection Peer=p4 Addr=/ip4/10.0.0.1/tcp/4001
 	// #3 +0s Disconnected Peer=self Error=gone
-	// #4 +0s MessageReceived Peer=p4 Channel=control Data=Hello{Version=1 Network=fuzznet ListenAddrs=[/ip4/10.2.0.2/tcp/4001] UnixTime=1767225611 Nonce=74}
-	// #7 +0s MessageReceived Peer=p4 Channel=control Data=AddrListResponse{Peers=[{ID=p1 Addrs=[/ip4/10.0.0.1/tcp/4001]},{ID=p4 Addrs=[/ip6/2001:db8::1/tcp/4001]},{ID=p3 Addrs=[/ip6/2001:db8::1/tcp/4001]},{ID=p0 Addrs=[/ip4/10.0.0.1/tcp/4001]},{ID=p0 Addrs=[/ip4/10.2.0.1/tcp/4001]}]}
-	// #10 +0s IncomingConnection Peer=p3 Addr=/ip6/2001:db8::1/tcp/4001
+	// #4 +0s MessageReceived Peer=p4 Channel=control Data=Hello{Version=2 Network=fuzznet ListenAddrs=[/ip4/10.2.0.2/tcp/4001] UnixTime=1767225611 Nonce=74}
+	// #7 +25h0m0s SendMessage Peer=p4 Channel=sync Data=0xc3
+	// #8 +0s StreamOpened Peer=p3 Stream=1 Protocol=/p2pcore/direct/1
 }
 
 type manualClock struct{ t int64 }

@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/p2pcore/p2pcore/action"
+	"github.com/p2pcore/p2pcore/channel"
 	"github.com/p2pcore/p2pcore/message"
 	"github.com/p2pcore/p2pcore/state"
 )
@@ -41,12 +42,12 @@ func DefaultConfig() state.Config {
 	for ch := range c.Channels {
 		c.Channels[ch].QueueLimit = 2
 	}
-	c.Channels[state.ChannelBlock].MaxSize = 64
+	c.Channels[channel.Block].MaxSize = 64
 	// Budgets small enough that a short input throttles peers, and one
 	// channel with an application validator.
 	c.Channels[state.ChannelControl].Budget = state.Budget{Msgs: 8, Burst: time.Second}
-	c.Channels[state.ChannelBlock].Budget = state.Budget{Msgs: 3, Bytes: 256, Burst: time.Second}
-	c.Channels[state.ChannelSnarkWork].Validated = true
+	c.Channels[channel.Block].Budget = state.Budget{Msgs: 3, Bytes: 256, Burst: time.Second}
+	c.Channels[channel.SnarkWork].Validated = true
 	c.MaxPendingBytes = 100
 	c.Bootnodes = []state.PeerAddr{{ID: peers[0], Addrs: []state.Addr{addrs[0]}}}
 	return c
@@ -129,7 +130,7 @@ func (g *Generator) bytes(max int) []byte {
 }
 
 func (g *Generator) channel() state.Channel {
-	return state.Channel(g.intn(int(state.NumChannels) + 1))
+	return state.Channel(g.intn(len(state.MinaChannels()) + 2))
 }
 
 // action generates one input action.
@@ -253,10 +254,10 @@ func (g *Generator) progress(s *state.State) action.Action {
 	case p.Status == state.StatusDisconnecting:
 		return action.Disconnected{Peer: id}
 	case p.Status == state.StatusHandshaking && p.Handshake.HelloSent:
-		return msg(message.HelloAck{Version: 1, Network: s.Config.Network, UnixTime: now, ListenAddrs: []state.Addr{g.addr()}})
+		return msg(message.HelloAck{Version: 2, Network: s.Config.Network, UnixTime: now, ListenAddrs: []state.Addr{g.addr()}, Channels: g.channels(s)})
 	case p.Status == state.StatusHandshaking:
-		return msg(message.Hello{Version: 1, Network: s.Config.Network, UnixTime: now,
-			ListenAddrs: []state.Addr{g.addr()}, Nonce: uint64(g.byte()) + 1})
+		return msg(message.Hello{Version: 2, Network: s.Config.Network, UnixTime: now,
+			ListenAddrs: []state.Addr{g.addr()}, Nonce: uint64(g.byte()) + 1, Channels: g.channels(s)})
 	case p.Ping.Outstanding:
 		return msg(message.PingResponse{Nonce: p.Ping.Nonce})
 	}
@@ -268,14 +269,14 @@ func (g *Generator) progress(s *state.State) action.Action {
 	case 2:
 		return msg(message.AddrAnnounce{Peers: g.peerAddrs(4)})
 	case 3:
-		return action.SendMessage{Peer: id, Channel: state.ChannelSync, Data: g.bytes(8)}
+		return action.SendMessage{Peer: id, Channel: channel.Sync, Data: g.bytes(8)}
 	case 4:
-		return action.Sent{Peer: id, Channel: state.ChannelSync, Count: 1}
+		return action.Sent{Peer: id, Channel: channel.Sync, Count: 1}
 	}
 	if g.intn(2) == 0 {
-		return g.gossip(id, state.ChannelSnarkWork)
+		return g.gossip(id, channel.SnarkWork)
 	}
-	return g.gossip(id, state.ChannelBlock)
+	return g.gossip(id, channel.Block)
 }
 
 // control generates a control message from peer p: mostly well-formed,
@@ -298,10 +299,10 @@ func (g *Generator) control(s *state.State, p state.PeerID) []byte {
 				}
 			}
 		}
-		m = message.Hello{Version: uint32(g.intn(3)), Network: network, UnixTime: now + skew,
-			ListenAddrs: []state.Addr{g.addr()}, Observed: g.addr(), Nonce: nonce}
+		m = message.Hello{Version: uint32(g.intn(4)), Network: network, UnixTime: now + skew,
+			ListenAddrs: []state.Addr{g.addr()}, Observed: g.addr(), Nonce: nonce, Channels: g.channels(s)}
 	case 2, 3:
-		m = message.HelloAck{Version: uint32(g.intn(3)), Network: network, UnixTime: now + skew, Observed: g.addr()}
+		m = message.HelloAck{Version: uint32(g.intn(4)), Network: network, UnixTime: now + skew, Observed: g.addr(), Channels: g.channels(s)}
 	case 4:
 		m = message.PingRequest{Nonce: uint64(g.byte())}
 	case 5:
@@ -350,4 +351,25 @@ func Seeds() [][]byte {
 		"\x00\x0d\x01\x10abcdefghijklmnop", "\x00\x0f\x00\x01\x01",
 	)))
 	return seeds
+}
+
+// channels is a peer's channel list for its handshake: mostly ours, some
+// with a channel missing or of another version (a peer of a different
+// build), or none.
+func (g *Generator) channels(s *state.State) []message.ChannelInfo {
+	ours := message.ChannelInfos(&s.Config)
+	switch g.intn(8) {
+	case 0:
+		return nil
+	case 1:
+		if len(ours) > 1 {
+			i := g.intn(len(ours))
+			return append(ours[:i:i], ours[i+1:]...)
+		}
+	case 2:
+		if len(ours) > 0 {
+			ours[g.intn(len(ours))].Version++
+		}
+	}
+	return ours
 }

@@ -306,7 +306,7 @@ func (h Harness) Run(test string, data []byte) (*Failure, error) {
 		inputs = append(inputs, in)
 		if perr := dispatch(s, a); perr != nil {
 			endAfterPanic(w, s)
-			f := newFailure(Panic, perr, in, s.LastID())
+			f := newFailure(&cfg, Panic, perr, in, s.LastID())
 			h.save(f, test, log.Bytes())
 			return f, nil
 		}
@@ -314,7 +314,7 @@ func (h Harness) Run(test string, data []byte) (*Failure, error) {
 			if err := end(w, s); err != nil {
 				return nil, err
 			}
-			f := newFailure(name, err, in, s.LastID())
+			f := newFailure(&cfg, name, err, in, s.LastID())
 			f.Diff = replay.Diff(before(fresh(), inputs[:i]), s.State())
 			h.save(f, test, log.Bytes())
 			return f, nil
@@ -332,7 +332,7 @@ func (h Harness) Run(test string, data []byte) (*Failure, error) {
 		clock2.t = in.at
 		s2.Dispatch(in.a)
 		if got := s2.State().Hash(); got != hashes[i] {
-			f := newFailure(Determinism, fmt.Errorf("the same inputs on a fresh store give state %s after it, the first run gave %s",
+			f := newFailure(&cfg, Determinism, fmt.Errorf("the same inputs on a fresh store give state %s after it, the first run gave %s",
 				got.Short(), hashes[i].Short()), in, s2.LastID())
 			h.save(f, test, log.Bytes())
 			return f, nil
@@ -346,7 +346,7 @@ func (h Harness) Run(test string, data []byte) (*Failure, error) {
 		if errors.As(err, &div) {
 			for _, in := range inputs {
 				if in.id == div.Input {
-					f = newFailure(Replay, err, in, divergedAt(div))
+					f = newFailure(&cfg, Replay, err, in, divergedAt(div))
 				}
 			}
 		}
@@ -370,8 +370,8 @@ func divergedAt(div *replay.DivergenceError) uint64 {
 	return div.ID
 }
 
-func newFailure(name string, err error, in input, last uint64) *Failure {
-	return &Failure{Invariant: name, Err: err, Input: in.id, Kind: in.a.Kind(), Action: action.Format(in.a), Last: last}
+func newFailure(cfg *state.Config, name string, err error, in input, last uint64) *Failure {
+	return &Failure{Invariant: name, Err: err, Input: in.id, Kind: in.a.Kind(), Action: action.NamesOf(cfg).Format(in.a), Last: last}
 }
 
 // end closes the log with its end record: the last action ID and the

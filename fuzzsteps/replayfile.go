@@ -36,6 +36,7 @@ func ReplayFile(path string, invs ...Invariant) (*Failure, error) {
 	if err != nil {
 		return nil, err
 	}
+	hdr := rd.Header()
 	var cur input
 	r.OnAction = func(ev replay.Event) {
 		if ev.Input {
@@ -45,7 +46,7 @@ func ReplayFile(path string, invs ...Invariant) (*Failure, error) {
 	fail := func(name string, err error, last uint64) *Failure {
 		f := &Failure{Invariant: name, Err: err, Log: path}
 		if cur.a != nil {
-			f.Input, f.Kind, f.Action, f.Last = cur.id, cur.a.Kind(), action.Format(cur.a), last
+			f.Input, f.Kind, f.Action, f.Last = cur.id, cur.a.Kind(), action.NamesOf(&hdr.Config).Format(cur.a), last
 		}
 		return f
 	}

@@ -109,14 +109,48 @@ func Decode(b []byte) (Message, error) {
 	if m == nil {
 		return nil, fmt.Errorf("message: unknown type %d", t)
 	}
-	if n-1 != m.numFields() {
-		return nil, fmt.Errorf("message %s: %d fields, want %d", t, n-1, m.numFields())
+	// A message's field count may depend on its fields (a Hello's on
+	// its version): checked before decoding against the range its type
+	// allows, and again after against what its fields call for.
+	if lo, hi := fieldRange(t); n-1 < lo || n-1 > hi {
+		want := fmt.Sprint(lo)
+		if hi > lo {
+			want = fmt.Sprintf("%d or %d", lo, hi)
+		}
+		return nil, fmt.Errorf("message %s: %d fields, want %s", t, n-1, want)
 	}
 	m.decode(d)
+	if want := m.numFields(); n-1 != want && (d.Err() == nil || want > n-1) {
+		return nil, fmt.Errorf("message %s: %d fields, want %d for version %d", t, n-1, want, version(m))
+	}
 	if err := d.Finish(); err != nil {
 		return nil, fmt.Errorf("message %s: %w", t, err)
 	}
 	return deref(m), nil
+}
+
+// fieldRange is how many fields after the type a message of type t may
+// have: a Hello or HelloAck of version 1 has one fewer than later ones.
+func fieldRange(t Type) (lo, hi int) {
+	switch t {
+	case TypeHello:
+		return Hello{Version: 1}.numFields(), Hello{Version: 2}.numFields()
+	case TypeHelloAck:
+		return HelloAck{Version: 1}.numFields(), HelloAck{Version: 2}.numFields()
+	}
+	n := newMessage(t).numFields()
+	return n, n
+}
+
+// version is the protocol version a handshake message states.
+func version(m decodable) uint32 {
+	switch m := m.(type) {
+	case *Hello:
+		return m.Version
+	case *HelloAck:
+		return m.Version
+	}
+	return 0
 }
 
 // newMessage returns a pointer to a zero message of type t, or nil.

@@ -52,6 +52,17 @@ func maxAddrs() []state.Addr {
 	return out
 }
 
+// maxChannels is the longest channel list a handshake may carry, with
+// names of the longest length.
+func maxChannels() []message.ChannelInfo {
+	out := make([]message.ChannelInfo, state.MaxChannels-1)
+	for i := range out {
+		name := fmt.Sprintf("%02d", i) + strings.Repeat("c", state.MaxChannelName-2)
+		out[i] = message.ChannelInfo{Name: name, Kind: state.ChannelKind(i % 3), Version: math.MaxUint32}
+	}
+	return out
+}
+
 // samples are valid messages of every type, with realistic and edge
 // values.
 func samples() []sample {
@@ -67,6 +78,18 @@ func samples() []sample {
 			Nonce:       0x9e3779b97f4a7c15,
 		}},
 		{"hello-minimal", message.Hello{}},
+		{"hello-channels", message.Hello{
+			Version:  2,
+			Network:  "chainweb",
+			UnixTime: 1_700_000_000,
+			Nonce:    7,
+			Channels: []message.ChannelInfo{
+				{Name: "cut", Kind: state.Broadcast, Version: 1},
+				{Name: "mempool.chain-0", Kind: state.Direct, Version: 3},
+				{Name: "payload_by_hash", Kind: state.Request, Version: 1},
+			},
+		}},
+		{"hello-channels-max", message.Hello{Version: 2, Network: "n", Channels: maxChannels()}},
 		{"hello-limits", message.Hello{
 			Version:     math.MaxUint32,
 			Network:     strings.Repeat("n", message.MaxNameLen),
@@ -86,6 +109,8 @@ func samples() []sample {
 			UnixTime:    -1,
 		}},
 		{"hello-ack-minimal", message.HelloAck{}},
+		{"hello-ack-channels", message.HelloAck{Version: 2, Network: "n",
+			Channels: []message.ChannelInfo{{Name: "sync", Kind: state.Direct, Version: 1}}}},
 		{"ping-request", message.PingRequest{Nonce: 42}},
 		{"ping-request-max", message.PingRequest{Nonce: math.MaxUint64}},
 		{"ping-response", message.PingResponse{Nonce: 1 << 40}},
@@ -296,6 +321,27 @@ func helloRaw(version uint64, network string, listen []string, observed string) 
 	})
 }
 
+// chanRaw encodes one channel of a handshake's list.
+func chanRaw(name string, kind, version uint64) []byte {
+	return raw(func(e *codec.Encoder) {
+		e.Array(3)
+		e.String(name)
+		e.Uint(kind)
+		e.Uint(version)
+	})
+}
+
+// withChannels appends a channel list to a Hello from helloRaw, as its
+// tenth item.
+func withChannels(hello []byte, chans ...[]byte) []byte {
+	out := append([]byte{0x8a}, hello[1:]...)
+	out = append(out, raw(func(e *codec.Encoder) { e.Array(len(chans)) })...)
+	for _, c := range chans {
+		out = append(out, c...)
+	}
+	return out
+}
+
 func announceRaw(ty message.Type, peers ...[]string) []byte {
 	return raw(func(e *codec.Encoder) {
 		e.Array(2)
@@ -435,6 +481,20 @@ func TestDecodeRejects(t *testing.T) {
 			e.String(addrTCP)
 			e.Uint(0)
 		}), []string{"expected an array of 2 items, found 3"}, 3},
+		{"v2 hello without channels", helloRaw(2, "m", nil, ""), []string{"Hello", "8 fields, want 9 for version 2"}, -1},
+		{"v1 hello with channels", withChannels(helloRaw(1, "m", nil, ""), chanRaw("a", 0, 1)), []string{"Hello", "9 fields, want 8 for version 1"}, -1},
+		{"duplicate channel", withChannels(helloRaw(2, "m", nil, ""), chanRaw("a", 0, 1), chanRaw("a", 1, 1)),
+			[]string{"Hello", `channel "a" listed twice`}, -1},
+		{"channel named control", withChannels(helloRaw(2, "m", nil, ""), chanRaw("control", 0, 1)),
+			[]string{"Hello", `"control" version 1 is not a channel`}, -1},
+		{"channel with a bad name", withChannels(helloRaw(2, "m", nil, ""), chanRaw("Blocks", 0, 1)),
+			[]string{"Hello", `"Blocks" version 1 is not a channel`}, -1},
+		{"channel of version 0", withChannels(helloRaw(2, "m", nil, ""), chanRaw("a", 0, 0)),
+			[]string{"Hello", `"a" version 0 is not a channel`}, -1},
+		{"channel of unknown kind", withChannels(helloRaw(2, "m", nil, ""), chanRaw("a", 3, 1)),
+			[]string{"Hello", "3 exceeds 2"}, -1},
+		{"too many channels", message.Marshal(message.Hello{Version: 2, Channels: append(maxChannels(), message.ChannelInfo{Name: "x", Version: 1})}),
+			[]string{"Hello", "array of 64 items exceeds the limit of 63"}, -1},
 		{"announce too long", message.Marshal(message.AddrAnnounce{Peers: manyPeers(message.MaxAnnounce + 1)}),
 			[]string{"AddrAnnounce", "array of 11 items exceeds the limit of 10"}, 2},
 		{"response too long", message.Marshal(message.AddrListResponse{Peers: manyPeers(message.MaxAddrList + 1)}),

@@ -129,7 +129,7 @@ func newRawPubSub(b *testing.B, ch state.Channel, nodeOptions bool) rawPubSub {
 	b.Cleanup(cancel)
 	// The node's rules: the benchmark nodes do not override them.
 	rules := state.DefaultConfig("bench")
-	topic := p2p.Topic(rules.Network, ch)
+	topic := p2p.Topic(rules.Network, rules.Channels[ch].Name, rules.Channels[ch].Version)
 	var opts []pubsub.Option
 	var subOpts []pubsub.SubOpt
 	if nodeOptions {

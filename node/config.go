@@ -38,8 +38,16 @@ type Config struct {
 	// Seed seeds the state machine's RNG; 0 draws one at random. It is
 	// recorded in the log either way.
 	Seed uint64
+	// Channels are the application's channels: broadcast, direct or
+	// request/response, each with its size limit, priority, budgets and
+	// queue limit (see state.ChannelConfig). They are numbered from 1 in
+	// this order (0 is the internal control channel); Node.Channel finds
+	// one by name. Nil means the Mina preset (channel.Mina), or the
+	// channels of Rules when Rules is set.
+	Channels []state.ChannelConfig
 	// Rules overrides the protocol defaults of state.DefaultConfig (its
-	// Network and Bootnodes fields are set from this Config).
+	// Network and Bootnodes fields are set from this Config, and its
+	// channels from Channels when that is set).
 	Rules *state.Config
 	// TickInterval is how often time-based rules run (default 250 ms).
 	TickInterval time.Duration
@@ -129,8 +137,17 @@ func (c Config) withDefaults() (Config, state.Config, []state.PeerAddr, error) {
 	}
 	rules.Bootnodes = boot
 	rules.IDs = state.IDsLibp2p // go-libp2p peer IDs, canonical form only
+	if c.Channels != nil {
+		control := state.ControlChannel()
+		if len(rules.Channels) > 0 {
+			control = rules.Channels[0]
+		}
+		rules.Channels = append([]state.ChannelConfig{control}, c.Channels...)
+	} else {
+		rules.Channels = append([]state.ChannelConfig(nil), rules.Channels...)
+	}
 	for ch := range c.Validators {
-		if !ch.Valid() || !rules.Channels[ch].Broadcast {
+		if !rules.HasChannel(ch) || !rules.Channels[ch].IsBroadcast() {
 			errs = append(errs, fmt.Errorf("validator for %s: not a broadcast channel", ch))
 			continue
 		}

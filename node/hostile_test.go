@@ -86,7 +86,7 @@ func newRawGossip(t *testing.T, ch state.Channel, opts ...pubsub.Option) *rawGos
 	if err != nil {
 		t.Fatal(err)
 	}
-	topic, err := ps.Join(p2p.Topic("test", ch))
+	topic, err := ps.Join(p2p.Topic("test", state.MinaChannels()[ch-1].Name, 1))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -150,7 +150,7 @@ func TestInvalidSignaturesScoreTheSender(t *testing.T) {
 		}
 		// The raw peer's Ed25519 key is inlined in its ID: no Key field.
 		msg := &pb.Message{From: []byte(r.h.ID()), Data: []byte("tampered"), Seqno: binary.BigEndian.AppendUint64(nil, 1),
-			Topic: proto.String(p2p.Topic("test", channel.Transaction)), Signature: bytes.Repeat([]byte{7}, 64)}
+			Topic: proto.String(p2p.Topic("test", "transaction", 1)), Signature: bytes.Repeat([]byte{7}, 64)}
 		rpc, _ := proto.Marshal(&pb.RPC{Publish: []*pb.Message{msg}})
 		st.Write(append(binary.AppendUvarint(nil, uint64(len(rpc))), rpc...))
 		r.waitDisconnect("a broadcast with a bad signature")

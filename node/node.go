@@ -68,11 +68,11 @@ type Node struct {
 	loopDone chan struct{}
 
 	subsMu     sync.Mutex
-	subs       [state.NumChannels][]*Subscription
+	subs       [state.MaxChannels][]*Subscription
 	subsClosed bool // set by Close under subsMu; Subscribe then ends at once
 
 	// Owned by the loop: API calls waiting for room in a full queue.
-	broadcastWaiters [state.NumChannels][]*waiter
+	broadcastWaiters [state.MaxChannels][]*waiter
 	sendWaiters      map[sendKey]*[]*waiter
 	recErr           error
 }
@@ -247,8 +247,8 @@ func (n *Node) dispatch(a action.Action) error {
 		n.retrySends(sendKey{a.Peer, a.Channel})
 	case action.Disconnected:
 		// Waiting sends to a peer that left now fail with ErrUnknownPeer.
-		for ch := state.Channel(0); ch < state.NumChannels; ch++ {
-			n.retrySends(sendKey{a.Peer, ch})
+		for ch := range n.rules.Channels {
+			n.retrySends(sendKey{a.Peer, state.Channel(ch)})
 		}
 	}
 	if n.rec != nil && n.recErr == nil && n.rec.Err() != nil {
@@ -402,7 +402,7 @@ func (n *Node) Send(ctx context.Context, peer state.PeerID, ch state.Channel, da
 }
 
 func (n *Node) checkSize(ch state.Channel, data []byte) error {
-	if !ch.Valid() || ch == state.ChannelControl {
+	if !n.rules.HasChannel(ch) || ch == state.ChannelControl {
 		return fmt.Errorf("%w: %s", reducer.ErrUnknownChannel, ch)
 	}
 	if len(data) > n.rules.Channels[ch].MaxSize {

@@ -50,3 +50,6 @@ func (n *Node) BroadcastPeers(ch state.Channel) []state.PeerID {
 	}
 	return n.svc.TopicPeers(ch)
 }
+
+// Channel finds one of the node's channels by its name.
+func (n *Node) Channel(name string) (state.Channel, bool) { return n.rules.ChannelByName(name) }

@@ -348,7 +348,7 @@ func TestOversizedBroadcastIsNotRelayed(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	topic, err := ps.Join(p2p.Topic("test", channel.Transaction))
+	topic, err := ps.Join(p2p.Topic("test", "transaction", 1))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -423,7 +423,7 @@ func TestFrozenGossipPeerDoesNotStallBroadcasts(t *testing.T) {
 		t.Fatal(err)
 	}
 	rpc, _ := proto.Marshal(&pb.RPC{Subscriptions: []*pb.RPC_SubOpts{{
-		Subscribe: proto.Bool(true), Topicid: proto.String(p2p.Topic("test", channel.Transaction)),
+		Subscribe: proto.Bool(true), Topicid: proto.String(p2p.Topic("test", "transaction", 1)),
 	}}})
 	st.Write(append(binary.AppendUvarint(nil, uint64(len(rpc))), rpc...))
 	waitFor(t, 10*time.Second, func() string { return "the frozen peer on a's topic" }, func() bool {

@@ -121,8 +121,9 @@ func (r *rawPeer) send(m message.Message) {
 }
 
 func (r *rawPeer) hello(network string, unix int64) {
+	cfg := state.DefaultConfig(network)
 	r.send(message.Hello{Version: state.ProtocolVersion, Network: network, Software: "rawpeer/1",
-		UnixTime: unix, Nonce: uint64(time.Now().UnixNano())})
+		UnixTime: unix, Nonce: uint64(time.Now().UnixNano()), Channels: message.ChannelInfos(&cfg)})
 }
 
 // waitMsg waits for the first message from the node that matches.

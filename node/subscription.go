@@ -49,7 +49,7 @@ func (n *Node) Subscribe(ch state.Channel) *Subscription {
 		s.end(ErrClosed)
 		return s
 	}
-	if ch.Valid() {
+	if n.rules.HasChannel(ch) {
 		n.subs[ch] = append(n.subs[ch], s)
 	}
 	return s

@@ -21,11 +21,11 @@ func enabledMessageReceived(s *state.State, a action.MessageReceived) error {
 	if !ok {
 		return ErrUnknownPeer
 	}
-	if !a.Channel.Valid() {
+	if !s.Config.HasChannel(a.Channel) {
 		return ErrUnknownChannel
 	}
-	if s.Config.Channels[a.Channel].Broadcast {
-		return fmt.Errorf("%w: %s is a broadcast channel", ErrWrongChannel, a.Channel)
+	if s.Config.Channels[a.Channel].IsBroadcast() {
+		return fmt.Errorf("%w: %s is a broadcast channel", ErrWrongChannel, s.Config.ChannelName(a.Channel))
 	}
 	if a.Len() > s.Config.Channels[a.Channel].MaxSize {
 		return ErrTooLarge
@@ -44,6 +44,17 @@ func enabledMessageReceived(s *state.State, a action.MessageReceived) error {
 
 func reduceMessageReceived(s *state.State, a action.MessageReceived, q action.Queue) {
 	p := s.Peers[a.Peer]
+	if !p.Shares(a.Channel) {
+		// The frame's channel number is ours: the peer numbered it from
+		// our handshake, in which we listed it, but did not list the
+		// channel in its own. A peer that writes on channels it does not
+		// have breaks the protocol.
+		p.Refused[a.Channel]++
+		s.Channels[a.Channel].Refused++
+		q.Push(action.Misbehaved{Peer: p.ID, Offence: state.OffenceViolation,
+			Detail: fmt.Sprintf("a message on %s, which it did not list in its handshake", s.Config.ChannelName(a.Channel))})
+		return
+	}
 	if !take(s, p, a.Channel, a.Len(), q) {
 		return
 	}
@@ -123,7 +134,7 @@ func reduceThrottle(s *state.State, a action.Throttle, q action.Queue) {
 	p.Throttles++
 	if p.Throttles > s.Config.FloodTolerance && p.Status.Connected() {
 		q.Push(action.Misbehaved{Peer: p.ID, Offence: state.OffenceFlood,
-			Detail: fmt.Sprintf("over its %s budget %d times", a.Channel, p.Throttles)})
+			Detail: fmt.Sprintf("over its %s budget %d times", s.Config.ChannelName(a.Channel), p.Throttles)})
 	}
 }
 
@@ -139,7 +150,7 @@ func tickThrottles(s *state.State, q action.Queue) {
 		if !p.Throttled {
 			continue
 		}
-		if recovered(s, &p.Budgets) {
+		if recovered(s, p.Budgets) {
 			q.Push(action.Unthrottle{Peer: id})
 		}
 	}
@@ -148,12 +159,12 @@ func tickThrottles(s *state.State, q action.Queue) {
 		if !au.Throttled {
 			continue
 		}
-		au.Throttled = !recovered(s, &au.Budgets)
+		au.Throttled = !recovered(s, au.Budgets)
 	}
 }
 
 // recovered says whether every bucket is back within its burst.
-func recovered(s *state.State, budgets *[state.NumChannels]state.Bucket) bool {
+func recovered(s *state.State, budgets []state.Bucket) bool {
 	for ch := range budgets {
 		if !budgets[ch].Recovered(s.Now, s.Config.Channels[ch].Budget) {
 			return false
@@ -203,11 +214,11 @@ func routeControl(s *state.State, p *state.Peer, data []byte, q action.Queue) {
 
 // checkOutgoing is the size rule shared by broadcasts and direct sends.
 func checkOutgoing(s *state.State, ch state.Channel, size int) error {
-	if !ch.Valid() || ch == state.ChannelControl {
+	if !s.Config.HasChannel(ch) || ch == state.ChannelControl {
 		return ErrUnknownChannel
 	}
 	if limit := s.Config.Channels[ch].MaxSize; size > limit {
-		return fmt.Errorf("%w: %d bytes on %s, limit %d", ErrTooLarge, size, ch, limit)
+		return fmt.Errorf("%w: %d bytes on %s, limit %d", ErrTooLarge, size, s.Config.ChannelName(ch), limit)
 	}
 	return nil
 }
@@ -216,11 +227,11 @@ func enabledBroadcastMessage(s *state.State, a action.BroadcastMessage) error {
 	if err := checkOutgoing(s, a.Channel, a.Len()); err != nil {
 		return err
 	}
-	if !s.Config.Channels[a.Channel].Broadcast {
+	if !s.Config.Channels[a.Channel].IsBroadcast() {
 		return ErrNotBroadcast
 	}
 	if s.Channels[a.Channel].InFlight >= s.Config.Channels[a.Channel].QueueLimit {
-		return fmt.Errorf("%w: %s has %d broadcasts queued", ErrQueueFull, a.Channel, s.Channels[a.Channel].InFlight)
+		return fmt.Errorf("%w: %s has %d broadcasts queued", ErrQueueFull, s.Config.ChannelName(a.Channel), s.Channels[a.Channel].InFlight)
 	}
 	return nil
 }
@@ -232,7 +243,7 @@ func reduceBroadcastMessage(s *state.State, a action.BroadcastMessage) {
 }
 
 func enabledPublished(s *state.State, a action.Published) error {
-	if !a.Channel.Valid() {
+	if !s.Config.HasChannel(a.Channel) {
 		return ErrUnknownChannel
 	}
 	if a.Count == 0 || int(a.Count) > s.Channels[a.Channel].InFlight {
@@ -253,8 +264,11 @@ func enabledSendMessage(s *state.State, a action.SendMessage) error {
 		return err
 	}
 	p := s.Peers[a.Peer]
+	if !p.Shares(a.Channel) {
+		return fmt.Errorf("%w: %s did not list %s in its handshake", ErrNotShared, a.Peer, s.Config.ChannelName(a.Channel))
+	}
 	if p.InFlight[a.Channel] >= s.Config.Channels[a.Channel].QueueLimit {
-		return fmt.Errorf("%w: %d messages queued for %s on %s", ErrQueueFull, p.InFlight[a.Channel], a.Peer, a.Channel)
+		return fmt.Errorf("%w: %d messages queued for %s on %s", ErrQueueFull, p.InFlight[a.Channel], a.Peer, s.Config.ChannelName(a.Channel))
 	}
 	return nil
 }
@@ -271,7 +285,7 @@ func enabledSent(s *state.State, a action.Sent) error {
 	if !ok {
 		return ErrUnknownPeer
 	}
-	if !a.Channel.Valid() {
+	if !s.Config.HasChannel(a.Channel) {
 		return ErrUnknownChannel
 	}
 	if a.Count == 0 || int(a.Count) > p.InFlight[a.Channel] {
@@ -289,7 +303,7 @@ func enabledSendFailed(s *state.State, a action.SendFailed) error {
 	if !ok {
 		return ErrUnknownPeer
 	}
-	if !a.Channel.Valid() {
+	if !s.Config.HasChannel(a.Channel) {
 		return ErrUnknownChannel
 	}
 	if a.Count == 0 || (a.Channel != state.ChannelControl && int(a.Count) > p.InFlight[a.Channel]) {

@@ -48,7 +48,7 @@ func enabledConnect(s *state.State, a action.Connect) error {
 }
 
 func reduceConnect(s *state.State, a action.Connect) {
-	s.Peers[a.Peer] = &state.Peer{
+	s.Peers[a.Peer] = state.NewPeer(&s.Config, state.Peer{
 		ID:      a.Peer,
 		Dir:     state.Outbound,
 		Manual:  a.Manual,
@@ -57,7 +57,7 @@ func reduceConnect(s *state.State, a action.Connect) {
 		Group:   state.AddrGroup(a.Addrs[0]),
 		Status:  state.StatusConnecting,
 		Since:   s.Now,
-	}
+	})
 	if e, ok := s.Discovery.Book[a.Peer]; ok {
 		e.LastAttempt = s.Now
 	}
@@ -151,7 +151,7 @@ func reduceIncomingConnection(s *state.State, a action.IncomingConnection, q act
 		}
 		delete(s.Peers, a.Peer)
 	}
-	p := &state.Peer{
+	p := state.NewPeer(&s.Config, state.Peer{
 		ID:     a.Peer,
 		Dir:    dir,
 		Addr:   a.Addr,
@@ -159,7 +159,7 @@ func reduceIncomingConnection(s *state.State, a action.IncomingConnection, q act
 		Status: state.StatusHandshaking,
 		Since:  s.Now,
 		Open:   true,
-	}
+	})
 	reason := admission(s, p)
 	s.Peers[a.Peer] = p
 	if reason != state.ReasonNone {

@@ -25,6 +25,7 @@ var (
 	ErrWrongChannel     = errors.New("wrong channel for this message")
 	ErrTooLarge         = errors.New("message too large for its channel")
 	ErrQueueFull        = errors.New("channel queue full")
+	ErrNotShared        = errors.New("the peer does not have this channel")
 	ErrNotOutstanding   = errors.New("nothing outstanding to complete")
 	ErrSimultaneousOpen = errors.New("simultaneous open: the peer yields to our Hello")
 	ErrStopping         = errors.New("the node is shutting down")

@@ -31,13 +31,13 @@ func decideGossip(s *state.State, a action.GossipReceived, q action.Queue) state
 	p, known := s.Peers[a.Peer]
 	switch s.GossipAdmission(a.Peer, a.Author, a.Channel, size) {
 	case state.VerdictReject:
-		if known && p.Status.Connected() && a.Channel.Valid() {
+		if known && p.Status.Connected() && s.Config.HasChannel(a.Channel) {
 			q.Push(action.Misbehaved{Peer: a.Peer, Offence: state.OffenceOversized,
-				Detail: fmt.Sprintf("broadcast of %d bytes on %s, limit %d", size, a.Channel, s.Config.Channels[a.Channel].MaxSize)})
+				Detail: fmt.Sprintf("broadcast of %d bytes on %s, limit %d", size, s.Config.ChannelName(a.Channel), s.Config.Channels[a.Channel].MaxSize)})
 		}
 		return state.VerdictReject
 	case state.VerdictIgnore:
-		if known && a.Channel.Valid() {
+		if known && s.Config.HasChannel(a.Channel) {
 			refuse(s, p, a.Channel)
 		}
 		return state.VerdictIgnore
@@ -101,7 +101,7 @@ func enabledGossipOffered(s *state.State, a action.GossipOffered) error {
 	if _, ok := s.Peers[a.Peer]; !ok {
 		return ErrUnknownPeer
 	}
-	if !a.Channel.Valid() || !s.Config.Channels[a.Channel].Broadcast {
+	if !s.Config.HasChannel(a.Channel) || !s.Config.Channels[a.Channel].IsBroadcast() {
 		return ErrUnknownChannel
 	}
 	return nil
@@ -144,7 +144,7 @@ func authorOf(s *state.State, id state.PeerID) *state.Author {
 		}
 		delete(g.Authors, oldest)
 	}
-	au := &state.Author{LastSeen: s.Now}
+	au := &state.Author{LastSeen: s.Now, Budgets: make([]state.Bucket, len(s.Config.Channels))}
 	g.Authors[id] = au
 	return au
 }
@@ -178,7 +178,7 @@ func reduceGossipValidated(s *state.State, a action.GossipValidated, q action.Qu
 		s.Channels[m.Channel].Refused++
 		if known && p.Status.Connected() {
 			q.Push(action.Misbehaved{Peer: m.Peer, Offence: state.OffenceRejected,
-				Detail: fmt.Sprintf("the %s validator rejected message %d", m.Channel, a.Msg)})
+				Detail: fmt.Sprintf("the %s validator rejected message %d", s.Config.ChannelName(m.Channel), a.Msg)})
 		}
 	default:
 		s.Channels[m.Channel].Refused++

@@ -73,7 +73,7 @@ func reduceHelloReceived(s *state.State, a action.HelloReceived, q action.Queue)
 			p.Dir = state.Inbound
 		}
 	}
-	completeHandshake(s, p, h.Software, h.Services, h.ListenAddrs, h.Observed, q)
+	completeHandshake(s, p, h.Software, h.Services, h.ListenAddrs, h.Observed, h.Channels, q)
 }
 
 func enabledHelloAckReceived(s *state.State, a action.HelloAckReceived) error {
@@ -97,7 +97,7 @@ func reduceHelloAckReceived(s *state.State, a action.HelloAckReceived, q action.
 		q.Push(action.Disconnect{Peer: p.ID, Reason: reason})
 		return
 	}
-	completeHandshake(s, p, h.Software, h.Services, h.ListenAddrs, h.Observed, q)
+	completeHandshake(s, p, h.Software, h.Services, h.ListenAddrs, h.Observed, h.Channels, q)
 }
 
 // checkHello applies the compatibility rules shared by Hello and HelloAck
@@ -135,7 +135,8 @@ func nonceOwner(s *state.State, nonce uint64) *state.Peer {
 }
 
 func completeHandshake(s *state.State, p *state.Peer, software string, services uint64,
-	listen []state.Addr, observed state.Addr, q action.Queue) {
+	listen []state.Addr, observed state.Addr, chans []message.ChannelInfo, q action.Queue) {
+	p.Remote = sharedChannels(&s.Config, chans)
 	hs := &p.Handshake
 	hs.Done = true
 	hs.Software = software
@@ -188,4 +189,18 @@ func tickHandshakes(s *state.State, q action.Queue) {
 			q.Push(action.CloseTimedOut{Peer: id})
 		}
 	}
+}
+
+// sharedChannels maps each of our channels to the number the peer gave
+// it (its place in the peer's list, from 1), where the peer has one of
+// the same name, kind and version; 0 where it has none.
+func sharedChannels(cfg *state.Config, theirs []message.ChannelInfo) []state.Channel {
+	remote := make([]state.Channel, len(cfg.Channels))
+	for i, c := range theirs {
+		ch, ok := cfg.ChannelByName(c.Name)
+		if ok && ch != state.ChannelControl && cfg.Channels[ch].Kind == c.Kind && cfg.Channels[ch].Version == c.Version {
+			remote[ch] = state.Channel(i + 1)
+		}
+	}
+	return remote
 }

@@ -25,11 +25,11 @@ func enabledFrameRejected(s *state.State, a action.FrameRejected) error {
 // claimed more than its channel allows, malformed otherwise.
 func reduceFrameRejected(s *state.State, a action.FrameRejected, q action.Queue) {
 	offence := state.OffenceMalformed
-	if a.Channel.Valid() && a.Size > uint64(s.Config.Channels[a.Channel].MaxSize) {
+	if s.Config.HasChannel(a.Channel) && a.Size > uint64(s.Config.Channels[a.Channel].MaxSize) {
 		offence = state.OffenceOversized
 	}
 	q.Push(action.Misbehaved{Peer: a.Peer, Offence: offence,
-		Detail: fmt.Sprintf("%s (%d bytes on %s)", a.Reason, a.Size, a.Channel)})
+		Detail: fmt.Sprintf("%s (%d bytes on %s)", a.Reason, a.Size, s.Config.ChannelName(a.Channel))})
 }
 
 func enabledMisbehaved(s *state.State, a action.Misbehaved) error {

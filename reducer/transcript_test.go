@@ -177,9 +177,9 @@ func (h *harness) run(command string) string {
 			return "error: config after the first action\n"
 		}
 		name, fields, _ := strings.Cut(arg, " ")
-		var ch state.Channel
-		if err := ch.UnmarshalText([]byte(name)); err != nil {
-			return "error: " + err.Error() + "\n"
+		ch, ok := h.cfg.ChannelByName(name)
+		if !ok {
+			return fmt.Sprintf("error: no channel %q\n", name)
 		}
 		if err := setFields(&h.cfg.Channels[ch], fields); err != nil {
 			return "error: " + err.Error() + "\n"
@@ -190,7 +190,7 @@ func (h *harness) run(command string) string {
 		h.cfg.Bootnodes = append(h.cfg.Bootnodes, state.PeerAddr{ID: state.PeerID(id), Addrs: []state.Addr{state.Addr(addr)}})
 		return "ok\n"
 	case "input":
-		a, err := action.Parse(arg)
+		a, err := action.NamesOf(&h.cfg).Parse(arg)
 		if err != nil {
 			return "error: " + err.Error() + "\n"
 		}
@@ -241,10 +241,18 @@ func (h *harness) dispatch(a action.Action) {
 
 var macro = regexp.MustCompile(`\$(hello|ping)\(([^)]*)\)`)
 
-// expand replaces $hello(P) and $ping(P) with the peer's nonces and $now
-// with the clock in Unix seconds.
+// expand replaces $hello(P) and $ping(P) with the peer's nonces, $now
+// with the clock in Unix seconds, and $channels with the node's own
+// channel list as a Hello carries it (a peer with the same channels).
 func (h *harness) expand(s string) string {
 	s = strings.ReplaceAll(s, "$now", fmt.Sprint(h.clock.t/int64(time.Second)))
+	if strings.Contains(s, "$channels") {
+		var list []string
+		for _, c := range message.ChannelInfos(&h.cfg) {
+			list = append(list, c.String())
+		}
+		s = strings.ReplaceAll(s, "$channels", "["+strings.Join(list, ",")+"]")
+	}
 	return macro.ReplaceAllStringFunc(s, func(m string) string {
 		parts := macro.FindStringSubmatch(m)
 		p, ok := h.store().State().Peers[state.PeerID(parts[2])]
@@ -298,14 +306,14 @@ type traceObserver harness
 func (o *traceObserver) Input(m action.Meta, a action.Action) {
 	h := (*harness)(o)
 	h.depth[m.ID], h.cur = 0, 0
-	fmt.Fprintf(&h.out, "#%d %s %s\n", m.ID, h.elapsed(m.Time), action.Format(a))
+	fmt.Fprintf(&h.out, "#%d %s %s\n", m.ID, h.elapsed(m.Time), action.NamesOf(&h.cfg).Format(a))
 }
 
 func (o *traceObserver) Derived(m action.Meta, a action.Action, dropped bool) {
 	h := (*harness)(o)
 	d := h.depth[m.Parent] + 1
 	h.depth[m.ID], h.cur = d, d
-	line := fmt.Sprintf("%s#%d %s", strings.Repeat("  ", d), m.ID, action.Format(a))
+	line := fmt.Sprintf("%s#%d %s", strings.Repeat("  ", d), m.ID, action.NamesOf(&h.cfg).Format(a))
 	if dropped {
 		line += fmt.Sprintf(" (dropped: %v)", reducer.Enabled(h.st.State(), a))
 	}
@@ -318,7 +326,7 @@ func (o *traceObserver) Checkpoint(uint64, state.Hash, []state.SectionHash) {}
 func (o *traceObserver) Commands(_ action.Meta, _ action.Action, cmds []service.Command) {
 	h := (*harness)(o)
 	for _, c := range cmds {
-		fmt.Fprintf(&h.out, "%s  → %s\n", strings.Repeat("  ", h.cur), service.FormatCommand(c))
+		fmt.Fprintf(&h.out, "%s  → %s\n", strings.Repeat("  ", h.cur), service.FormatCommandNamed(c, action.NamesOf(&h.cfg)))
 	}
 }
 

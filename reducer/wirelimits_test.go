@@ -33,7 +33,7 @@ func (w *wireCheck) Verdict(uint64, state.Verdict)               {}
 func (w *wireCheck) Validate(service.Validate)                   {}
 func (w *wireCheck) DeliverHeld(uint64)                          {}
 func (w *wireCheck) Throttle(state.PeerID, bool)                 {}
-func (w *wireCheck) Send(p state.PeerID, ch state.Channel, data []byte) {
+func (w *wireCheck) Send(p state.PeerID, ch, _ state.Channel, data []byte) {
 	if ch != state.ChannelControl {
 		return
 	}
@@ -79,10 +79,10 @@ func TestOutgoingMessagesStayWithinWireLimits(t *testing.T) {
 	s.Dispatch(action.Connect{Peer: "out", Addrs: []state.Addr{"/ip4/10.9.0.1/tcp/4001"}, Manual: true})
 	s.Dispatch(action.Connected{Peer: "out"})
 	s.Dispatch(action.MessageReceived{Peer: "out", Channel: state.ChannelControl,
-		Data: message.Marshal(message.HelloAck{Version: 1, Network: "testnet", UnixTime: now / 1e9})})
+		Data: message.Marshal(message.HelloAck{Version: 2, Network: "testnet", UnixTime: now / 1e9})})
 	s.Dispatch(action.IncomingConnection{Peer: "in", Addr: "/ip4/10.8.0.1/tcp/5"})
 	s.Dispatch(action.MessageReceived{Peer: "in", Channel: state.ChannelControl,
-		Data: message.Marshal(message.Hello{Version: 1, Network: "testnet", UnixTime: now / 1e9, Nonce: 7})})
+		Data: message.Marshal(message.Hello{Version: 2, Network: "testnet", UnixTime: now / 1e9, Nonce: 7})})
 	s.Dispatch(action.MessageReceived{Peer: "in", Channel: state.ChannelControl, Data: message.Marshal(message.AddrListRequest{})})
 
 	for _, err := range wire.bad {

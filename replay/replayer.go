@@ -446,7 +446,7 @@ func (v *verifier) Commands(m action.Meta, a action.Action, cmds []service.Comma
 	rec := r.peek()
 	if rec == nil || rec.Type != RecordCommands {
 		r.diverge(m.ID, a.Kind(), "in the replay its effects produced %d commands; in the log none", len(cmds))
-		r.diverged.Got = service.FormatCommand(cmds[0])
+		r.diverged.Got = service.FormatCommandNamed(cmds[0], r.names())
 		return
 	}
 	r.expect()
@@ -457,7 +457,7 @@ func (v *verifier) Commands(m action.Meta, a action.Action, cmds []service.Comma
 			if i < len(rec.Commands) && d == rec.Commands[i] {
 				continue
 			}
-			got = service.FormatCommand(cmds[i]) + " (" + d.String() + ")"
+			got = service.FormatCommandNamed(cmds[i], r.names()) + " (" + d.String() + ")"
 		}
 		// Formatted only on a difference: this loop runs for every
 		// command of a verified replay.
@@ -516,3 +516,9 @@ func VerifyFile(path string, opts Options) (Summary, error) {
 
 // IsTorn reports whether err is a log that stops early.
 func IsTorn(err error) bool { return errors.Is(err, ErrNotComplete) }
+
+// names names the log's channels in reports.
+func (r *Replayer) names() action.Names {
+	h := r.rd.Header()
+	return action.NamesOf(&h.Config)
+}

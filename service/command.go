@@ -81,7 +81,9 @@ type Close struct {
 type Send struct {
 	Peer    state.PeerID
 	Channel state.Channel
-	Data    []byte
+	// Wire is the channel's number at the peer, written in the frame.
+	Wire state.Channel
+	Data []byte
 	// Size and Sum stand for an application payload recorded by digest,
 	// in a replay.
 	Size uint64
@@ -209,7 +211,7 @@ func Execute(svc Service, c Command) {
 	case Close:
 		svc.Close(c.Peer)
 	case Send:
-		svc.Send(c.Peer, c.Channel, c.Data)
+		svc.Send(c.Peer, c.Channel, c.Wire, c.Data)
 	case Publish:
 		svc.Publish(c.Channel, c.Data)
 	case Deliver:
@@ -345,7 +347,7 @@ func (g *Digester) Digest(c Command) Digest {
 		str(string(c.Peer))
 	case Send:
 		str(string(c.Peer))
-		b = append(b, byte(c.Channel))
+		b = append(b, byte(c.Channel), byte(c.Wire))
 		if c.Channel == state.ChannelControl {
 			// Control messages are the protocol's own: in full, always.
 			b = binary.AppendUvarint(b, uint64(len(c.Data)))
@@ -411,8 +413,12 @@ func (g *Digester) Digest(c Command) Digest {
 }
 
 // FormatCommand is the text form of a command, as traces and divergence
-// reports print it; control messages are shown decoded.
-func FormatCommand(c Command) string {
+// reports print it, channels by number; control messages are shown
+// decoded.
+func FormatCommand(c Command) string { return FormatCommandNamed(c, action.Names{}) }
+
+// FormatCommandNamed is FormatCommand with channels named by n.
+func FormatCommandNamed(c Command, n action.Names) string {
 	switch c := c.(type) {
 	case Dial:
 		return fmt.Sprintf("dial %s %v", c.Peer, c.Addrs)
@@ -424,15 +430,15 @@ func FormatCommand(c Command) string {
 				return fmt.Sprintf("send %s %s", c.Peer, action.FormatMessage(m))
 			}
 		}
-		return fmt.Sprintf("send %s %s %d bytes", c.Peer, c.Channel, payloadLen(c.Data, c.Size))
+		return fmt.Sprintf("send %s %s %d bytes", c.Peer, n.Channel(c.Channel), payloadLen(c.Data, c.Size))
 	case Publish:
-		return fmt.Sprintf("publish %s %d bytes", c.Channel, payloadLen(c.Data, c.Size))
+		return fmt.Sprintf("publish %s %d bytes", n.Channel(c.Channel), payloadLen(c.Data, c.Size))
 	case Deliver:
-		return fmt.Sprintf("deliver from %s on %s: %d bytes", c.Peer, c.Channel, payloadLen(c.Data, c.Size))
+		return fmt.Sprintf("deliver from %s on %s: %d bytes", c.Peer, n.Channel(c.Channel), payloadLen(c.Data, c.Size))
 	case Verdict:
 		return fmt.Sprintf("verdict %s on message %d", c.Verdict, c.Msg)
 	case Validate:
-		return fmt.Sprintf("validate message %d from %s on %s: %d bytes", c.Msg, c.Peer, c.Channel, payloadLen(c.Data, c.Size))
+		return fmt.Sprintf("validate message %d from %s on %s: %d bytes", c.Msg, c.Peer, n.Channel(c.Channel), payloadLen(c.Data, c.Size))
 	case DeliverHeld:
 		return fmt.Sprintf("deliver validated message %d", c.Msg)
 	case Throttle:

@@ -31,7 +31,9 @@ import (
 type Service interface {
 	Dial(peer state.PeerID, addrs []state.Addr)
 	Close(peer state.PeerID)
-	Send(peer state.PeerID, ch state.Channel, data []byte)
+	// Send writes data to peer on our channel ch, whose number on the
+	// wire (the peer's own for it) is wire.
+	Send(peer state.PeerID, ch, wire state.Channel, data []byte)
 	Publish(ch state.Channel, data []byte)
 	Deliver(peer state.PeerID, ch state.Channel, data []byte)
 	SavePeerStore(ps state.PeerStore)

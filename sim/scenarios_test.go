@@ -811,9 +811,9 @@ func (l *loopback) Close(peer state.PeerID) {
 	ep.Close(p)
 }
 
-func (l *loopback) Send(peer state.PeerID, ch state.Channel, data []byte) {
+func (l *loopback) Send(peer state.PeerID, ch, wire state.Channel, data []byte) {
 	ep, p := l.route(peer)
-	ep.Send(p, ch, data)
+	ep.Send(p, ch, wire, data)
 }
 
 func (l *loopback) Publish(ch state.Channel, data []byte) { l.main.Publish(ch, data) }

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/p2pcore/p2pcore/action"
+	"github.com/p2pcore/p2pcore/channel"
 	"github.com/p2pcore/p2pcore/replay"
 	"github.com/p2pcore/p2pcore/service/simnet"
 	"github.com/p2pcore/p2pcore/state"
@@ -252,10 +253,10 @@ func (s *Sim) schedule() {
 		net.At(Epoch+offset, tick)
 	}
 	if cfg.TxRate > 0 {
-		s.every(time.Second/time.Duration(cfg.TxRate), end, state.ChannelTransaction, cfg.TxSize)
+		s.every(time.Second/time.Duration(cfg.TxRate), end, channel.Transaction, cfg.TxSize)
 	}
 	if cfg.BlockInterval > 0 {
-		s.every(cfg.BlockInterval, end, state.ChannelBlock, cfg.BlockSize)
+		s.every(cfg.BlockInterval, end, channel.Block, cfg.BlockSize)
 	}
 	for _, f := range cfg.Faults {
 		f := f

@@ -7,7 +7,10 @@ import (
 )
 
 // ProtocolVersion is the p2pcore wire protocol version this build speaks.
-const ProtocolVersion = 1
+// Version 2 added the channel list to Hello and HelloAck; a version 1 peer
+// is refused with ReasonIncompatibleVersion under the default
+// MinProtocolVersion.
+const ProtocolVersion = 2
 
 // MiB is 2^20 bytes.
 const MiB = 1 << 20
@@ -147,31 +150,10 @@ type Config struct {
 
 	// MaxMessageSize is the global ceiling on any message.
 	MaxMessageSize int
-	// Channels configures each channel, indexed by Channel.
-	Channels [NumChannels]ChannelConfig
-}
-
-// ChannelConfig is the policy of one channel.
-type ChannelConfig struct {
-	// Broadcast channels go through GossipSub; the others are direct.
-	Broadcast bool
-	// Priority messages are written before bulk ones.
-	Priority bool
-	// MaxSize bounds one message.
-	MaxSize int
-	// QueueLimit bounds messages handed to the service and not yet sent:
-	// per channel for broadcasts, per peer and channel for direct sends.
-	// A full queue refuses new messages with ErrQueueFull; it never drops.
-	QueueLimit int
-	// Budget is what one peer may send on the channel; Total is what the
-	// node accepts from all peers together on a broadcast channel, so that
-	// what it holds and relays does not grow with the number of senders
-	// (past it, broadcasts are ignored, and nobody is blamed).
-	Budget Budget
-	Total  Budget
-	// Validated broadcast channels hand each message to an application
-	// validator before it is delivered or relayed.
-	Validated bool
+	// Channels configures each channel, indexed by Channel: the control
+	// channel first, then the application's (see ChannelConfig and
+	// MinaChannels).
+	Channels []ChannelConfig
 }
 
 // Backpressured says whether going over the budget of ch only slows a
@@ -179,7 +161,37 @@ type ChannelConfig struct {
 // transfers — rather than refusing its messages and, if it keeps on,
 // scoring it.
 func (c *Config) Backpressured(ch Channel) bool {
-	return ch != ChannelControl && !c.Channels[ch].Broadcast
+	return ch != ChannelControl && c.Channels[ch].Kind != Broadcast
+}
+
+// HasChannel reports whether ch is one of the configured channels.
+func (c *Config) HasChannel(ch Channel) bool { return int(ch) < len(c.Channels) }
+
+// ChannelName is ch's configured name, or its number if it has none.
+func (c *Config) ChannelName(ch Channel) string {
+	if c.HasChannel(ch) {
+		return c.Channels[ch].Name
+	}
+	return ch.String()
+}
+
+// ChannelNames lists the configured channels' names, by number.
+func (c *Config) ChannelNames() []string {
+	names := make([]string, len(c.Channels))
+	for i := range c.Channels {
+		names[i] = c.Channels[i].Name
+	}
+	return names
+}
+
+// ChannelByName finds a configured channel by its name.
+func (c *Config) ChannelByName(name string) (Channel, bool) {
+	for i := range c.Channels {
+		if c.Channels[i].Name == name {
+			return Channel(i), true
+		}
+	}
+	return 0, false
 }
 
 // DefaultConfig returns the defaults of DESIGN.md §7 for network.
@@ -187,7 +199,7 @@ func DefaultConfig(network string) Config {
 	c := Config{
 		Network:            network,
 		ProtocolVersion:    ProtocolVersion,
-		MinProtocolVersion: 1,
+		MinProtocolVersion: 2,
 		Software:           "p2pcore",
 		Services:           0,
 
@@ -242,21 +254,7 @@ func DefaultConfig(network string) Config {
 
 		MaxMessageSize: 10 * MiB,
 	}
-	// Budgets leave honest peers far inside them (a block a second, a
-	// ping a minute) and stop a flood within seconds.
-	c.Channels[ChannelControl] = ChannelConfig{Priority: true, MaxSize: 256 << 10, QueueLimit: 1 << 16,
-		Budget: Budget{Msgs: 20, Bytes: 1 * MiB, Burst: 10 * time.Second}}
-	c.Channels[ChannelBlock] = ChannelConfig{Broadcast: true, Priority: true, MaxSize: 10 * MiB, QueueLimit: 64,
-		Budget: Budget{Msgs: 10, Bytes: 2 * MiB, Burst: 10 * time.Second},
-		Total:  Budget{Msgs: 100, Bytes: 4 * MiB, Burst: 3 * time.Second}}
-	c.Channels[ChannelTransaction] = ChannelConfig{Broadcast: true, MaxSize: 1 * MiB, QueueLimit: 4096,
-		Budget: Budget{Msgs: 5000, Bytes: 16 * MiB, Burst: 5 * time.Second},
-		Total:  Budget{Msgs: 50000, Bytes: 32 * MiB, Burst: 2 * time.Second}}
-	c.Channels[ChannelSnarkWork] = ChannelConfig{Broadcast: true, MaxSize: 4 * MiB, QueueLimit: 1024,
-		Budget: Budget{Msgs: 500, Bytes: 16 * MiB, Burst: 5 * time.Second},
-		Total:  Budget{Msgs: 5000, Bytes: 32 * MiB, Burst: 2 * time.Second}}
-	c.Channels[ChannelSync] = ChannelConfig{MaxSize: 10 * MiB, QueueLimit: 256,
-		Budget: Budget{Msgs: 1000, Bytes: 64 * MiB, Burst: 5 * time.Second}}
+	c.Channels = append([]ChannelConfig{ControlChannel()}, MinaChannels()...)
 	return c
 }
 
@@ -332,16 +330,47 @@ func (c *Config) Validate() error {
 	if c.MaxMessageSize > 64*MiB {
 		bad("MaxMessageSize", "is %d; at most 64 MiB", c.MaxMessageSize)
 	}
+	c.validateChannels(bad)
+	for i, b := range c.Bootnodes {
+		if b.ID == "" || len(b.Addrs) == 0 {
+			bad(fmt.Sprintf("Bootnodes[%d]", i), "needs a peer ID and at least one address")
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// validateChannels checks the channel table: control first, then unique
+// well-formed names, and sane sizes and budgets.
+func (c *Config) validateChannels(bad func(field, format string, args ...any)) {
+	if len(c.Channels) == 0 || c.Channels[0].Name != "control" || c.Channels[0].Kind != Direct {
+		bad("Channels[0]", "must be the control channel (state.ControlChannel())")
+	}
+	if len(c.Channels) > MaxChannels {
+		bad("Channels", "has %d channels; at most %d, control included", len(c.Channels), MaxChannels)
+	}
+	seen := make(map[string]int)
 	for i, ch := range c.Channels {
-		name := fmt.Sprintf("Channels[%s]", Channel(i))
+		name := fmt.Sprintf("Channels[%d]", i)
+		if ch.Name != "" {
+			name = fmt.Sprintf("Channels[%d] (%s)", i, ch.Name)
+		}
+		if !ValidChannelName(ch.Name) {
+			bad(name+".Name", "%q: want 1 to %d of a-z, 0-9, '_', '-', '.'", ch.Name, MaxChannelName)
+		} else if j, dup := seen[ch.Name]; dup {
+			bad(name+".Name", "%q is also the name of channel %d", ch.Name, j)
+		}
+		seen[ch.Name] = i
+		if ch.Kind > Request {
+			bad(name+".Kind", "unknown kind %d", ch.Kind)
+		}
+		if ch.Version == 0 {
+			bad(name+".Version", "must be at least 1")
+		}
 		if ch.MaxSize <= 0 || ch.MaxSize > c.MaxMessageSize {
 			bad(name+".MaxSize", "is %d; must be in 1..MaxMessageSize (%d)", ch.MaxSize, c.MaxMessageSize)
 		}
 		if ch.QueueLimit <= 0 {
 			bad(name+".QueueLimit", "is %d; must be positive", ch.QueueLimit)
-		}
-		if Channel(i) == ChannelControl && ch.Broadcast {
-			bad(name+".Broadcast", "the control channel is never broadcast")
 		}
 		for _, b := range []struct {
 			what string
@@ -357,14 +386,8 @@ func (c *Config) Validate() error {
 				bad(name+"."+b.what, "a message of MaxSize (%d bytes) never fits a burst of %v at %d bytes/s", ch.MaxSize, b.b.Burst, b.b.Bytes)
 			}
 		}
-		if ch.Validated && !ch.Broadcast {
+		if ch.Validated && ch.Kind != Broadcast {
 			bad(name+".Validated", "only broadcast channels are validated")
 		}
 	}
-	for i, b := range c.Bootnodes {
-		if b.ID == "" || len(b.Addrs) == 0 {
-			bad(fmt.Sprintf("Bootnodes[%d]", i), "needs a peer ID and at least one address")
-		}
-	}
-	return errors.Join(errs...)
 }

@@ -21,8 +21,8 @@ type Counters struct {
 	PingsSent uint64
 	// SendFailures and PublishFailures count messages the service could
 	// not write or publish, by channel.
-	SendFailures    [NumChannels]uint64
-	PublishFailures [NumChannels]uint64
+	SendFailures    []uint64
+	PublishFailures []uint64
 	// StreamsRefused counts inbound streams reset for the per-peer cap or
 	// because their peer was not connected; Stalls counts peers dropped
 	// because writing to them made no progress.

@@ -23,7 +23,7 @@ type Gossip struct {
 // relays it: a flood is stopped at the first honest node, and an honest
 // relay is not blamed for what others flood through it.
 type Author struct {
-	Budgets   [NumChannels]Bucket
+	Budgets   []Bucket
 	Throttled bool
 	LastSeen  int64
 }
@@ -80,7 +80,7 @@ func (v Verdict) Valid() bool { return v <= VerdictIgnore }
 // not admitted (unknown, closing, banned or throttled) or from a throttled
 // author, and let the reducer weigh the rest against the budgets.
 func (s *State) GossipAdmission(peer, author PeerID, ch Channel, size int) Verdict {
-	if !ch.Valid() || !s.Config.Channels[ch].Broadcast || size > s.Config.Channels[ch].MaxSize {
+	if !s.Config.HasChannel(ch) || !s.Config.Channels[ch].IsBroadcast() || size > s.Config.Channels[ch].MaxSize {
 		return VerdictReject
 	}
 	p, ok := s.Peers[peer]

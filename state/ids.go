@@ -59,54 +59,6 @@ type PeerAddr struct {
 	Addrs []Addr
 }
 
-// Channel is a logical message stream. Broadcast channels travel over
-// GossipSub; the control and direct channels over a framed stream.
-type Channel uint8
-
-// The channels. Control carries the p2pcore protocol itself (handshake,
-// ping, peer exchange, disconnect reasons) and is never exposed to the
-// application.
-const (
-	ChannelControl Channel = iota
-	ChannelBlock
-	ChannelTransaction
-	ChannelSnarkWork
-	ChannelSync
-	NumChannels
-)
-
-var channelNames = [NumChannels]string{"control", "block", "transaction", "snark_work", "sync"}
-
-// String names the value for logs and traces.
-func (c Channel) String() string {
-	if c < NumChannels {
-		return channelNames[c]
-	}
-	return "channel(" + strconv.Itoa(int(c)) + ")"
-}
-
-// Valid reports whether c is a known channel.
-func (c Channel) Valid() bool { return c < NumChannels }
-
-// MarshalText names the channel.
-func (c Channel) MarshalText() ([]byte, error) { return []byte(c.String()), nil }
-
-// UnmarshalText accepts a channel name or its number.
-func (c *Channel) UnmarshalText(b []byte) error {
-	for i, n := range channelNames {
-		if n == string(b) {
-			*c = Channel(i)
-			return nil
-		}
-	}
-	v, err := strconv.ParseUint(string(b), 10, 8)
-	if err != nil || v >= uint64(NumChannels) {
-		return fmt.Errorf("unknown channel %q (want one of control, block, transaction, snark_work, sync)", b)
-	}
-	*c = Channel(v)
-	return nil
-}
-
 // Direction says who opened a connection.
 type Direction uint8
 

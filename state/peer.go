@@ -85,9 +85,9 @@ type Peer struct {
 
 	// InFlight counts direct messages per channel handed to the service and
 	// not yet reported sent; Received and Sent count messages per channel.
-	InFlight [NumChannels]int
-	Received [NumChannels]uint64
-	Sent     [NumChannels]uint64
+	InFlight []int
+	Received []uint64
+	Sent     []uint64
 
 	// Streams are the inbound streams we accepted from the peer, in the
 	// order they opened (at most Config.MaxInboundStreams).
@@ -99,12 +99,35 @@ type Peer struct {
 	// throttled over a control or broadcast budget; past
 	// Config.FloodTolerance each costs ScoreFlood (over a bulk direct
 	// channel's budget a peer is only slowed down).
-	Budgets   [NumChannels]Bucket
+	Budgets   []Bucket
 	Throttled bool
 	Throttles int
 	// Refused counts messages refused from the peer, per channel: over
 	// budget, or while it was not admitted.
-	Refused [NumChannels]uint64
+	Refused []uint64
+	// Remote maps each of our channels to the peer's number for it, as
+	// its Hello or HelloAck listed them: what we write in the frames we
+	// send it. Zero means the peer does not have the channel (control,
+	// zero on both sides, is always shared; see Shares).
+	Remote []Channel
+}
+
+// NewPeer returns p with its per-channel counters and budgets sized for
+// cfg's channels.
+func NewPeer(cfg *Config, p Peer) *Peer {
+	n := len(cfg.Channels)
+	counts := make([]uint64, 3*n)
+	p.Received, p.Sent, p.Refused = counts[:n:n], counts[n:2*n:2*n], counts[2*n:]
+	p.InFlight = make([]int, n)
+	p.Budgets = make([]Bucket, n)
+	return &p
+}
+
+// Shares reports whether the peer has our channel ch, as far as its
+// handshake told: control always, the others once its Hello or HelloAck
+// listed them.
+func (p *Peer) Shares(ch Channel) bool {
+	return ch == ChannelControl || int(ch) < len(p.Remote) && p.Remote[ch] != 0
 }
 
 // Outbound reports whether the peer is counted against OutboundTarget.

@@ -22,7 +22,7 @@ type State struct {
 	// Peers holds every peer we dial, are connected to, or are closing.
 	Peers map[PeerID]*Peer
 	// Channels is the flow state of each channel.
-	Channels [NumChannels]ChannelState
+	Channels []ChannelState
 	// Discovery is the address book.
 	Discovery Discovery
 	// Gossip holds broadcasts waiting for an application's verdict.
@@ -61,9 +61,12 @@ func New(cfg Config, self Self, seed uint64, now int64) *State {
 			TriedGroups: make(map[string]int),
 			LastSave:    now,
 		},
-		Gossip: Gossip{Pending: make(map[uint64]PendingGossip), Authors: make(map[PeerID]*Author)},
-		Bans:   make(map[string]Ban),
+		Gossip:   Gossip{Pending: make(map[uint64]PendingGossip), Authors: make(map[PeerID]*Author)},
+		Bans:     make(map[string]Ban),
+		Channels: make([]ChannelState, len(cfg.Channels)),
 		Counters: Counters{
+			SendFailures:      make([]uint64, len(cfg.Channels)),
+			PublishFailures:   make([]uint64, len(cfg.Channels)),
 			Dropped:           make(map[string]uint64),
 			Disconnects:       make(map[Reason]uint64),
 			RemoteDisconnects: make(map[Reason]uint64),

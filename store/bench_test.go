@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"github.com/p2pcore/p2pcore/action"
+	"github.com/p2pcore/p2pcore/channel"
 	"github.com/p2pcore/p2pcore/fuzzsteps"
 	"github.com/p2pcore/p2pcore/message"
 	"github.com/p2pcore/p2pcore/replay"
@@ -36,7 +37,7 @@ func readyNode(tb testing.TB, n int, path string) (*store.Store, *testClock, *re
 		ids[i] = state.PeerID(fmt.Sprintf("12D3KooWPeer%040d", i))
 		addr := state.Addr(fmt.Sprintf("/ip4/10.%d.%d.1/tcp/4001", i/250+1, i%250))
 		s.Dispatch(action.IncomingConnection{Peer: ids[i], Addr: addr})
-		hello := message.Hello{Version: 1, Network: "bench", UnixTime: fuzzsteps.Epoch / 1e9, Nonce: uint64(i + 1)}
+		hello := message.Hello{Version: 2, Network: "bench", UnixTime: fuzzsteps.Epoch / 1e9, Nonce: uint64(i + 1), Channels: message.ChannelInfos(&st.Config)}
 		s.Dispatch(action.MessageReceived{Peer: ids[i], Channel: state.ChannelControl, Data: message.Marshal(hello)})
 	}
 	if got := s.State().Counts().Ready; got != n {
@@ -52,7 +53,7 @@ func traffic(s *store.Store, clock *testClock, ids []state.PeerID, n int) {
 	data := make([]byte, 128)
 	for i := 0; i < n; i++ {
 		clock.t += 10_000
-		s.Dispatch(action.MessageReceived{Peer: ids[i%len(ids)], Channel: state.ChannelSync, Data: data})
+		s.Dispatch(action.MessageReceived{Peer: ids[i%len(ids)], Channel: channel.Sync, Data: data})
 	}
 }
 
@@ -64,7 +65,7 @@ func gossip(s *store.Store, clock *testClock, ids []state.PeerID, n int) {
 	for i := 0; i < n; i++ {
 		clock.t += 10_000
 		p := ids[i%len(ids)]
-		s.Dispatch(action.GossipReceived{Peer: p, Author: p, Channel: state.ChannelTransaction, Msg: uint64(i + 1), Data: data})
+		s.Dispatch(action.GossipReceived{Peer: p, Author: p, Channel: channel.Transaction, Msg: uint64(i + 1), Data: data})
 	}
 }
 

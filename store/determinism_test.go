@@ -4,6 +4,7 @@ import (
 	"testing"
 
 	"github.com/p2pcore/p2pcore/action"
+	"github.com/p2pcore/p2pcore/channel"
 	"github.com/p2pcore/p2pcore/fuzzsteps"
 	"github.com/p2pcore/p2pcore/service"
 	"github.com/p2pcore/p2pcore/state"
@@ -88,11 +89,11 @@ func TestDisabledActionsAreCountedNoOps(t *testing.T) {
 		action.ConnectionFailed{Peer: "stranger"},
 		action.Disconnected{Peer: "stranger"},
 		action.Disconnected{Peer: "stranger"},
-		action.MessageReceived{Peer: "stranger", Channel: state.ChannelBlock, Data: []byte{1}},
+		action.MessageReceived{Peer: "stranger", Channel: channel.Block, Data: []byte{1}},
 		action.MessageReceived{Peer: "stranger", Channel: state.ChannelControl, Data: []byte{0xff}},
-		action.SendMessage{Peer: "stranger", Channel: state.ChannelSync, Data: []byte{1}},
-		action.Sent{Peer: "stranger", Channel: state.ChannelSync, Count: 1},
-		action.Published{Channel: state.ChannelBlock, Count: 1},
+		action.SendMessage{Peer: "stranger", Channel: channel.Sync, Data: []byte{1}},
+		action.Sent{Peer: "stranger", Channel: channel.Sync, Count: 1},
+		action.Published{Channel: channel.Block, Count: 1},
 		action.Disconnect{Peer: "stranger"},
 		action.Unban{Target: "nobody"},
 		action.Connect{Peer: "self", Addrs: []state.Addr{"/ip4/10.9.9.9/tcp/1"}},

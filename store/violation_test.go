@@ -34,7 +34,7 @@ func TestFirstViolationOfEachKindIsReported(t *testing.T) {
 	})
 	ready := func(p state.PeerID, addr state.Addr) uint64 {
 		s.Dispatch(action.IncomingConnection{Peer: p, Addr: addr})
-		hello := message.Hello{Version: 1, Network: cfg.Network, UnixTime: fuzzsteps.Epoch / 1e9, Nonce: 99}
+		hello := message.Hello{Version: 2, Network: cfg.Network, UnixTime: fuzzsteps.Epoch / 1e9, Nonce: 99, Channels: message.ChannelInfos(&cfg)}
 		s.Dispatch(action.MessageReceived{Peer: p, Channel: state.ChannelControl, Data: message.Marshal(hello)})
 		return s.LastID()
 	}

@@ -339,7 +339,7 @@ func newFlooder(t *testing.T, tg *target) *flooder {
 // next signs a new broadcast as GossipSub would and frames it as an RPC.
 func (f *flooder) next() []byte {
 	f.seq++
-	topic := p2p.Topic("flood", channel.Block)
+	topic := p2p.Topic("flood", "block", 1)
 	m := &pb.Message{From: []byte(f.h.ID()), Data: f.junk, Seqno: binary.BigEndian.AppendUint64(nil, f.seq), Topic: &topic}
 	unsigned, err := proto.Marshal(m)
 	if err != nil {

@@ -65,6 +65,7 @@ func runReplay(args []string, stdout, stderr io.Writer) error {
 	}
 	defer rd.Close()
 	hdr := rd.Header()
+	names := action.NamesOf(&hdr.Config)
 	if hdr.Build != replay.BuildVersion() {
 		fmt.Fprintf(stderr, "p2pnode replay: note: %s was written by %s; this is %s\n", path, hdr.Build, replay.BuildVersion())
 	}
@@ -85,7 +86,7 @@ func runReplay(args []string, stdout, stderr io.Writer) error {
 		r.OnCommands = func(m action.Meta, _ action.Action, cmds []service.Command) {
 			if stop == 0 || m.ID <= stop {
 				for _, c := range cmds {
-					fmt.Fprintf(stdout, "%-9s %14s  %-7s   → %s\n", "", "", "", service.FormatCommand(c))
+					fmt.Fprintf(stdout, "%-9s %14s  %-7s   → %s\n", "", "", "", service.FormatCommandNamed(c, names))
 				}
 			}
 		}
@@ -93,7 +94,7 @@ func runReplay(args []string, stdout, stderr io.Writer) error {
 	r.OnAction = func(ev replay.Event) {
 		id := ev.Meta.ID
 		if *trace && (stop == 0 || id <= stop) {
-			fmt.Fprintln(stdout, traceLine(ev, hdr.StartTime))
+			fmt.Fprintln(stdout, traceLine(ev, hdr.StartTime, names))
 		}
 		// OnAction runs before an action applies: the state is the state
 		// after the previous one.
@@ -137,7 +138,7 @@ func runReplay(args []string, stdout, stderr io.Writer) error {
 		if diffEvent.Input {
 			kind = "input"
 		}
-		fmt.Fprintf(stdout, "action #%d (%s): %s\n", *diff, kind, action.Format(diffEvent.Action))
+		fmt.Fprintf(stdout, "action #%d (%s): %s\n", *diff, kind, names.Format(diffEvent.Action))
 		if d := replay.Diff(before, after); d != "" {
 			fmt.Fprintf(stdout, "state change (-before +after):\n%s", d)
 		} else {
@@ -178,12 +179,12 @@ func runReplay(args []string, stdout, stderr io.Writer) error {
 }
 
 // traceLine is one action of --trace.
-func traceLine(ev replay.Event, start int64) string {
+func traceLine(ev replay.Event, start int64, names action.Names) string {
 	role := "derived"
 	if ev.Input {
 		role = "input"
 	}
-	line := fmt.Sprintf("#%-8d %+13.6fs  %-7s %s", ev.Meta.ID, float64(ev.Meta.Time-start)/1e9, role, action.FormatShort(ev.Action))
+	line := fmt.Sprintf("#%-8d %+13.6fs  %-7s %s", ev.Meta.ID, float64(ev.Meta.Time-start)/1e9, role, names.FormatShort(ev.Action))
 	if !ev.Input {
 		line += fmt.Sprintf("  ← #%d", ev.Meta.Parent)
 	}
@@ -212,6 +213,8 @@ func explainDivergence(path string, div *replay.DivergenceError, w io.Writer) {
 	if err != nil {
 		return
 	}
+	hdr := rd.Header()
+	names := action.NamesOf(&hdr.Config)
 	var before, after *state.State
 	var act action.Action
 	var cmds []string
@@ -228,7 +231,7 @@ func explainDivergence(path string, div *replay.DivergenceError, w io.Writer) {
 	r.OnCommands = func(m action.Meta, _ action.Action, cs []service.Command) {
 		if m.ID == div.ID {
 			for _, c := range cs {
-				cmds = append(cmds, service.FormatCommand(c))
+				cmds = append(cmds, service.FormatCommandNamed(c, names))
 			}
 		}
 	}
@@ -243,7 +246,7 @@ func explainDivergence(path string, div *replay.DivergenceError, w io.Writer) {
 	if after == nil {
 		after = r.State()
 	}
-	fmt.Fprintf(w, "action #%d: %s\n", div.ID, action.Format(act))
+	fmt.Fprintf(w, "action #%d: %s\n", div.ID, names.Format(act))
 	if len(cmds) > 0 {
 		fmt.Fprintf(w, "its commands in the replay:\n")
 		for _, c := range cmds {

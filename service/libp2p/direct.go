@@ -32,7 +32,9 @@ import (
 const maxHeader = 1 + binary.MaxVarintLen64
 
 type frame struct {
-	ch       state.Channel
+	ch state.Channel
+	// wire is the channel's number at the peer, written in the frame.
+	wire     state.Channel
 	data     []byte
 	priority bool
 }
@@ -156,7 +158,7 @@ func (w *writer) run() {
 			}
 			return
 		}
-		var sent [state.NumChannels]uint32
+		var sent [state.MaxChannels]uint32
 		for i, f := range batch {
 			err := w.write(f)
 			if err == nil && i == len(batch)-1 && w.bw != nil {
@@ -252,7 +254,7 @@ func (w *writer) write(f frame) error {
 		w.mu.Unlock()
 	}
 	var head [maxHeader]byte
-	head[0] = byte(f.ch)
+	head[0] = byte(f.wire)
 	n := 1 + binary.PutUvarint(head[1:], uint64(len(f.data)))
 	if _, err := w.bw.Write(head[:n]); err != nil {
 		w.resetStream()
@@ -305,7 +307,7 @@ func (w *writer) fail(frames []frame, why string) {
 	if len(frames) == 0 {
 		return
 	}
-	var failed [state.NumChannels]uint32
+	var failed [state.MaxChannels]uint32
 	for _, f := range frames {
 		failed[f.ch]++
 	}
@@ -321,7 +323,7 @@ func (w *writer) fail(frames []frame, why string) {
 
 // report reports frames written. Control frames are not reported: the
 // state machine does not count them in flight.
-func (w *writer) report(sent [state.NumChannels]uint32) {
+func (w *writer) report(sent [state.MaxChannels]uint32) {
 	any := false
 	for ch, n := range sent {
 		any = any || (n > 0 && state.Channel(ch) != state.ChannelControl)
@@ -416,11 +418,11 @@ func (s *Service) handleStream(st network.Stream) {
 			}
 			return
 		}
-		if !ch.Valid() {
+		if !rules.HasChannel(ch) {
 			reject(ch, size, fmt.Sprintf("frame on unknown channel %d", c))
 			return
 		}
-		if rules.Channels[ch].Broadcast {
+		if rules.Channels[ch].IsBroadcast() {
 			reject(ch, size, fmt.Sprintf("frame on broadcast channel %s", ch))
 			return
 		}

@@ -89,9 +89,9 @@ func newGossip(s *Service) *gossip {
 		junk:      map[peer.ID]int{},
 	}
 	g.room = sync.NewCond(&g.mu)
-	for ch := state.Channel(0); ch < state.NumChannels; ch++ {
-		if s.cfg.Rules.Channels[ch].Broadcast {
-			g.topics[Topic(s.cfg.Network, ch)] = ch
+	for i := range s.cfg.Rules.Channels {
+		if ch := state.Channel(i); s.cfg.Rules.Channels[ch].IsBroadcast() {
+			g.topics[s.topicOf(ch)] = ch
 		}
 	}
 	return g

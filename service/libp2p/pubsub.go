@@ -5,6 +5,7 @@ import (
 	"encoding/binary"
 	"fmt"
 	"math/bits"
+	"strconv"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -21,9 +22,16 @@ import (
 	"github.com/p2pcore/p2pcore/state"
 )
 
-// Topic names a broadcast channel's GossipSub topic.
-func Topic(network string, ch state.Channel) string {
-	return "/p2pcore/" + network + "/" + ch.String() + "/1"
+// Topic names a broadcast channel's GossipSub topic:
+// /p2pcore/<network>/<channel name>/<channel version>.
+func Topic(network, name string, version uint32) string {
+	return "/p2pcore/" + network + "/" + name + "/" + strconv.FormatUint(uint64(version), 10)
+}
+
+// topicOf is the topic of our channel ch.
+func (s *Service) topicOf(ch state.Channel) string {
+	c := &s.cfg.Rules.Channels[ch]
+	return Topic(s.cfg.Network, c.Name, c.Version)
 }
 
 // startPubSub creates the GossipSub router and joins and subscribes every
@@ -55,11 +63,12 @@ func (s *Service) startPubSub() error {
 		return err
 	}
 	s.ps = ps
-	for ch := state.Channel(0); ch < state.NumChannels; ch++ {
-		if !s.cfg.Rules.Channels[ch].Broadcast {
+	for i := range s.cfg.Rules.Channels {
+		ch := state.Channel(i)
+		if !s.cfg.Rules.Channels[ch].IsBroadcast() {
 			continue
 		}
-		topic := Topic(s.cfg.Network, ch)
+		topic := s.topicOf(ch)
 		if err := ps.RegisterTopicValidator(topic, s.gossip.validator(ch), ValidatorOptions()...); err != nil {
 			return err
 		}
@@ -137,8 +146,8 @@ func (p *publisher) run() {
 		if done {
 			return
 		}
-		var published, failed [state.NumChannels]uint32
-		var why [state.NumChannels]string
+		var published, failed [state.MaxChannels]uint32
+		var why [state.MaxChannels]string
 		for i, f := range batch {
 			s.flow.wait(s.ctx)
 			err := s.ctx.Err()
@@ -163,7 +172,7 @@ func (p *publisher) run() {
 	}
 }
 
-func (p *publisher) report(published, failed *[state.NumChannels]uint32, why *[state.NumChannels]string) {
+func (p *publisher) report(published, failed *[state.MaxChannels]uint32, why *[state.MaxChannels]string) {
 	p.s.emitMu.Lock()
 	defer p.s.emitMu.Unlock()
 	for ch := range published {

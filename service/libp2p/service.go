@@ -92,8 +92,8 @@ type Service struct {
 	h      host.Host
 	ps     *pubsub.PubSub
 	flow   *flowControl
-	topics [state.NumChannels]*pubsub.Topic
-	subs   [state.NumChannels]*pubsub.Subscription
+	topics [state.MaxChannels]*pubsub.Topic
+	subs   [state.MaxChannels]*pubsub.Subscription
 	direct protocol.ID
 
 	ctx    context.Context
@@ -517,7 +517,7 @@ func (s *Service) finishClose(p peer.ID) {
 }
 
 // Send queues a message for a peer's writer.
-func (s *Service) Send(id state.PeerID, ch state.Channel, data []byte) {
+func (s *Service) Send(id state.PeerID, ch, wire state.Channel, data []byte) {
 	p, err := exactID(id)
 	if err != nil {
 		why := fmt.Sprintf("invalid peer ID: %v", err)
@@ -537,7 +537,7 @@ func (s *Service) Send(id state.PeerID, ch state.Channel, data []byte) {
 		s.writers[p] = w
 	}
 	s.mu.Unlock()
-	w.enqueue(frame{ch: ch, data: data, priority: s.cfg.Rules.Channels[ch].Priority})
+	w.enqueue(frame{ch: ch, wire: wire, data: data, priority: s.cfg.Rules.Channels[ch].Priority})
 }
 
 // Publish queues a broadcast.
@@ -564,7 +564,7 @@ func (s *Service) Dropped() (outbound, inbound uint64) {
 // TopicPeers lists the peers GossipSub knows to be subscribed to a
 // broadcast channel's topic: those a publication reaches directly.
 func (s *Service) TopicPeers(ch state.Channel) []state.PeerID {
-	if !ch.Valid() || s.topics[ch] == nil {
+	if !s.cfg.Rules.HasChannel(ch) || s.topics[ch] == nil {
 		return nil
 	}
 	var out []state.PeerID

@@ -30,7 +30,7 @@ type Endpoint struct {
 
 	// Completions waiting to be reported as Sent and Published.
 	sent      map[sentKey]uint32
-	published [state.NumChannels]uint32
+	published [state.MaxChannels]uint32
 	flushing  bool
 
 	// OnDeliver, if set, sees every message handed to the application.
@@ -223,7 +223,7 @@ func (ep *Endpoint) closeLink(l *link) {
 // Send delivers one message to a peer over the open connection, in order.
 // Without one it fails (SendFailed); data messages that go out are
 // reported Sent.
-func (ep *Endpoint) Send(peer state.PeerID, ch state.Channel, data []byte) {
+func (ep *Endpoint) Send(peer state.PeerID, ch, wire state.Channel, data []byte) {
 	l := ep.links[peer]
 	if l == nil || !l.alive[l.side(ep)] {
 		ep.complete(sentKey{peer: peer, ch: ch, failed: true}, -1)
@@ -233,7 +233,7 @@ func (ep *Endpoint) Send(peer state.PeerID, ch state.Channel, data []byte) {
 		ep.complete(sentKey{peer: peer, ch: ch}, -1)
 	}
 	ep.transmit(l, func(to *Endpoint) {
-		to.Input(action.MessageReceived{Peer: ep.ID, Channel: ch, Data: data})
+		to.Input(action.MessageReceived{Peer: ep.ID, Channel: wire, Data: data})
 	})
 }
 
