@@ -231,7 +231,7 @@ func init() {
 		case 3:
 			a.Peer, a.Channel, a.Data = peerID(d), channel(d), d.Bytes(MaxData)
 		case 4:
-			a.Peer, a.Channel, a.Size, a.Sum = peerID(d), channel(d), payloadSize(d), sum(d)
+			a.Peer, a.Channel, a.Size, a.Sum = peerID(d), channel(d), payloadSize(d), decodeSum(d)
 		default:
 			d.Fail("want a MessageReceived of 3 or 4 fields")
 		}
@@ -242,7 +242,7 @@ func init() {
 		case 2:
 			a.Channel, a.Data = channel(d), d.Bytes(MaxData)
 		case 3:
-			a.Channel, a.Size, a.Sum = channel(d), payloadSize(d), sum(d)
+			a.Channel, a.Size, a.Sum = channel(d), payloadSize(d), decodeSum(d)
 		default:
 			d.Fail("want a BroadcastMessage of 2 or 3 fields")
 		}
@@ -253,7 +253,7 @@ func init() {
 		case 3:
 			a.Peer, a.Channel, a.Data = peerID(d), channel(d), d.Bytes(MaxData)
 		case 4:
-			a.Peer, a.Channel, a.Size, a.Sum = peerID(d), channel(d), payloadSize(d), sum(d)
+			a.Peer, a.Channel, a.Size, a.Sum = peerID(d), channel(d), payloadSize(d), decodeSum(d)
 		default:
 			d.Fail("want a SendMessage of 3 or 4 fields")
 		}

@@ -87,7 +87,7 @@ func payloadSize(d *codec.Decoder) uint64 {
 	return n
 }
 
-func sum(d *codec.Decoder) (s [32]byte) {
+func decodeSum(d *codec.Decoder) (s [32]byte) {
 	b := d.BytesView(32)
 	if d.Err() == nil && len(b) != 32 {
 		d.Fail("a payload digest of %d bytes", len(b))

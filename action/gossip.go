@@ -189,7 +189,7 @@ func init() {
 		if n == 5 {
 			a.Data = d.Bytes(MaxData)
 		} else {
-			a.Size, a.Sum = payloadSize(d), sum(d)
+			a.Size, a.Sum = payloadSize(d), decodeSum(d)
 		}
 		return
 	})

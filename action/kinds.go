@@ -1,6 +1,7 @@
 package action
 
-// The stable kind numbers. Inputs take 1–31, derived actions 32 and up.
+// The stable kind numbers. Inputs take 1–31 and then 64–95, derived
+// actions 32–63 and then 96 and up.
 // Connect and Disconnect are inputs when the API asks for them and derived
 // when a reducer decides them; either way their kind is the same.
 const (
@@ -32,6 +33,11 @@ const (
 	KindGossipStats        Kind = 26
 	KindReadStalled        Kind = 27
 	KindGossipOffered      Kind = 28
+	KindSendRequest        Kind = 29
+	KindRequestReceived    Kind = 30
+	KindResponseReceived   Kind = 31
+	KindSendResponse       Kind = 64
+	KindRequestFailed      Kind = 65
 
 	KindHelloReceived            Kind = 32
 	KindHelloAckReceived         Kind = 33
@@ -50,4 +56,7 @@ const (
 	KindCloseTimedOut            Kind = 46
 	KindThrottle                 Kind = 47
 	KindUnthrottle               Kind = 48
+	KindRequestDone              Kind = 49
+	KindRequestRefused           Kind = 50
+	KindServeRequest             Kind = 51
 )

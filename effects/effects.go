@@ -50,6 +50,18 @@ func Run(s *state.State, m action.Meta, a action.Action, out Out, q action.Queue
 		out.Command(service.Publish{Channel: a.Channel, Data: a.Data, Size: a.Size, Sum: a.Sum})
 	case action.SendMessage:
 		sendDirect(s, a, out)
+	case action.SendRequest:
+		sendRequest(s, a, out)
+	case action.ServeRequest:
+		out.Command(service.Serve{Peer: a.Peer, Channel: a.Channel, ID: a.ID, Data: a.Data, Size: a.Size, Sum: a.Sum})
+	case action.SendResponse:
+		if a.Len() <= s.Config.Channels[a.Channel].MaxSize { // else RequestRefused
+			respond(s, a.Peer, a.Channel, a.ID, a.Status, a.Data, a.Size, a.Sum, out)
+		}
+	case action.RequestRefused:
+		respond(s, a.Peer, a.Channel, a.ID, a.Status, nil, 0, [32]byte{}, out)
+	case action.RequestDone:
+		out.Command(service.Complete{Peer: a.Peer, ID: a.ID, Status: a.Status, Data: a.Data, Size: a.Size, Sum: a.Sum})
 	case action.HelloReceived:
 		answerHello(s, a.Peer, out)
 	case action.PeerReady:

@@ -75,6 +75,12 @@ type Node struct {
 	broadcastWaiters [state.MaxChannels][]*waiter
 	sendWaiters      map[sendKey]*[]*waiter
 	recErr           error
+	// Owned by the loop: our requests waiting for their outcome, by ID.
+	pending map[uint64]chan requestResult
+
+	handlers   handlers
+	handlerCtx context.Context
+	stopHandle context.CancelFunc
 }
 
 type sendKey struct {
@@ -95,7 +101,10 @@ func New(cfg Config) (*Node, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Node{cfg: cfg, rules: rules, log: cfg.Logger, sendWaiters: map[sendKey]*[]*waiter{}}, nil
+	n := &Node{cfg: cfg, rules: rules, log: cfg.Logger, sendWaiters: map[sendKey]*[]*waiter{},
+		pending: map[uint64]chan requestResult{}}
+	n.handlerCtx, n.stopHandle = context.WithCancel(context.Background())
+	return n, nil
 }
 
 // realClock reads the wall clock; the store keeps it from going backwards.
@@ -141,7 +150,8 @@ func (n *Node) Start(ctx context.Context) error {
 	svc, err := p2p.New(p2p.Config{
 		Network: cfg.Network, Key: key, ListenAddrs: cfg.Listen, WebSocket: cfg.WebSocket, Rules: n.rules,
 		Validators: serviceValidators(cfg.Validators),
-		Sink:       n.sink, Deliver: n.deliver, PeerStorePath: peerStorePath, Logger: n.log,
+		Sink:       n.sink, Deliver: n.deliver, Serve: n.serve, Complete: n.complete,
+		PeerStorePath: peerStorePath, Logger: n.log,
 	})
 	if err != nil {
 		return err
@@ -510,6 +520,10 @@ func (n *Node) close() error {
 	n.mu.Lock()
 	n.closed = true
 	n.mu.Unlock()
+	// Handlers still running are told to stop; their answers go nowhere
+	// (sink gives up once stop is closed). Close does not wait for them:
+	// a handler that ignores its context must not hold the node open.
+	n.stopHandle()
 	close(n.stop)
 	<-n.loopDone
 

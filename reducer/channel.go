@@ -24,8 +24,8 @@ func enabledMessageReceived(s *state.State, a action.MessageReceived) error {
 	if !s.Config.HasChannel(a.Channel) {
 		return ErrUnknownChannel
 	}
-	if s.Config.Channels[a.Channel].IsBroadcast() {
-		return fmt.Errorf("%w: %s is a broadcast channel", ErrWrongChannel, s.Config.ChannelName(a.Channel))
+	if k := s.Config.Channels[a.Channel].Kind; k != state.Direct {
+		return fmt.Errorf("%w: %s is a %s channel", ErrWrongChannel, s.Config.ChannelName(a.Channel), k)
 	}
 	if a.Len() > s.Config.Channels[a.Channel].MaxSize {
 		return ErrTooLarge
@@ -44,18 +44,7 @@ func enabledMessageReceived(s *state.State, a action.MessageReceived) error {
 
 func reduceMessageReceived(s *state.State, a action.MessageReceived, q action.Queue) {
 	p := s.Peers[a.Peer]
-	if !p.Shares(a.Channel) {
-		// The frame's channel number is ours: the peer numbered it from
-		// our handshake, in which we listed it, but did not list the
-		// channel in its own. A peer that writes on channels it does not
-		// have breaks the protocol.
-		p.Refused[a.Channel]++
-		s.Channels[a.Channel].Refused++
-		q.Push(action.Misbehaved{Peer: p.ID, Offence: state.OffenceViolation,
-			Detail: fmt.Sprintf("a message on %s, which it did not list in its handshake", s.Config.ChannelName(a.Channel))})
-		return
-	}
-	if !take(s, p, a.Channel, a.Len(), q) {
+	if !unlisted(s, p, a.Channel, q) || !take(s, p, a.Channel, a.Len(), q) {
 		return
 	}
 	p.LastRecv = s.Now
@@ -262,6 +251,9 @@ func enabledSendMessage(s *state.State, a action.SendMessage) error {
 	}
 	if err := readyPeer(s, a.Peer); err != nil {
 		return err
+	}
+	if k := s.Config.Channels[a.Channel].Kind; k != state.Direct {
+		return fmt.Errorf("%w: %s is a %s channel", ErrWrongChannel, s.Config.ChannelName(a.Channel), k)
 	}
 	p := s.Peers[a.Peer]
 	if !p.Shares(a.Channel) {

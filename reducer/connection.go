@@ -105,9 +105,9 @@ func enabledConnectionFailed(s *state.State, a action.ConnectionFailed) error {
 	return err
 }
 
-func reduceConnectionFailed(s *state.State, a action.ConnectionFailed) {
+func reduceConnectionFailed(s *state.State, a action.ConnectionFailed, q action.Queue) {
 	s.Counters.DialFailures++
-	removePeer(s, s.Peers[a.Peer])
+	removePeer(s, s.Peers[a.Peer], q)
 }
 
 func enabledIncomingConnection(s *state.State, a action.IncomingConnection) error {
@@ -246,7 +246,7 @@ func enabledDisconnected(s *state.State, a action.Disconnected) error {
 
 // reduceDisconnected is the service's word that no connection to the peer
 // is left: the end of every peer's life, whoever closed.
-func reduceDisconnected(s *state.State, a action.Disconnected) {
+func reduceDisconnected(s *state.State, a action.Disconnected, q action.Queue) {
 	p := s.Peers[a.Peer]
 	if p.Status != state.StatusDisconnecting {
 		s.Counters.Disconnects[state.ReasonRemoteClosed]++
@@ -254,7 +254,7 @@ func reduceDisconnected(s *state.State, a action.Disconnected) {
 			s.Counters.RemoteDisconnects[state.ReasonRemoteClosed]++
 		}
 	}
-	removePeer(s, p)
+	removePeer(s, p, q)
 }
 
 func enabledDisconnectReceived(s *state.State, a action.DisconnectReceived) error {
@@ -281,8 +281,9 @@ func reduceDisconnectReceived(s *state.State, a action.DisconnectReceived) {
 // in either direction, waits at least one base interval before we dial it,
 // so a peer that has just said it is shutting down is not dialled straight
 // back.
-func removePeer(s *state.State, p *state.Peer) {
+func removePeer(s *state.State, p *state.Peer, q action.Queue) {
 	delete(s.Peers, p.ID)
+	abortRequests(s, p.ID, q)
 	e, ok := s.Discovery.Book[p.ID]
 	if !ok {
 		return
@@ -354,7 +355,7 @@ func enabledCloseTimedOut(s *state.State, a action.CloseTimedOut) error {
 // no entry stays Disconnecting for ever. The effect asks for the close
 // once more; a confirmation that comes after all is refused as being for
 // an unknown peer.
-func reduceCloseTimedOut(s *state.State, a action.CloseTimedOut) {
+func reduceCloseTimedOut(s *state.State, a action.CloseTimedOut, q action.Queue) {
 	s.Counters.CloseTimeouts++
-	removePeer(s, s.Peers[a.Peer])
+	removePeer(s, s.Peers[a.Peer], q)
 }

@@ -26,6 +26,8 @@ var (
 	ErrTooLarge         = errors.New("message too large for its channel")
 	ErrQueueFull        = errors.New("channel queue full")
 	ErrNotShared        = errors.New("the peer does not have this channel")
+	ErrNotRequest       = errors.New("not a request channel")
+	ErrBusy             = errors.New("too many requests outstanding with the peer")
 	ErrNotOutstanding   = errors.New("nothing outstanding to complete")
 	ErrSimultaneousOpen = errors.New("simultaneous open: the peer yields to our Hello")
 	ErrStopping         = errors.New("the node is shutting down")

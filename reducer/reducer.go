@@ -57,6 +57,22 @@ func Enabled(s *state.State, a action.Action) error {
 		return enabledSendFailed(s, a)
 	case action.PublishFailed:
 		return enabledPublishFailed(s, a)
+	case action.SendRequest:
+		return enabledSendRequest(s, a)
+	case action.RequestReceived:
+		return enabledRequestReceived(s, a)
+	case action.SendResponse:
+		return enabledSendResponse(s, a)
+	case action.ResponseReceived:
+		return enabledResponseReceived(s, a)
+	case action.RequestFailed:
+		return enabledRequestFailed(s, a)
+	case action.RequestDone:
+		return enabledRequestDone(s, a)
+	case action.RequestRefused:
+		return enabledRequestRefused(s, a)
+	case action.ServeRequest:
+		return enabledServeRequest(s, a)
 	case action.WriteStalled:
 		return enabledWriteStalled(s, a)
 	case action.CloseTimedOut:
@@ -132,13 +148,13 @@ func Reduce(s *state.State, m action.Meta, a action.Action, q action.Queue) {
 	case action.Connected:
 		reduceConnected(s, a, q)
 	case action.ConnectionFailed:
-		reduceConnectionFailed(s, a)
+		reduceConnectionFailed(s, a, q)
 	case action.IncomingConnection:
 		reduceIncomingConnection(s, a, q)
 	case action.Disconnect:
 		reduceDisconnect(s, a)
 	case action.Disconnected:
-		reduceDisconnected(s, a)
+		reduceDisconnected(s, a, q)
 	case action.DisconnectReceived:
 		reduceDisconnectReceived(s, a)
 	case action.MessageReceived:
@@ -155,10 +171,26 @@ func Reduce(s *state.State, m action.Meta, a action.Action, q action.Queue) {
 		reduceSendFailed(s, a)
 	case action.PublishFailed:
 		reducePublishFailed(s, a)
+	case action.SendRequest:
+		reduceSendRequest(s, a)
+	case action.RequestReceived:
+		reduceRequestReceived(s, a, q)
+	case action.SendResponse:
+		reduceSendResponse(s, a, q)
+	case action.ResponseReceived:
+		reduceResponseReceived(s, a, q)
+	case action.RequestFailed:
+		reduceRequestFailed(s, a, q)
+	case action.RequestDone:
+		reduceRequestDone(s, a)
+	case action.RequestRefused:
+		reduceRequestRefused(s, a)
+	case action.ServeRequest:
+		// Handed to the application by the effect.
 	case action.WriteStalled:
 		reduceWriteStalled(s, a, q)
 	case action.CloseTimedOut:
-		reduceCloseTimedOut(s, a)
+		reduceCloseTimedOut(s, a, q)
 	case action.ReadStalled:
 		reduceReadStalled(s, a, q)
 	case action.GossipReceived:

@@ -14,6 +14,7 @@ func reduceTick(s *state.State, q action.Queue) {
 	tickHandshakes(s, q)
 	tickThrottles(s, q)
 	tickPings(s, q)
+	tickRequests(s, q)
 	tickBans(s)
 	if !s.Stopping {
 		tickBootnodes(s, q)

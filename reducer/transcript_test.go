@@ -2,6 +2,7 @@ package reducer_test
 
 import (
 	"bufio"
+	"encoding"
 	"flag"
 	"fmt"
 	"os"
@@ -31,7 +32,8 @@ import (
 // Commands:
 //
 //	config Field=value …       set state.Config fields (before the first action)
-//	channel NAME Field=value … set a channel's config fields (likewise)
+//	channel NAME Field=value … set a channel's config fields (likewise); a
+//	                           new NAME adds a channel after the others
 //	boot ID ADDR               add a bootnode (before the first action)
 //	input ACTION               dispatch an input action in its text form
 //	recv PEER MESSAGE          a control message from PEER, e.g. PingRequest{Nonce=7}
@@ -179,7 +181,9 @@ func (h *harness) run(command string) string {
 		name, fields, _ := strings.Cut(arg, " ")
 		ch, ok := h.cfg.ChannelByName(name)
 		if !ok {
-			return fmt.Sprintf("error: no channel %q\n", name)
+			// A new channel, after the others.
+			h.cfg.Channels = append(h.cfg.Channels, state.ChannelConfig{Name: name, Version: 1})
+			ch = state.Channel(len(h.cfg.Channels) - 1)
 		}
 		if err := setFields(&h.cfg.Channels[ch], fields); err != nil {
 			return "error: " + err.Error() + "\n"
@@ -347,6 +351,12 @@ func setFields(target any, s string) error {
 			if !f.IsValid() {
 				return fmt.Errorf("no config field %q", name)
 			}
+		}
+		if u, ok := f.Addr().Interface().(encoding.TextUnmarshaler); ok {
+			if err := u.UnmarshalText([]byte(value)); err != nil {
+				return fmt.Errorf("%s: %v", name, err)
+			}
+			continue
 		}
 		switch f.Kind() {
 		case reflect.Int, reflect.Int64:

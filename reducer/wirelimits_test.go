@@ -33,6 +33,10 @@ func (w *wireCheck) Verdict(uint64, state.Verdict)               {}
 func (w *wireCheck) Validate(service.Validate)                   {}
 func (w *wireCheck) DeliverHeld(uint64)                          {}
 func (w *wireCheck) Throttle(state.PeerID, bool)                 {}
+func (w *wireCheck) Request(service.Request)                     {}
+func (w *wireCheck) Respond(service.Respond)                     {}
+func (w *wireCheck) Serve(service.Serve)                         {}
+func (w *wireCheck) Complete(service.Complete)                   {}
 func (w *wireCheck) Send(p state.PeerID, ch, _ state.Channel, data []byte) {
 	if ch != state.ChannelControl {
 		return

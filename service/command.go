@@ -44,11 +44,13 @@ const (
 	CmdThrottle      CommandKind = 11
 	CmdUnthrottle    CommandKind = 12
 	CmdDeliverHeld   CommandKind = 13
-	numCommandKinds  CommandKind = 14
+	// 14–17: request.go.
+	numCommandKinds CommandKind = 18
 )
 
 var commandNames = [numCommandKinds]string{"", "Dial", "Close", "Send", "Publish", "Deliver", "SavePeerStore",
-	"AcceptStream", "ResetStream", "Verdict", "Validate", "Throttle", "Unthrottle", "DeliverHeld"}
+	"AcceptStream", "ResetStream", "Verdict", "Validate", "Throttle", "Unthrottle", "DeliverHeld",
+	"Request", "Respond", "Serve", "Complete"}
 
 // String names the kind.
 func (k CommandKind) String() string {
@@ -232,6 +234,14 @@ func Execute(svc Service, c Command) {
 		svc.Throttle(c.Peer, true)
 	case Unthrottle:
 		svc.Throttle(c.Peer, false)
+	case Request:
+		svc.Request(c)
+	case Respond:
+		svc.Respond(c)
+	case Serve:
+		svc.Serve(c)
+	case Complete:
+		svc.Complete(c)
 	}
 }
 
@@ -252,7 +262,7 @@ func (d Digest) String() string {
 	var b strings.Builder
 	b.WriteString(d.Kind.String())
 	switch d.Kind {
-	case CmdSend, CmdPublish, CmdDeliver:
+	case CmdSend, CmdPublish, CmdDeliver, CmdRequest, CmdRespond, CmdServe, CmdComplete:
 		fmt.Fprintf(&b, " channel=%s %d bytes", d.Channel, d.Size)
 	case CmdDial:
 		fmt.Fprintf(&b, " %d addresses", d.Size)
@@ -400,6 +410,8 @@ func (g *Digester) Digest(c Command) Digest {
 		str(string(c.Peer))
 		b = binary.AppendUvarint(b, c.Stream)
 		d.Size = c.Stream
+	case Request, Respond, Serve, Complete:
+		b, payload = g.digestRequest(c, b, &d)
 	}
 	g.buf = b
 	if g.castagnoli == nil {
@@ -451,6 +463,8 @@ func FormatCommandNamed(c Command, n action.Names) string {
 		return fmt.Sprintf("accept stream %d of %s", c.Stream, c.Peer)
 	case ResetStream:
 		return fmt.Sprintf("reset stream %d of %s", c.Stream, c.Peer)
+	case Request, Respond, Serve, Complete:
+		return formatRequest(c, n)
 	}
 	return fmt.Sprintf("%T", c)
 }
@@ -461,3 +475,10 @@ func payloadLen(data []byte, size uint64) uint64 {
 	}
 	return uint64(len(data))
 }
+
+func appendString(b []byte, s string) []byte {
+	b = binary.AppendUvarint(b, uint64(len(s)))
+	return append(b, s...)
+}
+
+func appendUvarint(b []byte, v uint64) []byte { return binary.AppendUvarint(b, v) }

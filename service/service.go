@@ -43,6 +43,12 @@ type Service interface {
 	Validate(c Validate)
 	DeliverHeld(msg uint64)
 	Throttle(peer state.PeerID, on bool)
+	// Request, Respond, Serve and Complete carry out request/response
+	// (see their commands).
+	Request(c Request)
+	Respond(c Respond)
+	Serve(c Serve)
+	Complete(c Complete)
 }
 
 // Sink receives the input actions a service produces.

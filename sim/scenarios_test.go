@@ -835,3 +835,8 @@ func (l *loopback) Validate(c service.Validate) { l.main.Validate(c) }
 func (l *loopback) DeliverHeld(msg uint64) { l.main.DeliverHeld(msg) }
 
 func (l *loopback) Throttle(state.PeerID, bool) {}
+
+func (l *loopback) Request(c service.Request)   { l.main.Request(c) }
+func (l *loopback) Respond(c service.Respond)   { l.main.Respond(c) }
+func (l *loopback) Serve(c service.Serve)       { l.main.Serve(c) }
+func (l *loopback) Complete(c service.Complete) { l.main.Complete(c) }

@@ -148,6 +148,14 @@ type Config struct {
 	FrameTimeout time.Duration
 	MinFrameRate int
 
+	// RequestTimeout is how long a request waits for its response, and
+	// how long we wait for the application to answer a peer's.
+	// MaxRequestsPerPeer bounds the requests outstanding with one peer in
+	// each direction: past it our Request fails with ErrBusy, and a
+	// peer's request is answered "busy".
+	RequestTimeout     time.Duration
+	MaxRequestsPerPeer int
+
 	// MaxMessageSize is the global ceiling on any message.
 	MaxMessageSize int
 	// Channels configures each channel, indexed by Channel: the control
@@ -251,6 +259,8 @@ func DefaultConfig(network string) Config {
 		MaxGossipAuthors:       1024,
 		FrameTimeout:           10 * time.Second,
 		MinFrameRate:           64 << 10,
+		RequestTimeout:         10 * time.Second,
+		MaxRequestsPerPeer:     16,
 
 		MaxMessageSize: 10 * MiB,
 	}
@@ -297,7 +307,7 @@ func (c *Config) Validate() error {
 		"RecordPayloadLimit": c.RecordPayloadLimit, "MaxPendingBytes": c.MaxPendingBytes,
 		"MaxSubscriptionsPerRPC": c.MaxSubscriptionsPerRPC, "MinFrameRate": c.MinFrameRate,
 		"RelayBudgetFactor": c.RelayBudgetFactor, "MaxGossipAuthors": c.MaxGossipAuthors,
-		"MaxTransportMemory": c.MaxTransportMemory,
+		"MaxTransportMemory": c.MaxTransportMemory, "MaxRequestsPerPeer": c.MaxRequestsPerPeer,
 	}
 	for _, name := range SortedKeys(positive) {
 		if positive[name] <= 0 {
@@ -311,7 +321,7 @@ func (c *Config) Validate() error {
 		"SaveInterval": c.SaveInterval, "DiscourageFor": c.DiscourageFor,
 		"WriteStallTimeout": c.WriteStallTimeout, "GossipStallTimeout": c.GossipStallTimeout,
 		"CloseTimeout": c.CloseTimeout, "CloseLinger": c.CloseLinger, "DisconnectTimeout": c.DisconnectTimeout,
-		"FrameTimeout": c.FrameTimeout,
+		"FrameTimeout": c.FrameTimeout, "RequestTimeout": c.RequestTimeout,
 	}
 	for _, name := range SortedKeys(durations) {
 		if durations[name] <= 0 {

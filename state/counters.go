@@ -27,7 +27,15 @@ type Counters struct {
 	// because their peer was not connected; Stalls counts peers dropped
 	// because writing to them made no progress.
 	StreamsRefused uint64
-	Stalls         uint64
+	// RequestsAnswered and RequestsFailed count our requests by outcome
+	// (an answer; a refusal, timeout or lost peer); RequestsRefused the
+	// peers' requests refused as busy, RequestsUnanswered those the
+	// application did not answer in time.
+	RequestsAnswered   uint64
+	RequestsFailed     uint64
+	RequestsRefused    uint64
+	RequestsUnanswered uint64
+	Stalls             uint64
 	// CloseTimeouts counts peers forgotten because the service never
 	// confirmed their close.
 	CloseTimeouts uint64

@@ -105,6 +105,11 @@ type Peer struct {
 	// Refused counts messages refused from the peer, per channel: over
 	// budget, or while it was not admitted.
 	Refused []uint64
+	// OutRequests counts our requests to the peer waiting for a
+	// response; Serving holds its requests the application is answering,
+	// by the peer's request ID. Each is at most Config.MaxRequestsPerPeer.
+	OutRequests int
+	Serving     map[uint64]InRequest
 	// Remote maps each of our channels to the peer's number for it, as
 	// its Hello or HelloAck listed them: what we write in the frames we
 	// send it. Zero means the peer does not have the channel (control,

@@ -27,6 +27,8 @@ type State struct {
 	Discovery Discovery
 	// Gossip holds broadcasts waiting for an application's verdict.
 	Gossip Gossip
+	// Requests are our requests waiting for their responses.
+	Requests Requests
 	// Bans maps a peer ID or an IP address to its ban.
 	Bans map[string]Ban
 	// Counters are the node's metrics.
@@ -62,6 +64,7 @@ func New(cfg Config, self Self, seed uint64, now int64) *State {
 			LastSave:    now,
 		},
 		Gossip:   Gossip{Pending: make(map[uint64]PendingGossip), Authors: make(map[PeerID]*Author)},
+		Requests: Requests{Out: make(map[uint64]*OutRequest)},
 		Bans:     make(map[string]Ban),
 		Channels: make([]ChannelState, len(cfg.Channels)),
 		Counters: Counters{

@@ -37,6 +37,21 @@ type frame struct {
 	wire     state.Channel
 	data     []byte
 	priority bool
+	// req is the header of a frame on a request channel.
+	req *reqHeader
+}
+
+// failure is the action that reports count frames like f not written:
+// SendFailed for messages, RequestFailed for a request (a response that
+// is not written is not reported: the peer times out); nil if none.
+func (f frame) failure(id state.PeerID, count uint32, why string) action.Action {
+	switch {
+	case f.req == nil:
+		return action.SendFailed{Peer: id, Channel: f.ch, Count: count, Error: why}
+	case f.req.kind == frameRequest:
+		return action.RequestFailed{Peer: id, ID: f.req.id, Error: why}
+	}
+	return nil
 }
 
 // writer owns the outbound stream to one peer. Priority frames (control,
@@ -183,7 +198,9 @@ func (w *writer) run() {
 				w.fail([]frame{f}, service.ErrorText(err))
 				continue
 			}
-			sent[f.ch]++
+			if f.req == nil {
+				sent[f.ch]++
+			}
 		}
 		w.report(sent)
 		if closing && len(batch) == 0 {
@@ -253,9 +270,14 @@ func (w *writer) write(f frame) error {
 		}
 		w.mu.Unlock()
 	}
-	var head [maxHeader]byte
+	var head [maxHeader + maxReqHeader]byte
 	head[0] = byte(f.wire)
-	n := 1 + binary.PutUvarint(head[1:], uint64(len(f.data)))
+	var req []byte
+	if f.req != nil {
+		req = f.req.append(head[maxHeader:maxHeader])
+	}
+	n := 1 + binary.PutUvarint(head[1:], uint64(len(req)+len(f.data)))
+	n += copy(head[n:], req)
 	if _, err := w.bw.Write(head[:n]); err != nil {
 		w.resetStream()
 		return err
@@ -308,16 +330,24 @@ func (w *writer) fail(frames []frame, why string) {
 		return
 	}
 	var failed [state.MaxChannels]uint32
+	var requests []action.Action
 	for _, f := range frames {
-		failed[f.ch]++
+		if f.req == nil {
+			failed[f.ch]++
+		} else if a := f.failure(w.id, 1, why); a != nil {
+			requests = append(requests, a)
+		}
 	}
 	w.pending.Add(-int64(len(frames)))
 	w.s.emitMu.Lock()
 	defer w.s.emitMu.Unlock()
 	for ch, n := range failed {
 		if n > 0 {
-			w.s.emit(action.SendFailed{Peer: w.id, Channel: state.Channel(ch), Count: n, Error: why})
+			w.s.emit(frame{ch: state.Channel(ch)}.failure(w.id, n, why))
 		}
+	}
+	for _, a := range requests {
+		w.s.emit(a)
 	}
 }
 
@@ -426,7 +456,11 @@ func (s *Service) handleStream(st network.Stream) {
 			reject(ch, size, fmt.Sprintf("frame on broadcast channel %s", ch))
 			return
 		}
-		if limit := rules.Channels[ch].MaxSize; size > uint64(limit) {
+		limit := rules.Channels[ch].MaxSize
+		if rules.Channels[ch].Kind == state.Request {
+			limit += maxReqHeader
+		}
+		if size > uint64(limit) {
 			reject(ch, size, fmt.Sprintf("frame of %d bytes exceeds the %s limit of %d", size, ch, limit))
 			return
 		}
@@ -445,6 +479,15 @@ func (s *Service) handleStream(st network.Stream) {
 			return
 		}
 		st.SetReadDeadline(time.Time{})
+		if rules.Channels[ch].Kind == state.Request {
+			a, err := requestInput(id, ch, data)
+			if err != nil {
+				reject(ch, size, err.Error())
+				return
+			}
+			s.emitMessage(p, conn, a)
+			continue
+		}
 		s.emitMessage(p, conn, action.MessageReceived{Peer: id, Channel: ch, Data: data})
 	}
 }

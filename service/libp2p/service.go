@@ -71,6 +71,12 @@ type Config struct {
 	// Deliver hands received data messages to the application; it is
 	// called from the store's goroutine.
 	Deliver func(peer state.PeerID, ch state.Channel, data []byte)
+	// Serve hands a peer's request to the application, whose answer
+	// comes back as action.SendResponse; Complete hands it the outcome of
+	// one of its own requests. Both are called from the state machine's
+	// goroutine and must not block.
+	Serve    func(peer state.PeerID, ch state.Channel, id uint64, data []byte)
+	Complete func(id uint64, st state.RequestStatus, data []byte)
 	// Validators are the application's validators of broadcast channels
 	// (those with Rules.Channels[ch].Validated set).
 	Validators map[state.Channel]Validator
@@ -518,15 +524,23 @@ func (s *Service) finishClose(p peer.ID) {
 
 // Send queues a message for a peer's writer.
 func (s *Service) Send(id state.PeerID, ch, wire state.Channel, data []byte) {
+	s.sendFrame(id, frame{ch: ch, wire: wire, data: data})
+}
+
+// sendFrame queues a frame for a peer's writer.
+func (s *Service) sendFrame(id state.PeerID, f frame) {
 	p, err := exactID(id)
 	if err != nil {
 		why := fmt.Sprintf("invalid peer ID: %v", err)
+		if f.failure(id, 1, why) == nil {
+			return
+		}
 		s.wg.Add(1)
 		go func() {
 			defer s.wg.Done()
 			s.emitMu.Lock()
 			defer s.emitMu.Unlock()
-			s.emit(action.SendFailed{Peer: id, Channel: ch, Count: 1, Error: service.ErrorText(errors.New(why))})
+			s.emit(f.failure(id, 1, service.ErrorText(errors.New(why))))
 		}()
 		return
 	}
@@ -537,7 +551,8 @@ func (s *Service) Send(id state.PeerID, ch, wire state.Channel, data []byte) {
 		s.writers[p] = w
 	}
 	s.mu.Unlock()
-	w.enqueue(frame{ch: ch, wire: wire, data: data, priority: s.cfg.Rules.Channels[ch].Priority})
+	f.priority = s.cfg.Rules.Channels[f.ch].Priority
+	w.enqueue(f)
 }
 
 // Publish queues a broadcast.

@@ -38,6 +38,10 @@ type Endpoint struct {
 	// Validator, if set, is the application's validator of broadcast
 	// channels with Validated set; without one every message is accepted.
 	Validator func(from state.PeerID, ch state.Channel, data []byte) state.Verdict
+	// Handler, if set, answers the peers' requests; without one they are
+	// refused. OnComplete, if set, sees how each of our requests ended.
+	Handler    Handler
+	OnComplete func(service.Complete)
 	// Saved is the last peer store the node asked to persist.
 	Saved *state.PeerStore
 }
