@@ -48,10 +48,17 @@ func DefaultConfig() state.Config {
 	c.Channels[state.ChannelControl].Budget = state.Budget{Msgs: 8, Burst: time.Second}
 	c.Channels[channel.Block].Budget = state.Budget{Msgs: 3, Bytes: 256, Burst: time.Second}
 	c.Channels[channel.SnarkWork].Validated = true
+	// A request channel, FetchChannel, with room for two requests each way.
+	c.Channels = append(c.Channels, state.ChannelConfig{Name: "fetch", Kind: state.Request, Version: 1,
+		MaxSize: 32, QueueLimit: 2, Budget: state.Budget{Msgs: 4, Burst: time.Second}})
+	c.RequestTimeout, c.MaxRequestsPerPeer = 5*time.Second, 2
 	c.MaxPendingBytes = 100
 	c.Bootnodes = []state.PeerAddr{{ID: peers[0], Addrs: []state.Addr{addrs[0]}}}
 	return c
 }
+
+// FetchChannel is DefaultConfig's request channel.
+const FetchChannel state.Channel = 5
 
 // DefaultSelf is the node under test: ID "self", listening on
 // /ip4/10.0.0.1/tcp/4001. The generator also uses this ID and this address
@@ -261,7 +268,9 @@ func (g *Generator) progress(s *state.State) action.Action {
 	case p.Ping.Outstanding:
 		return msg(message.PingResponse{Nonce: p.Ping.Nonce})
 	}
-	switch g.intn(6) {
+	switch g.intn(8) {
+	case 6:
+		return g.request(s, id)
 	case 0:
 		return msg(message.AddrListRequest{})
 	case 1:
@@ -277,6 +286,32 @@ func (g *Generator) progress(s *state.State) action.Action {
 		return g.gossip(id, channel.SnarkWork)
 	}
 	return g.gossip(id, channel.Block)
+}
+
+// request is a step of request/response with a ready peer: our request,
+// its request, its answer to one of ours (or to none), our answer to one
+// of its, or a failed write.
+func (g *Generator) request(s *state.State, id state.PeerID) action.Action {
+	p := s.Peers[id]
+	ours := uint64(g.intn(int(s.Requests.NextID) + 2))
+	if out := state.SortedKeys(s.Requests.Out); len(out) > 0 && g.intn(4) != 0 {
+		ours = out[g.intn(len(out))]
+	}
+	theirs := uint64(g.intn(8))
+	if open := state.SortedKeys(p.Serving); len(open) > 0 && g.intn(4) != 0 {
+		theirs = open[g.intn(len(open))]
+	}
+	switch g.intn(5) {
+	case 0:
+		return action.SendRequest{Peer: id, Channel: FetchChannel, Data: g.bytes(40)}
+	case 1:
+		return action.RequestReceived{Peer: id, Channel: FetchChannel, ID: uint64(g.intn(8)), Data: g.bytes(40)}
+	case 2:
+		return action.ResponseReceived{Peer: id, Channel: FetchChannel, ID: ours, Status: state.RequestStatus(g.intn(5)), Data: g.bytes(40)}
+	case 3:
+		return action.SendResponse{Peer: id, Channel: FetchChannel, ID: theirs, Status: state.RequestStatus(g.intn(3)), Data: g.bytes(40)}
+	}
+	return action.RequestFailed{Peer: id, ID: ours, Error: "fuzz"}
 }
 
 // control generates a control message from peer p: mostly well-formed,

@@ -136,6 +136,7 @@ func (s *State) Check() error {
 	if n := len(s.Gossip.Authors); n > cfg.MaxGossipAuthors {
 		fail("authors-over-limit", "%d gossip authors kept, limit %d", n, cfg.MaxGossipAuthors)
 	}
+	errs = append(errs, s.checkRequests()...)
 	errs = append(errs, s.checkBook()...)
 	return errors.Join(errs...)
 }
@@ -199,3 +200,36 @@ func (s *State) checkBook() []error {
 type lazyPeer PeerID
 
 func (l lazyPeer) String() string { return "peer " + string(l) }
+
+// checkRequests: every request of ours waits on a present peer and a
+// request channel, within the deadline it was given and no later than
+// the next ID; each peer's count matches; no one is over the cap in
+// either direction.
+func (s *State) checkRequests() []error {
+	var errs []error
+	cfg := &s.Config
+	valid := func(id uint64, o *OutRequest) bool {
+		_, present := s.Peers[o.Peer]
+		return present && id > 0 && id <= s.Requests.NextID && cfg.HasChannel(o.Channel) &&
+			cfg.Channels[o.Channel].Kind == Request && o.Deadline <= s.Now+int64(cfg.RequestTimeout)
+	}
+	if !AllOf(s.Requests.Out, valid) {
+		// Only now walk in order, so the report is the same on every run.
+		for _, id := range SortedKeys(s.Requests.Out) {
+			if o := s.Requests.Out[id]; !valid(id, o) {
+				errs = append(errs, violationf("request-entry", "request %d: %+v (a missing peer, a bad channel or ID, or a deadline too far)", id, *o))
+			}
+		}
+	}
+	per := CountBy(s.Requests.Out, func(o *OutRequest) PeerID { return o.Peer })
+	for _, id := range SortedKeys(s.Peers) {
+		p := s.Peers[id]
+		if p.OutRequests != per[id] {
+			errs = append(errs, violationf("request-count", "peer %s: counts %d requests outstanding, %d wait", id, p.OutRequests, per[id]))
+		}
+		if p.OutRequests > cfg.MaxRequestsPerPeer || len(p.Serving) > cfg.MaxRequestsPerPeer {
+			errs = append(errs, violationf("requests-over-limit", "peer %s: %d requests out and %d served, limit %d each", id, p.OutRequests, len(p.Serving), cfg.MaxRequestsPerPeer))
+		}
+	}
+	return errs
+}
