@@ -91,7 +91,7 @@ func ExampleGenerator() {
 	// #3 +0s Disconnected Peer=self Error=gone
 	// #4 +0s MessageReceived Peer=p4 Channel=control Data=Hello{Version=2 Network=fuzznet ListenAddrs=[/ip4/10.2.0.2/tcp/4001] UnixTime=1767225611 Nonce=74}
 	// #7 +25h0m0s SendMessage Peer=p4 Channel=sync Data=0xc3
-	// #8 +0s StreamOpened Peer=p3 Stream=1 Protocol=/p2pcore/direct/1
+	// #8 +0s StreamOpened Peer=p3 Stream=1 Protocol=/p2pcore/direct/2
 }
 
 type manualClock struct{ t int64 }

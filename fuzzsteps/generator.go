@@ -205,7 +205,7 @@ func (g *Generator) action(s *state.State) action.Action {
 		return action.ReadStalled{Peer: p, Channel: g.channel(), Size: uint64(g.intn(100)), Received: uint64(g.intn(50))}
 	case 22:
 		if g.intn(2) == 0 {
-			return action.StreamOpened{Peer: p, Stream: uint64(g.intn(4)), Protocol: "/p2pcore/direct/1"}
+			return action.StreamOpened{Peer: p, Stream: uint64(g.intn(4)), Protocol: "/p2pcore/direct/2"}
 		}
 		return action.StreamClosed{Peer: p, Stream: uint64(g.intn(4))}
 	case 23:

@@ -142,8 +142,12 @@ var _ service.Service = (*Service)(nil)
 // DirectProtocol carries control and direct messages. It does not name
 // the network: a node of another network must be able to deliver its Hello
 // so that it can be refused with a reason ("wrong network") rather than
-// time out. Broadcast topics do name the network.
-const DirectProtocol = protocol.ID("/p2pcore/direct/1")
+// time out. Broadcast topics do name the network. Its version follows the
+// wire protocol's when a version 1 node could not read ours: protocol 2's
+// Hello lists channels, which a version 1 decoder would score as
+// malformed and ban, so the two do not share a protocol ID at all (the
+// handshake times out instead).
+const DirectProtocol = protocol.ID("/p2pcore/direct/2")
 
 // New starts a host listening on cfg.ListenAddrs and joins the broadcast
 // topics. Events flow to cfg.Sink from now on.
