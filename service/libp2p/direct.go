@@ -453,7 +453,7 @@ func (s *Service) handleStream(st network.Stream) {
 			return
 		}
 		if rules.Channels[ch].IsBroadcast() {
-			reject(ch, size, fmt.Sprintf("frame on broadcast channel %s", ch))
+			reject(ch, size, fmt.Sprintf("frame on broadcast channel %s", rules.ChannelName(ch)))
 			return
 		}
 		limit := rules.Channels[ch].MaxSize
@@ -461,7 +461,7 @@ func (s *Service) handleStream(st network.Stream) {
 			limit += maxReqHeader
 		}
 		if size > uint64(limit) {
-			reject(ch, size, fmt.Sprintf("frame of %d bytes exceeds the %s limit of %d", size, ch, limit))
+			reject(ch, size, fmt.Sprintf("frame of %d bytes exceeds the %s limit of %d", size, rules.ChannelName(ch), limit))
 			return
 		}
 		st.SetReadDeadline(time.Now().Add(rules.FrameTimeout + time.Duration(size)*time.Second/time.Duration(rules.MinFrameRate)))
