@@ -10,6 +10,7 @@
 //	err = n.Send(ctx, peer, channel.Sync, req)
 //	peers := n.Peers()
 //	n.State(func(s *state.State) { … }) // read the state inside the loop
+//	events := n.SubscribeEvents(0)      // peer ready, gone, misbehaved, banned
 //
 // The state belongs to the node's goroutine; every API call is carried out
 // there, so callers never race with the state machine.
@@ -70,6 +71,8 @@ type Node struct {
 	subsMu     sync.Mutex
 	subs       [state.MaxChannels][]*Subscription
 	subsClosed bool // set by Close under subsMu; Subscribe then ends at once
+
+	peerEvents eventHub // SubscribeEvents
 
 	// Owned by the loop: API calls waiting for room in a full queue.
 	broadcastWaiters [state.MaxChannels][]*waiter
@@ -183,9 +186,10 @@ func (n *Node) Start(ctx context.Context) error {
 		}
 		n.rec, plog.next = w, w
 	}
-	opts.Observer = plog
+	ev := n.peerEvents.observe(plog)
+	opts.Observer, opts.AfterAction = ev, ev.after
 	n.st = store.New(st, svc, realClock{}, opts)
-	plog.st = n.st
+	plog.st, ev.st = n.st, n.st
 	n.started = true
 	n.log.Info("node started", "id", n.id, "network", cfg.Network, "addrs", n.addrs, "record", cfg.Record)
 
@@ -536,6 +540,7 @@ func (n *Node) close() error {
 		}
 	}
 	n.subsMu.Unlock()
+	n.peerEvents.close()
 	n.log.Info("node stopped", "id", n.id, "actions", n.st.LastID())
 	return errors.Join(errs...)
 }
