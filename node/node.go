@@ -9,11 +9,13 @@
 //	err = n.Broadcast(ctx, channel.Transaction, tx)
 //	err = n.Send(ctx, peer, channel.Sync, req)
 //	peers := n.Peers()
-//	n.State(func(s *state.State) { … }) // read the state inside the loop
-//	events := n.SubscribeEvents(0)      // peer ready, gone, misbehaved, banned
+//	n.State(ctx, func(s *state.State) { … }) // a deep copy of the state
+//	snap, err := n.Snapshot(ctx)              // counts, for dashboards
+//	events := n.SubscribeEvents(0)            // peer ready, gone, misbehaved, banned
 //
 // The state belongs to the node's goroutine; every API call is carried out
-// there, so callers never race with the state machine.
+// there, so callers never race with the state machine, and what the API
+// hands out are copies.
 package node
 
 import (
@@ -464,12 +466,6 @@ func (n *Node) act(ctx context.Context, a action.Action) error {
 		return err
 	}
 	return derr
-}
-
-// State runs fn with the node's state inside the node's goroutine. fn must
-// only read, and must not keep references past its return.
-func (n *Node) State(ctx context.Context, fn func(*state.State)) error {
-	return n.do(ctx, func() { fn(n.st.State()) })
 }
 
 // ID is the node's peer ID (after Start).
