@@ -16,7 +16,8 @@ type EventKind uint8
 const (
 	// EventPeerReady: a peer completed its handshake (the derived action
 	// PeerReady was applied). Every EventPeerReady of a peer is followed,
-	// sooner or later, by exactly one EventPeerGone for it.
+	// sooner or later, by exactly one EventPeerGone for it — unless the
+	// node closes first: Close waits only briefly for its peers' closes.
 	EventPeerReady EventKind = iota + 1
 	// EventPeerGone: a peer that had been ready left the peer table, when
 	// the service confirmed the close (the input Disconnected) or when it
@@ -30,7 +31,9 @@ const (
 	// EventBanned: a peer ID or an IP address was banned, through the API
 	// or the configuration (the input Ban) or because a peer's score
 	// reached state.Config.BanThreshold (then it follows the
-	// EventMisbehaved that did it, with the same ActionID).
+	// EventMisbehaved that did it, with the same ActionID). Bans restored
+	// from the peer store at start are not reported, nor are bans that
+	// expire or are lifted.
 	EventBanned
 	// EventLost is a marker, not a peer event: Lost events were dropped
 	// for this subscriber, because its buffer was full, just before the
@@ -160,7 +163,8 @@ func (n *Node) SubscribeEvents(buffer int) *EventSubscription {
 }
 
 // C is the stream of events. It is closed when the subscription ends
-// (Close, or the node's Close); events already buffered can still be read.
+// (its Close, or the Close of the started node); events already buffered
+// can still be read.
 func (s *EventSubscription) C() <-chan Event { return s.c }
 
 // Dropped is how many events this subscriber has lost so far because its
