@@ -163,7 +163,7 @@ func TestSnapshot(t *testing.T) {
 	if snap.Bans != 1 || snap.Handshakes < 2 || snap.Handshakes > handshakes {
 		t.Errorf("bans %d, handshakes %d (state: %d)", snap.Bans, snap.Handshakes, handshakes)
 	}
-	if ch := snap.Channels[channel.Block]; ch.Channel != channel.Block || ch.Published != 1 {
+	if ch := snap.Channels[channel.Block]; ch.Channel != channel.Block || ch.Name != "block" || ch.Published != 1 {
 		t.Errorf("block channel: %+v", ch)
 	}
 	c.closeAndVerify()
