@@ -69,8 +69,8 @@ func Example() {
 	// b.log verified: true
 }
 
-// Read the state inside the node's loop: here, the ready peers and their
-// handshake details.
+// Read a copy of the node's state: here, two of its rules. The copy is
+// the caller's; changing it changes nothing in the node.
 func ExampleNode_State() {
 	dir, _ := os.MkdirTemp("", "p2pcore-example-")
 	defer os.RemoveAll(dir)

@@ -9,10 +9,13 @@
 //	err = n.Broadcast(ctx, channel.Transaction, tx)
 //	err = n.Send(ctx, peer, channel.Sync, req)
 //	peers := n.Peers()
-//	n.State(func(s *state.State) { … }) // read the state inside the loop
+//	n.State(ctx, func(s *state.State) { … }) // a deep copy of the state
+//	snap, err := n.Snapshot(ctx)              // counts, for dashboards
+//	events := n.SubscribeEvents(0)            // peer ready, gone, misbehaved, banned
 //
 // The state belongs to the node's goroutine; every API call is carried out
-// there, so callers never race with the state machine.
+// there, so callers never race with the state machine, and what the API
+// hands out are copies.
 package node
 
 import (
@@ -70,6 +73,8 @@ type Node struct {
 	subsMu     sync.Mutex
 	subs       [state.MaxChannels][]*Subscription
 	subsClosed bool // set by Close under subsMu; Subscribe then ends at once
+
+	peerEvents eventHub // SubscribeEvents
 
 	// Owned by the loop: API calls waiting for room in a full queue.
 	broadcastWaiters [state.MaxChannels][]*waiter
@@ -193,9 +198,10 @@ func (n *Node) Start(ctx context.Context) error {
 		}
 		n.rec, plog.next = w, w
 	}
-	opts.Observer = plog
+	ev := n.peerEvents.observe(plog)
+	opts.Observer, opts.AfterAction = ev, ev.after
 	n.st = store.New(st, svc, realClock{}, opts)
-	plog.st = n.st
+	plog.st, ev.st = n.st, n.st
 	n.started = true
 	n.log.Info("node started", "id", n.id, "network", cfg.Network, "addrs", n.addrs, "record", cfg.Record)
 
@@ -472,12 +478,6 @@ func (n *Node) act(ctx context.Context, a action.Action) error {
 	return derr
 }
 
-// State runs fn with the node's state inside the node's goroutine. fn must
-// only read, and must not keep references past its return.
-func (n *Node) State(ctx context.Context, fn func(*state.State)) error {
-	return n.do(ctx, func() { fn(n.st.State()) })
-}
-
 // ID is the node's peer ID (after Start).
 func (n *Node) ID() state.PeerID { return n.id }
 
@@ -550,6 +550,7 @@ func (n *Node) close() error {
 		}
 	}
 	n.subsMu.Unlock()
+	n.peerEvents.close()
 	n.log.Info("node stopped", "id", n.id, "actions", n.st.LastID())
 	return errors.Join(errs...)
 }

@@ -22,7 +22,7 @@ type PeerInfo struct {
 // Peers lists the node's peers, ready or not, by ID.
 func (n *Node) Peers() []PeerInfo {
 	var out []PeerInfo
-	n.State(context.Background(), func(s *state.State) {
+	n.view(context.Background(), func(s *state.State) {
 		for _, id := range state.SortedKeys(s.Peers) {
 			p := s.Peers[id]
 			out = append(out, PeerInfo{
@@ -37,7 +37,7 @@ func (n *Node) Peers() []PeerInfo {
 // ReadyPeers lists the IDs of the peers that completed their handshake.
 func (n *Node) ReadyPeers() []state.PeerID {
 	var out []state.PeerID
-	n.State(context.Background(), func(s *state.State) { out = s.ReadyPeers() })
+	n.view(context.Background(), func(s *state.State) { out = s.ReadyPeers() })
 	return out
 }
 
