@@ -215,7 +215,33 @@ func (a PublishFailed) EncodeCBOR(e *codec.Encoder) {
 	e.String(a.Error)
 }
 
+// Expired reports Count of our messages on a channel that the service
+// dropped unsent because they waited longer than the channel's MaxAge:
+// direct messages to Peer, or broadcasts when Peer is empty. It frees
+// their places in the queue.
+type Expired struct {
+	Peer    state.PeerID
+	Channel state.Channel
+	Count   uint32
+}
+
+// Kind is KindExpired.
+func (Expired) Kind() Kind { return KindExpired }
+
+// EncodeCBOR writes [peer, channel, count].
+func (a Expired) EncodeCBOR(e *codec.Encoder) {
+	e.Array(3)
+	e.String(string(a.Peer))
+	e.Uint(uint64(a.Channel))
+	e.Uint(uint64(a.Count))
+}
+
 func init() {
+	register(KindExpired, "Expired", true, func(d *codec.Decoder) (a Expired) {
+		d.ArrayLen(3)
+		a.Peer, a.Channel, a.Count = peerID(d), channel(d), uint32(d.UintMax(1<<32-1))
+		return
+	})
 	register(KindSendFailed, "SendFailed", true, func(d *codec.Decoder) (a SendFailed) {
 		d.ArrayLen(4)
 		a.Peer, a.Channel, a.Count, a.Error = peerID(d), channel(d), uint32(d.UintMax(1<<32-1)), str(d)

@@ -38,6 +38,7 @@ const (
 	KindResponseReceived   Kind = 31
 	KindSendResponse       Kind = 64
 	KindRequestFailed      Kind = 65
+	KindExpired            Kind = 66
 
 	KindHelloReceived            Kind = 32
 	KindHelloAckReceived         Kind = 33

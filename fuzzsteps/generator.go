@@ -174,8 +174,14 @@ func (g *Generator) action(s *state.State) action.Action {
 	case 14:
 		return action.SendMessage{Peer: p, Channel: g.channel(), Data: g.bytes(16)}
 	case 15:
-		if g.intn(2) == 0 {
+		switch g.intn(4) {
+		case 0:
 			return action.Sent{Peer: p, Channel: g.channel(), Count: uint32(g.intn(3))}
+		case 1:
+			if g.intn(2) == 0 {
+				p = ""
+			}
+			return action.Expired{Peer: p, Channel: g.channel(), Count: uint32(g.intn(3))}
 		}
 		return action.Published{Channel: g.channel(), Count: uint32(g.intn(3))}
 	case 16:

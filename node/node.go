@@ -261,6 +261,12 @@ func (n *Node) dispatch(a action.Action) error {
 		n.retrySends(sendKey{a.Peer, a.Channel})
 	case action.SendFailed:
 		n.retrySends(sendKey{a.Peer, a.Channel})
+	case action.Expired:
+		if a.Peer == "" {
+			n.retry(&n.broadcastWaiters[a.Channel])
+		} else {
+			n.retrySends(sendKey{a.Peer, a.Channel})
+		}
 	case action.Disconnected:
 		// Waiting sends to a peer that left now fail with ErrUnknownPeer.
 		for ch := range n.rules.Channels {
@@ -397,6 +403,24 @@ func (n *Node) Broadcast(ctx context.Context, ch state.Channel, data []byte) err
 	}
 	a := action.BroadcastMessage{Channel: ch, Data: append([]byte(nil), data...)}
 	return n.submit(ctx, a, func() *[]*waiter { return &n.broadcastWaiters[ch] })
+}
+
+// TryBroadcast is Broadcast without the wait: when the channel's queue is
+// full it fails at once with reducer.ErrQueueFull.
+func (n *Node) TryBroadcast(ctx context.Context, ch state.Channel, data []byte) error {
+	if err := n.checkSize(ch, data); err != nil {
+		return err
+	}
+	return n.submit(ctx, action.BroadcastMessage{Channel: ch, Data: append([]byte(nil), data...)}, nil)
+}
+
+// TrySend is Send without the wait: when the peer's queue on the channel
+// is full it fails at once with reducer.ErrQueueFull.
+func (n *Node) TrySend(ctx context.Context, peer state.PeerID, ch state.Channel, data []byte) error {
+	if err := n.checkSize(ch, data); err != nil {
+		return err
+	}
+	return n.submit(ctx, action.SendMessage{Peer: peer, Channel: ch, Data: append([]byte(nil), data...)}, nil)
 }
 
 // Send sends data to one ready peer on a channel, waiting for room in the

@@ -314,6 +314,24 @@ func reduceSendFailed(s *state.State, a action.SendFailed) {
 	s.Counters.SendFailures[a.Channel] += uint64(a.Count)
 }
 
+func enabledExpired(s *state.State, a action.Expired) error {
+	if a.Peer == "" {
+		return enabledPublished(s, action.Published{Channel: a.Channel, Count: a.Count})
+	}
+	return enabledSent(s, action.Sent{Peer: a.Peer, Channel: a.Channel, Count: a.Count})
+}
+
+// reduceExpired frees the places of messages dropped for their channel's
+// MaxAge, and counts them.
+func reduceExpired(s *state.State, a action.Expired) {
+	if a.Peer == "" {
+		s.Channels[a.Channel].InFlight -= int(a.Count)
+	} else {
+		s.Peers[a.Peer].InFlight[a.Channel] -= int(a.Count)
+	}
+	s.Channels[a.Channel].Expired += uint64(a.Count)
+}
+
 func enabledPublishFailed(s *state.State, a action.PublishFailed) error {
 	return enabledPublished(s, action.Published{Channel: a.Channel, Count: a.Count})
 }

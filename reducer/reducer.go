@@ -57,6 +57,8 @@ func Enabled(s *state.State, a action.Action) error {
 		return enabledSendFailed(s, a)
 	case action.PublishFailed:
 		return enabledPublishFailed(s, a)
+	case action.Expired:
+		return enabledExpired(s, a)
 	case action.SendRequest:
 		return enabledSendRequest(s, a)
 	case action.RequestReceived:
@@ -171,6 +173,8 @@ func Reduce(s *state.State, m action.Meta, a action.Action, q action.Queue) {
 		reduceSendFailed(s, a)
 	case action.PublishFailed:
 		reducePublishFailed(s, a)
+	case action.Expired:
+		reduceExpired(s, a)
 	case action.SendRequest:
 		reduceSendRequest(s, a)
 	case action.RequestReceived:

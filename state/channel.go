@@ -113,6 +113,13 @@ type ChannelConfig struct {
 	// Validated broadcast channels hand each message to an application
 	// validator before it is delivered or relayed.
 	Validated bool
+	// MaxAge, if set, is how long a message may wait in an outgoing
+	// queue: one older when its turn comes is dropped rather than sent
+	// late (votes of a past round, say), and counted (Expired). Zero
+	// keeps every message until it is sent. Direct and broadcast
+	// channels only: requests have RequestTimeout, and the control
+	// channel keeps everything.
+	MaxAge time.Duration
 }
 
 // IsBroadcast reports whether the channel travels over GossipSub.
@@ -173,8 +180,10 @@ type ChannelState struct {
 	Sent      uint64
 	Received  uint64
 	// Refused counts messages refused from peers: over budget, throttled,
-	// or (broadcasts) not admitted.
+	// or (broadcasts) not admitted. Expired counts ours dropped for the
+	// channel's MaxAge.
 	Refused uint64
+	Expired uint64
 	// Total is the channel's use of its Total budget: the broadcasts
 	// accepted from all peers together.
 	Total Bucket

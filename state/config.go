@@ -396,6 +396,9 @@ func (c *Config) validateChannels(bad func(field, format string, args ...any)) {
 				bad(name+"."+b.what, "a message of MaxSize (%d bytes) never fits a burst of %v at %d bytes/s", ch.MaxSize, b.b.Burst, b.b.Bytes)
 			}
 		}
+		if ch.MaxAge < 0 {
+			bad(name+".MaxAge", "is %v; must not be negative", ch.MaxAge)
+		}
 		if ch.Validated && ch.Kind != Broadcast {
 			bad(name+".Validated", "only broadcast channels are validated")
 		}

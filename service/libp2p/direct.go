@@ -39,6 +39,8 @@ type frame struct {
 	priority bool
 	// req is the header of a frame on a request channel.
 	req *reqHeader
+	// queued is when it was queued, for its channel's MaxAge.
+	queued time.Time
 }
 
 // failure is the action that reports count frames like f not written:
@@ -70,8 +72,7 @@ type writer struct {
 
 	mu      sync.Mutex
 	cond    *sync.Cond
-	prio    []frame
-	bulk    []frame
+	q       outQueue
 	closing bool
 	done    bool
 
@@ -108,11 +109,7 @@ func (w *writer) enqueue(f frame) {
 	if w.pending.Add(1) == 1 {
 		w.moved()
 	}
-	if f.priority {
-		w.prio = append(w.prio, f)
-	} else {
-		w.bulk = append(w.bulk, f)
-	}
+	w.q.push(f)
 	w.cond.Signal()
 	w.mu.Unlock()
 }
@@ -159,12 +156,16 @@ func (w *writer) run() {
 	defer w.s.wg.Done()
 	for {
 		w.mu.Lock()
-		for len(w.prio)+len(w.bulk) == 0 && !w.closing && !w.done {
+		for w.q.len() == 0 && !w.closing && !w.done {
 			w.cond.Wait()
 		}
-		batch := append(w.prio, w.bulk...)
-		w.prio, w.bulk = nil, nil
 		done, closing := w.done, w.closing
+		var batch []frame
+		if done {
+			batch = w.q.drain()
+		} else {
+			batch = w.q.next()
+		}
 		w.mu.Unlock()
 		if done {
 			w.fail(batch, "the connection closed")
@@ -173,6 +174,8 @@ func (w *writer) run() {
 			}
 			return
 		}
+		idle := len(batch) == 0
+		batch = w.dropExpired(batch)
 		var sent [state.MaxChannels]uint32
 		for i, f := range batch {
 			err := w.write(f)
@@ -203,7 +206,7 @@ func (w *writer) run() {
 			}
 		}
 		w.report(sent)
-		if closing && len(batch) == 0 {
+		if closing && idle {
 			if w.stream != nil {
 				w.linger()
 			}
@@ -216,6 +219,34 @@ func (w *writer) run() {
 			return
 		}
 	}
+}
+
+// dropExpired reports and drops the frames queued longer than their
+// channel's MaxAge (control and request frames have none).
+func (w *writer) dropExpired(batch []frame) []frame {
+	rules := &w.s.cfg.Rules
+	keep, stale := expired(batch, time.Now(), func(f frame) time.Duration {
+		if f.req != nil || f.ch == state.ChannelControl {
+			return 0
+		}
+		return rules.Channels[f.ch].MaxAge
+	})
+	if len(stale) == 0 {
+		return batch
+	}
+	var n [state.MaxChannels]uint32
+	for _, f := range stale {
+		n[f.ch]++
+	}
+	w.pending.Add(-int64(len(stale)))
+	w.s.emitMu.Lock()
+	defer w.s.emitMu.Unlock()
+	for ch, count := range n {
+		if count > 0 {
+			w.s.emit(action.Expired{Peer: w.id, Channel: state.Channel(ch), Count: count})
+		}
+	}
+	return keep
 }
 
 // linger half-closes the stream and waits, for Rules.CloseLinger at most,
@@ -237,8 +268,7 @@ func (w *writer) abandon(left []frame) {
 	w.s.log.Debug("closing a peer that stopped reading", "peer", w.p)
 	w.mu.Lock()
 	w.done = true
-	left = append(append(left, w.prio...), w.bulk...)
-	w.prio, w.bulk = nil, nil
+	left = append(left, w.q.drain()...)
 	w.mu.Unlock()
 	w.resetStream()
 	w.fail(left, "the peer did not read before the close timeout")

@@ -99,13 +99,16 @@ func (s *Service) readTopic(_ state.Channel, sub *pubsub.Subscription) {
 	}
 }
 
-// publisher publishes broadcasts in order from one goroutine and reports
-// them as Published in batches.
+// publisher publishes broadcasts from one goroutine, those of priority
+// channels before bulk ones and each class in order, and reports them as
+// Published in batches. A priority broadcast queued behind bulk ones
+// waits for at most bulkBatch bytes of them here; what it cannot overtake
+// is what GossipSub already holds, which flow control keeps short.
 type publisher struct {
 	s    *Service
 	mu   sync.Mutex
 	cond *sync.Cond
-	q    []frame
+	q    outQueue
 	done bool
 }
 
@@ -119,7 +122,7 @@ func newPublisher(s *Service) *publisher {
 
 func (p *publisher) enqueue(ch state.Channel, data []byte) {
 	p.mu.Lock()
-	p.q = append(p.q, frame{ch: ch, data: data})
+	p.q.push(frame{ch: ch, data: data, priority: p.s.cfg.Rules.Channels[ch].Priority, queued: time.Now()})
 	p.cond.Signal()
 	p.mu.Unlock()
 }
@@ -137,17 +140,21 @@ func (p *publisher) run() {
 	s := p.s
 	for {
 		p.mu.Lock()
-		for len(p.q) == 0 && !p.done {
+		for p.q.len() == 0 && !p.done {
 			p.cond.Wait()
 		}
-		batch, done := p.q, p.done
-		p.q = nil
+		batch, done := p.q.next(), p.done
 		p.mu.Unlock()
 		if done {
 			return
 		}
-		var published, failed [state.MaxChannels]uint32
+		batch, stale := expired(batch, time.Now(), func(f frame) time.Duration { return s.cfg.Rules.Channels[f.ch].MaxAge })
+		var published, failed, old [state.MaxChannels]uint32
 		var why [state.MaxChannels]string
+		for _, f := range stale {
+			old[f.ch]++
+		}
+		p.reportExpired(&old)
 		for i, f := range batch {
 			s.flow.wait(s.ctx)
 			err := s.ctx.Err()
@@ -168,6 +175,17 @@ func (p *publisher) run() {
 			if (i+1)%64 == 0 || i == len(batch)-1 {
 				p.report(&published, &failed, &why)
 			}
+		}
+	}
+}
+
+// reportExpired reports broadcasts dropped for their channel's MaxAge.
+func (p *publisher) reportExpired(n *[state.MaxChannels]uint32) {
+	p.s.emitMu.Lock()
+	defer p.s.emitMu.Unlock()
+	for ch, count := range n {
+		if count > 0 {
+			p.s.emit(action.Expired{Channel: state.Channel(ch), Count: count})
 		}
 	}
 }

@@ -555,7 +555,7 @@ func (s *Service) sendFrame(id state.PeerID, f frame) {
 		s.writers[p] = w
 	}
 	s.mu.Unlock()
-	f.priority = s.cfg.Rules.Channels[f.ch].Priority
+	f.priority, f.queued = s.cfg.Rules.Channels[f.ch].Priority, time.Now()
 	w.enqueue(f)
 }
 
