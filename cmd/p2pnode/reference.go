@@ -124,13 +124,12 @@ func printConfigReference(w io.Writer) {
 	}
 }
 
-// markdownReference is the reference as the README shows it.
+// markdownReference is the reference as the README shows it, between
+// blank lines.
 func markdownReference() string {
 	var b strings.Builder
-	for i, t := range referenceTables() {
-		if i > 0 {
-			b.WriteString("\n")
-		}
+	for _, t := range referenceTables() {
+		b.WriteString("\n")
 		b.WriteString("**" + strings.ToUpper(t.title[:1]) + t.title[1:] + ":**\n\n")
 		b.WriteString("| " + strings.Join(t.header, " | ") + " |\n")
 		b.WriteString(strings.Repeat("|---", len(t.header)) + "|\n")
@@ -146,5 +145,6 @@ func markdownReference() string {
 			b.WriteString("| " + strings.Join(cells, " | ") + " |\n")
 		}
 	}
+	b.WriteString("\n")
 	return b.String()
 }
