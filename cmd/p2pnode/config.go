@@ -175,6 +175,7 @@ func validateRules(r *state.Config, root *configfile.Value) error {
 var (
 	channelField = regexp.MustCompile(`^Channels\[(\d+)\]( \([^)]*\))?`)
 	fieldPart    = regexp.MustCompile(`^([A-Za-z_][A-Za-z0-9_]*)(?:\[(\d+)\])?$`)
+	channelNote  = regexp.MustCompile(` \([^)]*\)`)
 )
 
 // placeField turns a state.Config field as Validate names it
@@ -203,7 +204,7 @@ func placeField(field string, root *configfile.Value) (string, *configfile.Value
 	// Walk the file along the path, names in parentheses left out.
 	var at *configfile.Value
 	v := root
-	for part := range strings.SplitSeq(regexp.MustCompile(` \([^)]*\)`).ReplaceAllString(path, ""), ".") {
+	for part := range strings.SplitSeq(channelNote.ReplaceAllString(path, ""), ".") {
 		m := fieldPart.FindStringSubmatch(part)
 		if m == nil {
 			break

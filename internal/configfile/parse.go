@@ -140,8 +140,8 @@ func (v *Value) Len() int {
 	return len(v.elems) + len(v.members)
 }
 
-// Errorf returns an *Error at v's place (or, without v, the file's) for
-// the key path path.
+// Errorf returns an *Error at v's place, about the setting at the key
+// path path.
 func (v *Value) Errorf(path, format string, args ...any) *Error {
 	return &Error{File: v.file, Pos: v.pos, Path: path, Msg: fmt.Sprintf(format, args...)}
 }
