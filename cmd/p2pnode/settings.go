@@ -93,6 +93,8 @@ var settings = map[reflect.Type]map[string]setting{
 		"MaxSubscriptionsPerRPC": {unitPlain, "topic subscriptions in one GossipSub RPC"},
 		"FrameTimeout":           {unitPlain, "time a direct frame may take once its header arrived, plus its size at MinFrameRate"},
 		"MinFrameRate":           {unitBytesPerSecond, "slowest rate a direct frame may arrive at"},
+		"RequestTimeout":         {unitPlain, "time a request waits for its response, and the application has to answer a peer's"},
+		"MaxRequestsPerPeer":     {unitPlain, "requests outstanding with one peer in each direction (past it: busy)"},
 		"MaxMessageSize":         {unitBytes, "ceiling on any message of any channel (at most 64MiB)"},
 	},
 	channelType: {
