@@ -393,7 +393,7 @@ func TestRunErrors(t *testing.T) {
 	})
 	t.Run("config wrong type", func(t *testing.T) {
 		cfg := writeFile(t, filepath.Join(t.TempDir(), "type.json"), "{\n  \"network\": 5\n}\n")
-		wantOneLine(t, runFails(t, "--data-dir", dir, "--listen", localTCP, "--config", cfg), "run", 1, cfg+":2:", `"network"`, "want string")
+		wantOneLine(t, runFails(t, "--data-dir", dir, "--listen", localTCP, "--config", cfg), "run", 1, cfg+":2:14:", "network: want a string, got number 5")
 	})
 	t.Run("config bad values", func(t *testing.T) {
 		d := t.TempDir()
@@ -517,8 +517,12 @@ func TestRunConfigFile(t *testing.T) {
   "listen": ["/ip4/127.0.0.1/tcp/0"],
   "log_level": "warn",
   "bans": {"203.0.113.7": "1h"},
-  "rules": {"OutboundTarget": 3, "PingInterval": "30s"}
+  "rules": {"OutboundTarget": 3, "PingInterval": "30s"},
+  "control": {"Budget": {"Msgs": 40}},
+  "channels": [{"Name": "chat", "Kind": "broadcast", "Version": 2, "MaxSize": "64KiB", "QueueLimit": 16,
+                "Budget": {"Msgs": 5, "Bytes": "64KiB", "Burst": "2s"}}]
 }`)
+	log := filepath.Join(t.TempDir(), "node.log")
 	for _, tc := range []struct {
 		args    []string
 		network string
@@ -526,7 +530,7 @@ func TestRunConfigFile(t *testing.T) {
 		{nil, "cfgnet"},
 		{[]string{"--network", "flagnet"}, "flagnet"}, // flags win over the file
 	} {
-		b := start(append([]string{"run", "--config", cfg, "--data-dir", dir}, tc.args...)...)
+		b := start(append([]string{"run", "--config", cfg, "--data-dir", dir, "--record", log}, tc.args...)...)
 		if !waitFor(15*time.Second, func() bool { return strings.Contains(b.out.String(), "listening on") }) {
 			select {
 			case code := <-b.done:
@@ -542,6 +546,16 @@ func TestRunConfigFile(t *testing.T) {
 		want := fmt.Sprintf("p2pnode: node %s on network %q\n  listening on /ip4/127.0.0.1/tcp/", id, tc.network)
 		if r.code != 0 || !strings.HasPrefix(r.stdout, want) || r.stderr != "" {
 			t.Errorf("run %q: want exit 0, stdout starting %q and the config's log level (nothing on stderr)\n%v", tc.args, want, r)
+		}
+		rd, err := replay.Open(log)
+		if err != nil {
+			t.Fatal(err)
+		}
+		c := rd.Header().Config
+		rd.Close()
+		if c.OutboundTarget != 3 || c.PingInterval != 30*time.Second || c.Channels[0].Budget.Msgs != 40 ||
+			len(c.Channels) != 2 || c.Channels[1].Name != "chat" || c.Channels[1].Version != 2 || c.Channels[1].MaxSize != 64<<10 {
+			t.Errorf("run %q: the log's config does not have the file's rules and channels: %+v", tc.args, c)
 		}
 	}
 }

@@ -1,0 +1,122 @@
+package main
+
+import (
+	"reflect"
+
+	"github.com/p2pcore/p2pcore/state"
+)
+
+// This file is the table of the protocol settings a config file sets: one
+// line of documentation and a unit for every field of state.Config,
+// state.ChannelConfig and state.Budget. The defaults are not repeated here:
+// they are state.DefaultConfig's, read by reflection. `p2pnode run --help`,
+// `p2pnode run --print-defaults` and the README's configuration reference
+// are all made from the two (TestSettingsDocumentEveryField and
+// TestREADMEConfigReference keep them complete and in sync).
+
+// unit says what a setting's number counts, for writing it readably.
+type unit uint8
+
+const (
+	unitPlain          unit = iota // a count, a score, a duration, a name…
+	unitBytes                      // bytes: written "10MiB" where exact
+	unitBytesPerSecond             // bytes per second: "64KiB/s" in tables
+)
+
+// setting documents one field.
+type setting struct {
+	unit unit
+	doc  string
+}
+
+var (
+	configType  = reflect.TypeFor[state.Config]()
+	channelType = reflect.TypeFor[state.ChannelConfig]()
+	budgetType  = reflect.TypeFor[state.Budget]()
+)
+
+// elsewhere are the state.Config fields that "rules" may not set, and why:
+// other keys (or the node itself) set them.
+var elsewhere = map[string]string{
+	"Network":   `set by the top-level "network" (or --network)`,
+	"IDs":       "a node always uses libp2p peer IDs",
+	"Bootnodes": `set by the top-level "bootstrap" (or --bootstrap)`,
+	"Channels":  `set by the top-level "control" (channel 0) and "channels" (the application's)`,
+}
+
+// settings documents every field of the structs a config file sets.
+var settings = map[reflect.Type]map[string]setting{
+	configType: {
+		"ProtocolVersion":        {unitPlain, "highest wire protocol version spoken"},
+		"MinProtocolVersion":     {unitPlain, "lowest wire protocol version accepted"},
+		"Software":               {unitPlain, "implementation name sent in the handshake (at most 64 bytes)"},
+		"Services":               {unitPlain, "bitmap of the services offered, sent in Hello"},
+		"OutboundTarget":         {unitPlain, "outbound peers kept"},
+		"MaxInbound":             {unitPlain, "inbound peers accepted (handshaking or ready)"},
+		"MaxPendingInbound":      {unitPlain, "inbound connections still in their handshake"},
+		"MaxDialsPerTick":        {unitPlain, "outbound dials one tick may start"},
+		"DialTimeout":            {unitPlain, "time a dial may take"},
+		"BackoffBase":            {unitPlain, "first redial delay after a failure, doubled per failure, minus up to 20 % jitter"},
+		"BackoffCap":             {unitPlain, "longest redial delay"},
+		"HandshakeTimeout":       {unitPlain, "time a connection may stay in its handshake"},
+		"MaxClockSkew":           {unitPlain, "largest clock difference accepted in a handshake"},
+		"PingInterval":           {unitPlain, "idle time after which a peer is pinged"},
+		"PingTimeout":            {unitPlain, "time a peer has to answer a ping"},
+		"WriteStallTimeout":      {unitPlain, "time a write may make no progress before the peer is dropped as slow"},
+		"GossipStallTimeout":     {unitPlain, "time a peer's GossipSub queue may stay full before it is dropped as slow"},
+		"CloseTimeout":           {unitPlain, "time a close may spend writing what was queued before it"},
+		"CloseLinger":            {unitPlain, "time a close then waits for the peer to read and close its side"},
+		"DisconnectTimeout":      {unitPlain, "time a peer may stay Disconnecting before the close is taken as done"},
+		"MaxInboundStreams":      {unitPlain, "direct streams one peer may have open to us"},
+		"MaxAddrList":            {unitPlain, "addresses in one AddrListResponse"},
+		"MaxAddrAnnounce":        {unitPlain, "addresses in one AddrAnnounce"},
+		"AddrRelayFanout":        {unitPlain, "peers a new address is relayed to"},
+		"AddrBookNew":            {unitPlain, "entries of the address book's new table"},
+		"AddrBookTried":          {unitPlain, "entries of the address book's tried table"},
+		"AddrBookPerGroup":       {unitPlain, "entries of one address group (/16, /32) in each table"},
+		"MaxAddrsPerPeer":        {unitPlain, "addresses kept for one peer"},
+		"SaveInterval":           {unitPlain, "how often a changed address book and ban list are saved"},
+		"BanThreshold":           {unitPlain, "misbehaviour score at which a peer is disconnected and discouraged"},
+		"DiscourageFor":          {unitPlain, "how long a peer that reached BanThreshold stays discouraged"},
+		"ScoreMalformed":         {unitPlain, "score of a malformed message"},
+		"ScoreOversized":         {unitPlain, "score of an oversized message"},
+		"ScoreViolation":         {unitPlain, "score of a protocol violation"},
+		"ScoreUnsolicited":       {unitPlain, "score of an unsolicited message"},
+		"ScoreFlood":             {unitPlain, "score of each throttling past FloodTolerance (control and broadcast channels)"},
+		"ScoreRejected":          {unitPlain, "score of a broadcast the application rejected"},
+		"FloodTolerance":         {unitPlain, "throttlings forgiven before ScoreFlood applies"},
+		"RecordPayloadLimit":     {unitBytes, "largest application payload recorded in full in the action log"},
+		"MaxPendingBytes":        {unitBytes, "broadcast bytes held in validation, in GossipSub and for validators"},
+		"RelayBudgetFactor":      {unitPlain, "a relaying peer's budget, in multiples of a channel's Budget"},
+		"MaxGossipAuthors":       {unitPlain, "authors of relayed broadcasts whose budgets are kept"},
+		"MaxTransportMemory":     {unitBytes, "transport buffer memory, all connections (go-libp2p resource manager)"},
+		"MaxSubscriptionsPerRPC": {unitPlain, "topic subscriptions in one GossipSub RPC"},
+		"FrameTimeout":           {unitPlain, "time a direct frame may take once its header arrived, plus its size at MinFrameRate"},
+		"MinFrameRate":           {unitBytesPerSecond, "slowest rate a direct frame may arrive at"},
+		"RequestTimeout":         {unitPlain, "time a request waits for its response, and the application has to answer a peer's"},
+		"MaxRequestsPerPeer":     {unitPlain, "requests outstanding with one peer in each direction (past it: busy)"},
+		"MaxMessageSize":         {unitBytes, "ceiling on any message of any channel (at most 64MiB)"},
+	},
+	channelType: {
+		"Name":       {unitPlain, "a-z, 0-9, '_', '-', '.' (at most 32); names the channel to peers and in GossipSub topics"},
+		"Kind":       {unitPlain, `"direct", "broadcast" (GossipSub) or "request" (request/response)`},
+		"Version":    {unitPlain, "message format version, at least 1; peers share a channel of the same name, kind and version"},
+		"Priority":   {unitPlain, "written before bulk channels in every outgoing queue"},
+		"MaxSize":    {unitBytes, "largest message (request or response), at most MaxMessageSize"},
+		"QueueLimit": {unitPlain, "messages queued and not yet sent (per channel, or per peer for direct)"},
+		"Budget":     {unitPlain, "what one peer may send: {Msgs, Bytes, Burst}"},
+		"Total":      {unitPlain, "what all peers together may send on a broadcast channel: {Msgs, Bytes, Burst}"},
+		"Validated":  {unitPlain, "broadcasts wait for the application's validator (broadcast channels only)"},
+	},
+	budgetType: {
+		"Msgs":  {unitPlain, "messages per second (0: unlimited)"},
+		"Bytes": {unitBytesPerSecond, "bytes per second (0: unlimited)"},
+		"Burst": {unitPlain, "how much above the rate may come at once, in time at the rate"},
+	},
+}
+
+// settingOf is the documentation of field of owner (the zero setting if
+// it has none).
+func settingOf(owner reflect.Type, field string) setting {
+	return settings[owner][field]
+}
