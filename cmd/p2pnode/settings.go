@@ -107,6 +107,7 @@ var settings = map[reflect.Type]map[string]setting{
 		"Budget":     {unitPlain, "what one peer may send: {Msgs, Bytes, Burst}"},
 		"Total":      {unitPlain, "what all peers together may send on a broadcast channel: {Msgs, Bytes, Burst}"},
 		"Validated":  {unitPlain, "broadcasts wait for the application's validator (broadcast channels only)"},
+		"MaxAge":     {unitPlain, "a message waiting longer than this to be sent is dropped and counted (0: never; not control or request)"},
 	},
 	budgetType: {
 		"Msgs":  {unitPlain, "messages per second (0: unlimited)"},
