@@ -111,16 +111,20 @@ func enabledThrottled(s *state.State, id state.PeerID) error {
 }
 
 // reduceThrottle counts a peer's throttling: a few are a busy peer, more
-// are a flood, and each past FloodTolerance costs ScoreFlood. A throttle
-// on a backpressured channel is a fast honest sender slowed down, and
-// costs nothing.
+// in a row (each within FloodWindow of the last) are a flood, and each
+// past FloodTolerance costs ScoreFlood. A throttle on a backpressured
+// channel is a fast honest sender slowed down, and costs nothing.
 func reduceThrottle(s *state.State, a action.Throttle, q action.Queue) {
 	p := s.Peers[a.Peer]
 	s.Counters.Throttles++
 	if s.Config.Backpressured(a.Channel) {
 		return
 	}
+	if s.Now-p.ThrottledAt > int64(s.Config.FloodWindow) {
+		p.Throttles = 0
+	}
 	p.Throttles++
+	p.ThrottledAt = s.Now
 	if p.Throttles > s.Config.FloodTolerance && p.Status.Connected() {
 		q.Push(action.Misbehaved{Peer: p.ID, Offence: state.OffenceFlood,
 			Detail: fmt.Sprintf("over its %s budget %d times", s.Config.ChannelName(a.Channel), p.Throttles)})
@@ -132,7 +136,7 @@ func reduceUnthrottle(s *state.State, a action.Unthrottle) {
 }
 
 // tickThrottles lets a throttled peer be heard again once every budget it
-// has has recovered half its burst.
+// has is back within its burst.
 func tickThrottles(s *state.State, q action.Queue) {
 	for _, id := range state.SortedKeys(s.Peers) {
 		p := s.Peers[id]

@@ -114,9 +114,13 @@ type Config struct {
 	ScoreUnsolicited int
 	// ScoreFlood is what each throttling past FloodTolerance costs;
 	// ScoreRejected what a broadcast the application rejected costs.
+	// Throttlings count toward FloodTolerance while each comes within
+	// FloodWindow of the one before: a flood goes straight back over
+	// its budget, a busy honest peer now and then.
 	ScoreFlood     int
 	ScoreRejected  int
 	FloodTolerance int
+	FloodWindow    time.Duration
 
 	// RecordPayloadLimit is the largest application payload recorded in
 	// full in the action log; larger ones are recorded as their length and
@@ -144,7 +148,8 @@ type Config struct {
 	MaxSubscriptionsPerRPC int
 	// FrameTimeout and MinFrameRate bound a direct frame once its header
 	// has arrived: its bytes must all arrive within FrameTimeout plus
-	// its size at MinFrameRate bytes per second, or it is malformed.
+	// its size at MinFrameRate bytes per second, or the peer is dropped as
+	// slow (ReadStalled; not scored).
 	FrameTimeout time.Duration
 	MinFrameRate int
 
@@ -250,6 +255,7 @@ func DefaultConfig(network string) Config {
 		ScoreFlood:       100,
 		ScoreRejected:    25,
 		FloodTolerance:   1,
+		FloodWindow:      time.Minute,
 
 		RecordPayloadLimit:     64 << 10,
 		MaxPendingBytes:        32 * MiB,
@@ -321,7 +327,7 @@ func (c *Config) Validate() error {
 		"SaveInterval": c.SaveInterval, "DiscourageFor": c.DiscourageFor,
 		"WriteStallTimeout": c.WriteStallTimeout, "GossipStallTimeout": c.GossipStallTimeout,
 		"CloseTimeout": c.CloseTimeout, "CloseLinger": c.CloseLinger, "DisconnectTimeout": c.DisconnectTimeout,
-		"FrameTimeout": c.FrameTimeout, "RequestTimeout": c.RequestTimeout,
+		"FrameTimeout": c.FrameTimeout, "RequestTimeout": c.RequestTimeout, "FloodWindow": c.FloodWindow,
 	}
 	for _, name := range SortedKeys(durations) {
 		if durations[name] <= 0 {

@@ -96,12 +96,14 @@ type Peer struct {
 	// Budgets is the peer's use of each channel's budget. Throttled is set
 	// while it is over one: its frames are not read and its broadcasts not
 	// taken until the bucket recovers. Throttles counts the times it was
-	// throttled over a control or broadcast budget; past
+	// throttled over a control or broadcast budget, each within
+	// Config.FloodWindow of the last (ThrottledAt); past
 	// Config.FloodTolerance each costs ScoreFlood (over a bulk direct
 	// channel's budget a peer is only slowed down).
-	Budgets   []Bucket
-	Throttled bool
-	Throttles int
+	Budgets     []Bucket
+	Throttled   bool
+	Throttles   int
+	ThrottledAt int64
 	// Refused counts messages refused from the peer, per channel: over
 	// budget, or while it was not admitted.
 	Refused []uint64

@@ -85,6 +85,7 @@ var settings = map[reflect.Type]map[string]setting{
 		"ScoreFlood":             {unitPlain, "score of each throttling past FloodTolerance (control and broadcast channels)"},
 		"ScoreRejected":          {unitPlain, "score of a broadcast the application rejected"},
 		"FloodTolerance":         {unitPlain, "throttlings forgiven before ScoreFlood applies"},
+		"FloodWindow":            {unitPlain, "throttlings count as one flood while each comes within this of the last"},
 		"RecordPayloadLimit":     {unitBytes, "largest application payload recorded in full in the action log"},
 		"MaxPendingBytes":        {unitBytes, "broadcast bytes held in validation, in GossipSub and for validators"},
 		"RelayBudgetFactor":      {unitPlain, "a relaying peer's budget, in multiples of a channel's Budget"},
