@@ -215,7 +215,7 @@ func New(cfg Config) (*Sim, error) {
 		n := &Node{Index: i, ID: NodeID(i), Addr: NodeAddr(i)}
 		seed := seeds.Uint64()
 		st := state.New(c, state.Self{ID: n.ID, ListenAddrs: []state.Addr{n.Addr}}, seed, Epoch)
-		opts := store.Options{CheckpointEvery: cfg.CheckpointEvery, CheckInvariants: true}
+		opts := store.Options{CheckpointEvery: cfg.CheckpointEvery, CheckPeers: true}
 		if cfg.RecordDir != "" {
 			n.Path = filepath.Join(cfg.RecordDir, fmt.Sprintf("%s.log", n.ID))
 			w, err := replay.Create(n.Path, replay.NewHeader(st, seed, cfg.CheckpointEvery))

@@ -3,6 +3,7 @@ package state
 import (
 	"errors"
 	"fmt"
+	"iter"
 	"maps"
 )
 
@@ -38,9 +39,45 @@ func Violations(err error) []*Violation {
 }
 
 // Check audits the invariants of the state and returns every violation
-// found (each a *Violation, joined), or nil. Reducers keep these true; the simulator and the fuzzer call
-// Check after every action, a running node on every Tick and at every checkpoint.
+// found (each a *Violation, joined), or nil. Reducers keep these true; the
+// fuzzer and the tests call Check after every input, the simulator
+// CheckPeers after every input and Check at every checkpoint, a running
+// node Check on every Tick and at every checkpoint.
 func (s *State) Check() error {
+	return errors.Join(append(s.checkPeers(), s.checkBook()...)...)
+}
+
+// CheckPeers is the part of Check whose cost grows with the peers rather
+// than with the address book: peers, limits, channels, gossip, requests.
+// It is cheap enough to run after every input of a large simulation.
+func (s *State) CheckPeers() error { return errors.Join(s.checkPeers()...) }
+
+// checkPeers walks the peers in no order — the common case finds
+// nothing, and sorting every input's peers costs more than the checks —
+// and, if it finds something, walks them again in order, so that the
+// report is the same on every run.
+func (s *State) checkPeers() []error {
+	if errs := s.checkPeersIn(false); len(errs) > 0 {
+		return s.checkPeersIn(true)
+	}
+	return nil
+}
+
+// peers visits the peers, in ID order if sorted.
+func (s *State) peers(sorted bool) iter.Seq2[PeerID, *Peer] {
+	if !sorted {
+		return Unordered(s.Peers)
+	}
+	return func(yield func(PeerID, *Peer) bool) {
+		for _, id := range SortedKeys(s.Peers) {
+			if !yield(id, s.Peers[id]) {
+				return
+			}
+		}
+	}
+}
+
+func (s *State) checkPeersIn(sorted bool) []error {
 	var errs []error
 	fail := func(rule, format string, args ...any) {
 		errs = append(errs, &Violation{Rule: rule, Detail: fmt.Sprintf(format, args...)})
@@ -49,8 +86,7 @@ func (s *State) Check() error {
 
 	var c PeerCounts
 	var groups map[string]PeerID
-	for _, id := range SortedKeys(s.Peers) {
-		p := s.Peers[id]
+	for id, p := range s.peers(sorted) {
 		if p == nil {
 			fail("peer-nil", "peer %s: nil entry", id)
 			continue
@@ -136,9 +172,7 @@ func (s *State) Check() error {
 	if n := len(s.Gossip.Authors); n > cfg.MaxGossipAuthors {
 		fail("authors-over-limit", "%d gossip authors kept, limit %d", n, cfg.MaxGossipAuthors)
 	}
-	errs = append(errs, s.checkRequests()...)
-	errs = append(errs, s.checkBook()...)
-	return errors.Join(errs...)
+	return append(errs, s.checkRequests(sorted)...)
 }
 
 func (s *State) checkBook() []error {
@@ -205,7 +239,7 @@ func (l lazyPeer) String() string { return "peer " + string(l) }
 // request channel, within the deadline it was given and no later than
 // the next ID; each peer's count matches; no one is over the cap in
 // either direction.
-func (s *State) checkRequests() []error {
+func (s *State) checkRequests(sorted bool) []error {
 	var errs []error
 	cfg := &s.Config
 	valid := func(id uint64, o *OutRequest) bool {
@@ -222,8 +256,7 @@ func (s *State) checkRequests() []error {
 		}
 	}
 	per := CountBy(s.Requests.Out, func(o *OutRequest) PeerID { return o.Peer })
-	for _, id := range SortedKeys(s.Peers) {
-		p := s.Peers[id]
+	for id, p := range s.peers(sorted) {
 		if p.OutRequests != per[id] {
 			errs = append(errs, violationf("request-count", "peer %s: counts %d requests outstanding, %d wait", id, p.OutRequests, per[id]))
 		}

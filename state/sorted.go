@@ -2,6 +2,7 @@ package state
 
 import (
 	"cmp"
+	"iter"
 	"slices"
 )
 
@@ -41,4 +42,18 @@ func AllOf[M ~map[K]V, K comparable, V any](m M, ok func(K, V) bool) bool {
 		}
 	}
 	return true
+}
+
+// Unordered visits m in no particular order. Only work whose outcome does
+// not depend on the order may use it: a check that then reports in
+// SortedKeys order whatever it found (see State.CheckPeers), a sum. It is
+// the fourth function the determinism test allows to range over a map.
+func Unordered[M ~map[K]V, K comparable, V any](m M) iter.Seq2[K, V] {
+	return func(yield func(K, V) bool) {
+		for k, v := range m {
+			if !yield(k, v) {
+				return
+			}
+		}
+	}
 }

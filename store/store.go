@@ -48,9 +48,12 @@ type Options struct {
 	// CheckpointEvery is the number of actions between state-hash
 	// checkpoints; 0 disables them.
 	CheckpointEvery uint64
-	// CheckInvariants runs State.Check after every input (simulations,
-	// fuzzing, tests); otherwise Check runs at checkpoints only.
+	// CheckInvariants runs State.Check after every input (fuzzing,
+	// tests); CheckPeers runs its cheaper part, State.CheckPeers, after
+	// every input and the whole of it at checkpoints (simulations).
+	// Without either, Check runs at checkpoints only.
 	CheckInvariants bool
+	CheckPeers      bool
 	// Intercept, if set, runs after every enabled action's reducer and
 	// effects, and may change the state and the commands. It stands in for
 	// a changed reducer or effect in the tests that show a replay catches
@@ -160,9 +163,12 @@ func (s *Store) Dispatch(a action.Action) (action.Meta, error) {
 	// limit that a derived action it queued restores), so they are
 	// audited here: after every input if asked, otherwise after an input
 	// during which a checkpoint was taken.
-	if s.opts.CheckInvariants || s.auditDue {
+	switch {
+	case s.opts.CheckInvariants || s.auditDue:
 		s.auditDue = false
-		s.audit()
+		s.audit(s.st.Check)
+	case s.opts.CheckPeers:
+		s.audit(s.st.CheckPeers)
 	}
 	// Only now, with the whole input reduced and recorded, does the world
 	// hear of it: the commands go to the service in the order the effects
@@ -231,10 +237,10 @@ func (s *Store) checkpoint() {
 // Audit checks the invariants now, between inputs, as an audit after an
 // input would: violations are counted, and the first of each kind goes to
 // Options.OnViolation. A running node audits on every Tick.
-func (s *Store) Audit() { s.audit() }
+func (s *Store) Audit() { s.audit(s.st.Check) }
 
-func (s *Store) audit() {
-	err := s.st.Check()
+func (s *Store) audit(check func() error) {
+	err := check()
 	if err == nil {
 		return
 	}

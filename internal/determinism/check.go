@@ -58,7 +58,7 @@ const statePkg = "github.com/p2pcore/p2pcore/state"
 
 // mapRangeAllowed are the functions of state/sorted.go that may range over a
 // map: their result does not depend on the order of the walk.
-var mapRangeAllowed = []string{"SortedKeys", "CountBy", "AllOf"}
+var mapRangeAllowed = []string{"SortedKeys", "CountBy", "AllOf", "Unordered"}
 
 // reflectMapFiles are the files of statePkg that may walk maps by
 // reflection: hash.go sorts the keys, clone.go copies a map into a map.
