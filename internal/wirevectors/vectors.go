@@ -31,7 +31,8 @@ type Kind int
 const (
 	// Message is a control message: its fields and its encoding.
 	Message Kind = iota + 1
-	// Frame is a frame of the direct protocol: channel, payload, bytes.
+	// Frame is a frame of the direct protocol: channel, payload, bytes;
+	// on a request channel also its request header (Vector.Req).
 	Frame
 	// RejectMessage is bytes the control-message decoder must refuse.
 	RejectMessage
@@ -48,6 +49,15 @@ type Field struct {
 	Line  int
 }
 
+// ReqHeader is the header of a frame on a request channel, as a vector
+// gives it: "request: ID" or "response: ID STATUS".
+type ReqHeader struct {
+	Response bool
+	ID       uint64
+	// Status is a response's (0 ok, 1 refused, 2 busy, 3 too large).
+	Status uint8
+}
+
 // Vector is one test vector.
 type Vector struct {
 	Name string
@@ -58,9 +68,12 @@ type Vector struct {
 	// Type is the message type's name (Message).
 	Type   string
 	Fields []Field
-	// Channel and Payload are the frame's (Frame).
+	// Channel and Payload are the frame's (Frame). On a request channel
+	// Payload is the application's bytes, after the frame's request
+	// header, which Req gives.
 	Channel uint8
 	Payload []byte
+	Req     *ReqHeader
 	// Error is a part of the refusal's text (RejectMessage, RejectFrame).
 	Error string
 	// Hex is the bytes on the wire.
@@ -213,6 +226,33 @@ func finish(v *Vector, value map[string]*strings.Builder, lines map[string]int) 
 			return fmt.Errorf("payload (line %d): %v", lines["payload"], err)
 		}
 		v.Payload = b
+		allowed["request"], allowed["response"] = true, true
+		req, isReq := get("request")
+		resp, isResp := get("response")
+		switch {
+		case isReq && isResp:
+			return fmt.Errorf("a frame is a request or a response, not both")
+		case isReq:
+			id, err := strconv.ParseUint(req, 10, 64)
+			if err != nil {
+				return fmt.Errorf("request (line %d): want a request ID in decimal, found %q", lines["request"], req)
+			}
+			v.Req = &ReqHeader{ID: id}
+		case isResp:
+			f := strings.Fields(resp)
+			if len(f) != 2 {
+				return fmt.Errorf("response (line %d): want \"ID STATUS\" in decimal, found %q", lines["response"], resp)
+			}
+			id, err := strconv.ParseUint(f[0], 10, 64)
+			if err != nil {
+				return fmt.Errorf("response (line %d): want a request ID in decimal, found %q", lines["response"], f[0])
+			}
+			st, err := strconv.ParseUint(f[1], 10, 8)
+			if err != nil {
+				return fmt.Errorf("response (line %d): want a status 0-255, found %q", lines["response"], f[1])
+			}
+			v.Req = &ReqHeader{Response: true, ID: id, Status: uint8(st)}
+		}
 	}
 	if r, ok := get("reject"); ok {
 		kinds++

@@ -24,6 +24,20 @@ const sample = "Text.\n\n" +
 	"hex:     04 00\n" +
 	"```\n\n" +
 	"```vector\n" +
+	"name:     req\n" +
+	"frame:    5\n" +
+	"request:  300   # a two-byte ID\n" +
+	"payload:  2a\n" +
+	"hex:      05 04 00 ac 02 2a\n" +
+	"```\n\n" +
+	"```vector\n" +
+	"name:     resp\n" +
+	"frame:    5\n" +
+	"response: 7 2\n" +
+	"payload:\n" +
+	"hex:      05 03 01 07 02\n" +
+	"```\n\n" +
+	"```vector\n" +
 	"name:   bad\n" +
 	"reject: message\n" +
 	"error:  trailing bytes\n" +
@@ -35,8 +49,8 @@ func TestParse(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(vs) != 3 {
-		t.Fatalf("got %d vectors, want 3", len(vs))
+	if len(vs) != 5 {
+		t.Fatalf("got %d vectors, want 5", len(vs))
 	}
 	ping := vs[0]
 	if ping.Kind != Message || ping.Type != "PingRequest" || ping.Line != 3 || !bytes.Equal(ping.Hex, []byte{0x82, 0x03, 0x18, 0x2a}) {
@@ -45,10 +59,16 @@ func TestParse(t *testing.T) {
 	if len(ping.Fields) != 1 || ping.Fields[0].Name != "Nonce" || ping.Fields[0].Value != json.Number("42") || ping.Fields[0].Line != 6 {
 		t.Errorf("ping fields = %+v", ping.Fields)
 	}
-	if f := vs[1]; f.Kind != Frame || f.Channel != 4 || len(f.Payload) != 0 || !bytes.Equal(f.Hex, []byte{4, 0}) {
+	if f := vs[1]; f.Kind != Frame || f.Channel != 4 || len(f.Payload) != 0 || !bytes.Equal(f.Hex, []byte{4, 0}) || f.Req != nil {
 		t.Errorf("frame = %+v", f)
 	}
-	if r := vs[2]; r.Kind != RejectMessage || r.Error != "trailing bytes" {
+	if f := vs[2]; f.Kind != Frame || f.Channel != 5 || !bytes.Equal(f.Payload, []byte{0x2a}) || f.Req == nil || *f.Req != (ReqHeader{ID: 300}) {
+		t.Errorf("request frame = %+v (header %+v)", f, f.Req)
+	}
+	if f := vs[3]; f.Kind != Frame || len(f.Payload) != 0 || f.Req == nil || *f.Req != (ReqHeader{Response: true, ID: 7, Status: 2}) {
+		t.Errorf("response frame = %+v (header %+v)", f, f.Req)
+	}
+	if r := vs[4]; r.Kind != RejectMessage || r.Error != "trailing bytes" {
 		t.Errorf("reject = %+v", r)
 	}
 	if got, want := ping.Where(), `doc.md:3: vector "ping"`; got != want {
@@ -69,6 +89,11 @@ func TestParseErrors(t *testing.T) {
 		{"stray continuation", "name: x\n  more\n", "doc.md:3: an indented line"},
 		{"frame without payload", "name: x\nframe: 0\nhex: 00 00\n", "needs a payload"},
 		{"frame channel", "name: x\nframe: 256\npayload:\nhex: 00\n", "channel number"},
+		{"request and response", "name: x\nframe: 5\nrequest: 1\nresponse: 1 0\npayload:\nhex: 00\n", "not both"},
+		{"request ID", "name: x\nframe: 5\nrequest: -1\npayload:\nhex: 00\n", "request (line 4): want a request ID"},
+		{"response without status", "name: x\nframe: 5\nresponse: 1\npayload:\nhex: 00\n", "response (line 4): want \"ID STATUS\""},
+		{"response status", "name: x\nframe: 5\nresponse: 1 256\npayload:\nhex: 00\n", "want a status 0-255"},
+		{"request in a message", "name: x\nmessage: PingRequest\nrequest: 1\nhex: 00\n", "request (line 4) does not belong"},
 		{"reject without error", "name: x\nreject: frame\nhex: 00\n", "error"},
 		{"payload in a message", "name: x\nmessage: PingRequest\npayload: 00\nhex: 00\n", "payload (line 4) does not belong"},
 		{"not key value", "name: x\njust text\n", "doc.md:3: want \"key: value\""},
