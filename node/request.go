@@ -33,7 +33,8 @@ var (
 
 // A Handler answers requests from peers on a request channel. It runs in
 // its own goroutine, at most state.Config.MaxRequestsPerPeer at once per
-// peer; ctx ends at the request's timeout or when the node closes. An
+// peer; ctx ends after half of state.Config.RequestTimeout (so that the
+// answer reaches the peer within the whole) or when the node closes. An
 // error (or a panic) refuses the request: the peer gets ErrRefused. An
 // answer larger than the channel's MaxSize is not sent: the peer gets
 // ErrTooLarge.
@@ -139,7 +140,9 @@ func (n *Node) serve(peer state.PeerID, ch state.Channel, id uint64, data []byte
 	go func() {
 		answer := action.SendResponse{Peer: peer, Channel: ch, ID: id, Status: state.RequestRefused}
 		if h != nil {
-			ctx, cancel := context.WithTimeout(n.handlerCtx, n.rules.RequestTimeout)
+			// The state machine waits half of RequestTimeout for the
+			// answer (see state.InRequest).
+			ctx, cancel := context.WithTimeout(n.handlerCtx, n.rules.RequestTimeout/2)
 			resp, err := callHandler(ctx, h, peer, data)
 			cancel()
 			if err == nil {

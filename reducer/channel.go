@@ -12,9 +12,11 @@ import (
 // routed to the area that handles them; direct messages are counted and
 // handed to the application by the effect (broadcasts: see gossip.go).
 // Every message is charged to its sender's budget on its channel; a peer
-// over budget is throttled, and what it sent meanwhile is refused. Outgoing
+// over budget is throttled (see take: on control and broadcast channels
+// what it sent meanwhile is refused, on the others only slowed). Outgoing
 // messages are bounded by each channel's QueueLimit: a full queue refuses
-// with ErrQueueFull and never drops.
+// with ErrQueueFull; only a channel's MaxAge drops (and counts) what
+// waited too long.
 
 func enabledMessageReceived(s *state.State, a action.MessageReceived) error {
 	p, ok := s.Peers[a.Peer]

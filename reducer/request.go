@@ -78,9 +78,12 @@ func enabledIncoming(s *state.State, id state.PeerID, ch state.Channel, size int
 }
 
 // reduceRequestReceived opens a peer's request for the application, or
-// refuses it: over budget it is not taken (the peer is throttled); past
-// MaxRequestsPerPeer open ones it is answered busy; a second request
-// under an ID already open breaks the protocol.
+// refuses it: past MaxRequestsPerPeer open ones it is answered busy; a
+// second request under an ID already open breaks the protocol. (Over
+// budget it is still taken, and the peer slowed: request channels are
+// backpressured.) The application has half of RequestTimeout to answer,
+// so that an answer near that deadline still reaches the peer before
+// its own, and is not scored as late.
 func reduceRequestReceived(s *state.State, a action.RequestReceived, q action.Queue) {
 	p := s.Peers[a.Peer]
 	if !unlisted(s, p, a.Channel, q) || !take(s, p, a.Channel, a.Len(), q) {
@@ -101,7 +104,7 @@ func reduceRequestReceived(s *state.State, a action.RequestReceived, q action.Qu
 	if p.Serving == nil {
 		p.Serving = make(map[uint64]state.InRequest)
 	}
-	p.Serving[a.ID] = state.InRequest{Channel: a.Channel, Deadline: s.Now + int64(s.Config.RequestTimeout)}
+	p.Serving[a.ID] = state.InRequest{Channel: a.Channel, Deadline: s.Now + int64(s.Config.RequestTimeout)/2}
 	q.Push(action.ServeRequest{Peer: p.ID, Channel: a.Channel, ID: a.ID, Data: a.Data, Size: a.Size, Sum: a.Sum})
 }
 

@@ -286,8 +286,10 @@ func (c *Config) Validate() error {
 	if len(c.Network) > 64 {
 		bad("Network", "is %d bytes long; at most 64", len(c.Network))
 	}
-	if c.ProtocolVersion == 0 || c.MinProtocolVersion == 0 || c.MinProtocolVersion > c.ProtocolVersion {
-		bad("ProtocolVersion", "range [%d, %d] is empty or starts at 0", c.MinProtocolVersion, c.ProtocolVersion)
+	// This build speaks version 2 only (version 1 nodes use another
+	// protocol ID): the range may not reach outside it.
+	if c.MinProtocolVersion < 2 || c.MinProtocolVersion > c.ProtocolVersion || c.ProtocolVersion > ProtocolVersion {
+		bad("ProtocolVersion", "range [%d, %d] must lie within [2, %d], the versions this build speaks", c.MinProtocolVersion, c.ProtocolVersion, ProtocolVersion)
 	}
 	if c.IDs > IDsLibp2p {
 		bad("IDs", "unknown peer ID scheme %d", c.IDs)

@@ -22,8 +22,9 @@ type OutRequest struct {
 // InRequest is a peer's request the application is answering.
 type InRequest struct {
 	Channel Channel
-	// Deadline is when we stop waiting for the application's answer
-	// (the peer will have timed out by then).
+	// Deadline is when we stop waiting for the application's answer:
+	// half of Config.RequestTimeout after the request came, so that an
+	// answer sent by then reaches the peer before its own deadline.
 	Deadline int64
 }
 

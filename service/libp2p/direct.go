@@ -510,7 +510,7 @@ func (s *Service) handleStream(st network.Stream) {
 		}
 		st.SetReadDeadline(time.Time{})
 		if rules.Channels[ch].Kind == state.Request {
-			a, err := requestInput(id, ch, data)
+			a, err := requestInput(id, ch, rules.Channels[ch].MaxSize, data)
 			if err != nil {
 				reject(ch, size, err.Error())
 				return

@@ -62,10 +62,16 @@ func parseReqHeader(frame []byte) (reqHeader, []byte, error) {
 }
 
 // requestInput is the input action a request channel's frame stands for.
-func requestInput(id state.PeerID, ch state.Channel, frame []byte) (action.Action, error) {
+func requestInput(id state.PeerID, ch state.Channel, maxSize int, frame []byte) (action.Action, error) {
 	h, data, err := parseReqHeader(frame)
 	if err != nil {
 		return nil, err
+	}
+	if len(data) > maxSize {
+		return nil, fmt.Errorf("a request or response of %d bytes exceeds the channel's limit of %d", len(data), maxSize)
+	}
+	if h.kind == frameResponse && h.status != state.RequestOK && len(data) > 0 {
+		return nil, fmt.Errorf("a %s response carrying %d bytes", h.status, len(data))
 	}
 	if h.kind == frameRequest {
 		return action.RequestReceived{Peer: id, Channel: ch, ID: h.id, Data: data}, nil
