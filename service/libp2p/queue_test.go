@@ -64,3 +64,23 @@ func TestExpiredSplitsStaleFrames(t *testing.T) {
 		t.Errorf("keep %v, stale %v", keep, stale)
 	}
 }
+
+// The reader refuses request frames whose data exceeds the channel's
+// MaxSize (the frame limit allows the longest header on top) and
+// refusals that carry data.
+func TestRequestInputLimits(t *testing.T) {
+	frame := reqHeader{kind: frameRequest, id: 1}.append(nil)
+	if _, err := requestInput("p", 5, 4, append(frame, 1, 2, 3, 4)); err != nil {
+		t.Errorf("4 bytes on a channel of 4: %v", err)
+	}
+	if _, err := requestInput("p", 5, 4, append(frame, 1, 2, 3, 4, 5)); err == nil {
+		t.Errorf("5 bytes on a channel of 4 were taken")
+	}
+	refusal := reqHeader{kind: frameResponse, id: 1, status: state.RequestBusy}.append(nil)
+	if _, err := requestInput("p", 5, 4, refusal); err != nil {
+		t.Errorf("a busy answer: %v", err)
+	}
+	if _, err := requestInput("p", 5, 4, append(refusal, 9)); err == nil {
+		t.Errorf("a busy answer with data was taken")
+	}
+}
