@@ -46,7 +46,7 @@ func (a MessageReceived) EncodeCBOR(e *codec.Encoder) {
 // sum, when the payload is an application's and longer than limit.
 func (a MessageReceived) Digested(limit int, sum func([]byte) [32]byte) (Action, bool) {
 	if a.Channel == state.ChannelControl || len(a.Data) <= limit {
-		return a, false
+		return nil, false
 	}
 	a.Size, a.Sum, a.Data = uint64(len(a.Data)), sum(a.Data), nil
 	return a, true
@@ -86,7 +86,7 @@ func (a BroadcastMessage) EncodeCBOR(e *codec.Encoder) {
 // sum, when the payload is longer than limit.
 func (a BroadcastMessage) Digested(limit int, sum func([]byte) [32]byte) (Action, bool) {
 	if len(a.Data) <= limit {
-		return a, false
+		return nil, false
 	}
 	a.Size, a.Sum, a.Data = uint64(len(a.Data)), sum(a.Data), nil
 	return a, true
@@ -130,7 +130,7 @@ func (a SendMessage) EncodeCBOR(e *codec.Encoder) {
 // sum, when the payload is an application's and longer than limit.
 func (a SendMessage) Digested(limit int, sum func([]byte) [32]byte) (Action, bool) {
 	if a.Channel == state.ChannelControl || len(a.Data) <= limit {
-		return a, false
+		return nil, false
 	}
 	a.Size, a.Sum, a.Data = uint64(len(a.Data)), sum(a.Data), nil
 	return a, true

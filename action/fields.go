@@ -67,7 +67,9 @@ func encodePeerIDs(e *codec.Encoder, ids []state.PeerID) {
 
 // Digester is implemented by actions with an application payload that a log
 // may record by digest: Digested returns the action with its payload
-// replaced by length and sum when it is longer than limit.
+// replaced by length and sum when it is longer than limit, and nil and
+// false otherwise (without boxing a copy: it runs for every action
+// recorded).
 type Digester interface {
 	Digested(limit int, sum func([]byte) [32]byte) (Action, bool)
 }

@@ -60,7 +60,7 @@ func (a GossipReceived) EncodeCBOR(e *codec.Encoder) {
 // sum, when the payload is longer than limit.
 func (a GossipReceived) Digested(limit int, sum func([]byte) [32]byte) (Action, bool) {
 	if len(a.Data) <= limit {
-		return a, false
+		return nil, false
 	}
 	a.Size, a.Sum, a.Data = uint64(len(a.Data)), sum(a.Data), nil
 	return a, true

@@ -41,9 +41,11 @@ func (a SendRequest) EncodeCBOR(e *codec.Encoder) {
 // Digested returns the action with its payload replaced by its length and
 // sum, when the payload is longer than limit.
 func (a SendRequest) Digested(limit int, sum func([]byte) [32]byte) (Action, bool) {
-	var ok bool
-	a.Data, a.Size, a.Sum, ok = digest(a.Data, limit, sum)
-	return a, ok
+	if len(a.Data) <= limit {
+		return nil, false
+	}
+	a.Data, a.Size, a.Sum, _ = digest(a.Data, limit, sum)
+	return a, true
 }
 
 // RequestReceived is a peer's request, with the peer's ID for it.
@@ -74,9 +76,11 @@ func (a RequestReceived) EncodeCBOR(e *codec.Encoder) {
 // Digested returns the action with its payload replaced by its length and
 // sum, when the payload is longer than limit.
 func (a RequestReceived) Digested(limit int, sum func([]byte) [32]byte) (Action, bool) {
-	var ok bool
-	a.Data, a.Size, a.Sum, ok = digest(a.Data, limit, sum)
-	return a, ok
+	if len(a.Data) <= limit {
+		return nil, false
+	}
+	a.Data, a.Size, a.Sum, _ = digest(a.Data, limit, sum)
+	return a, true
 }
 
 // SendResponse answers a peer's request: the application's answer (Status
@@ -110,9 +114,11 @@ func (a SendResponse) EncodeCBOR(e *codec.Encoder) {
 // Digested returns the action with its payload replaced by its length and
 // sum, when the payload is longer than limit.
 func (a SendResponse) Digested(limit int, sum func([]byte) [32]byte) (Action, bool) {
-	var ok bool
-	a.Data, a.Size, a.Sum, ok = digest(a.Data, limit, sum)
-	return a, ok
+	if len(a.Data) <= limit {
+		return nil, false
+	}
+	a.Data, a.Size, a.Sum, _ = digest(a.Data, limit, sum)
+	return a, true
 }
 
 // ResponseReceived is a peer's response to our request ID.
@@ -145,9 +151,11 @@ func (a ResponseReceived) EncodeCBOR(e *codec.Encoder) {
 // Digested returns the action with its payload replaced by its length and
 // sum, when the payload is longer than limit.
 func (a ResponseReceived) Digested(limit int, sum func([]byte) [32]byte) (Action, bool) {
-	var ok bool
-	a.Data, a.Size, a.Sum, ok = digest(a.Data, limit, sum)
-	return a, ok
+	if len(a.Data) <= limit {
+		return nil, false
+	}
+	a.Data, a.Size, a.Sum, _ = digest(a.Data, limit, sum)
+	return a, true
 }
 
 // RequestFailed reports that the service could not write our request ID to

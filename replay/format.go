@@ -27,7 +27,7 @@
 // input or derived record of every action whose effects produced
 // commands: for each command its kind, channel and size (payload bytes,
 // addresses, entries or stream number) and a 64-bit checksum (CRC-32C and
-// CRC-32 side by side) over all its fields, target and payload included —
+// a multiplicative hash side by side) over all its fields, target and payload included —
 // a payload over the record limit by its SHA-256 (service.Digester) — so a
 // replay that would dial, send, close or deliver anything else is caught at
 // that action. A log without its end record was cut short: the reader

@@ -216,6 +216,7 @@ func startTarget(t *testing.T, bin, dir, logPath string) *target {
 	}
 	cmd.Stderr = os.Stderr
 	cmd.Env = append(os.Environ(), "GODEBUG="+os.Getenv("P2PCORE_FLOOD_GODEBUG"))
+	dieWithTest(cmd)
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
