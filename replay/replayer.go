@@ -106,6 +106,7 @@ type Replayer struct {
 	slots    []Record
 	slot     int
 	group    []*Record // the records that followed the current input
+	groupBuf []*Record // group's backing array from its start (expect pops group's front)
 	diverged *DivergenceError
 	current  uint64
 	// kinds holds the kind of each action of the current input, indexed
@@ -181,7 +182,7 @@ func (r *Replayer) Header() Header { return r.rd.Header() }
 // readAhead reads records up to the next input, collecting what follows
 // the current one.
 func (r *Replayer) readAhead() {
-	r.group = r.group[:0]
+	r.group = r.groupBuf[:0]
 	r.next = nil
 	for r.readErr == nil {
 		rec := r.slotFor()
@@ -202,6 +203,7 @@ func (r *Replayer) readAhead() {
 			r.end = &end
 		default:
 			r.group = append(r.group, rec)
+			r.groupBuf = r.group[:0] // expect pops from the front
 		}
 	}
 }
@@ -258,7 +260,7 @@ func (r *Replayer) Step() (bool, error) {
 	if r.diverged == nil && len(r.group) > 0 {
 		r.leftOver(r.group[0])
 	}
-	r.group = r.group[:0]
+	r.group = r.groupBuf[:0]
 	if r.diverged != nil {
 		return false, r.diverged
 	}

@@ -40,6 +40,11 @@ type Writer struct {
 	payloadLimit int
 	prevID       uint64
 	prevT        int64
+	// sumPayload is w.payloadSum as a func value, made once: a closure
+	// made per action would put its captures on the heap every time.
+	sumPayload func([]byte) [32]byte
+	held       []byte
+	heldSum    [32]byte
 
 	records uint64
 	bytes   uint64
@@ -108,16 +113,14 @@ func (w *Writer) KeepPayloads() { w.payloadLimit = -1 }
 func (w *Writer) Input(m action.Meta, a action.Action) {
 	w.digest.Forget()
 	if d, ok := a.(action.Digester); ok && w.payloadLimit >= 0 {
-		var held []byte
-		var sum [32]byte
-		summed := func(b []byte) [32]byte {
-			held, sum = b, w.digest.PayloadSum(b)
-			return sum
+		if w.sumPayload == nil {
+			w.sumPayload = w.payloadSum
 		}
-		if digested, ok := d.Digested(w.payloadLimit, summed); ok {
+		if digested, ok := d.Digested(w.payloadLimit, w.sumPayload); ok {
 			a = digested
-			w.digest.Remember(held, sum)
+			w.digest.Remember(w.held, w.heldSum)
 		}
+		w.held = nil
 	}
 	w.enc.Reset()
 	w.enc.Uint(uint64(a.Kind()))
@@ -133,6 +136,13 @@ func (w *Writer) Input(m action.Meta, a action.Action) {
 	}
 	w.prevID, w.prevT = m.ID, m.Time
 	w.record(RecordInput, w.enc.Encoded())
+}
+
+// payloadSum is the SHA-256 of a payload recorded by digest, kept for the
+// digests of the commands that carry it.
+func (w *Writer) payloadSum(b []byte) [32]byte {
+	w.held, w.heldSum = b, w.digest.PayloadSum(b)
+	return w.heldSum
 }
 
 // Derived records a derived action as its kind and ID.
