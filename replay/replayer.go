@@ -179,6 +179,10 @@ func (r *Replayer) LastID() uint64 { return r.st.LastID() }
 // Header is the log's header.
 func (r *Replayer) Header() Header { return r.rd.Header() }
 
+// Offset is how far into the log file the replay has read, in bytes
+// (for progress reports).
+func (r *Replayer) Offset() int64 { return r.rd.Offset() }
+
 // readAhead reads records up to the next input, collecting what follows
 // the current one.
 func (r *Replayer) readAhead() {

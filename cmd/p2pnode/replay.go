@@ -7,11 +7,14 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"os"
 	"os/exec"
+	"path/filepath"
 	"strconv"
 	"strings"
 
 	"github.com/p2pcore/p2pcore/action"
+	"github.com/p2pcore/p2pcore/internal/progress"
 	"github.com/p2pcore/p2pcore/replay"
 	"github.com/p2pcore/p2pcore/service"
 	"github.com/p2pcore/p2pcore/state"
@@ -110,7 +113,11 @@ func runReplay(args []string, stdout, stderr io.Writer) error {
 	}
 
 	var runErr error
-	for {
+	meter := progress.New(stderr, "replay "+filepath.Base(path), float64(fileSize(path)), progress.Bytes)
+	for step := 0; ; step++ {
+		if step%4096 == 0 {
+			meter.Update(float64(r.Offset()))
+		}
 		more, err := r.Step()
 		if err != nil {
 			runErr = err
@@ -120,6 +127,7 @@ func runReplay(args []string, stdout, stderr io.Writer) error {
 			break
 		}
 	}
+	meter.Done()
 	var sum replay.Summary
 	if runErr == nil && stop == 0 {
 		sum, runErr = r.Finish()
@@ -366,4 +374,12 @@ func bisectWith(bin, path string, div *replay.DivergenceError, w io.Writer) erro
 	runReplay([]string{"--diff", strconv.FormatUint(d.ID, 10), path}, &mine, io.Discard)
 	fmt.Fprintf(w, "--- what it changed with this build:\n%s", mine.Bytes())
 	return nil
+}
+
+// fileSize is the size of the file at path, or 0.
+func fileSize(path string) int64 {
+	if st, err := os.Stat(path); err == nil {
+		return st.Size()
+	}
+	return 0
 }

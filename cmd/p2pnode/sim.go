@@ -8,6 +8,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/p2pcore/p2pcore/internal/progress"
 	"github.com/p2pcore/p2pcore/sim"
 )
 
@@ -52,7 +53,9 @@ func runSim(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	report, err := s.Run()
+	meter := progress.New(stderr, "sim", cfg.Duration.Seconds(), progress.Seconds)
+	report, err := s.RunReporting(time.Second, func(t time.Duration) { meter.Update(t.Seconds()) })
+	meter.Done()
 	if err != nil {
 		return err
 	}
