@@ -31,6 +31,10 @@ func runSim(args []string, stdout, stderr io.Writer) error {
 	fs.IntVar(&cfg.TxRate, "tx-rate", 200, "transactions per second across the network (negative: none)")
 	fs.DurationVar(&cfg.BlockInterval, "block-interval", time.Second, "time between blocks (negative: none)")
 	fs.Var(&faults, "fault", "schedule a fault AT:KIND[:NODES], e.g. 20s:partition:0-4, 40s:heal, 30s:crash:3 (repeatable)")
+	seeds := fs.String("seeds", "", "explore the seeds `FROM-TO`: one run per seed with --faults random, checking safety and liveness")
+	faultMode := fs.String("faults", "", "with --seeds: \"random\" draws each seed's fault schedule from the seed")
+	jobs := fs.Int("jobs", 0, "with --seeds: runs at once (default: every core)")
+	settle := fs.Duration("settle", 30*time.Second, "with --seeds: time the network has to recover after the faults heal")
 	rest, err := parse(fs, args)
 	if err != nil {
 		return err
@@ -48,6 +52,19 @@ func runSim(args []string, stdout, stderr io.Writer) error {
 	}
 	if err := cfg.Validate(); err != nil {
 		return usagef("%v", err)
+	}
+	if *seeds != "" || *faultMode != "" {
+		if *faultMode != "random" || *seeds == "" || len(faults) > 0 {
+			return usagef("--seeds FROM-TO goes with --faults random (and no --fault)")
+		}
+		from, to, err := parseIDRange(*seeds)
+		if err != nil {
+			return usagef("--seeds %q: %v", *seeds, err)
+		}
+		if cfg.RecordDir != "" && from != to {
+			return usagef("--record with --seeds records one seed: give --seeds N-N")
+		}
+		return explore(sim.Explorer{Base: cfg, Settle: *settle, Jobs: *jobs}, from, to, args, stdout, stderr)
 	}
 	s, err := sim.New(cfg)
 	if err != nil {
@@ -141,4 +158,53 @@ func (f *faultList) Set(v string) error {
 	}
 	*f = append(*f, fault)
 	return nil
+}
+
+// explore runs the fault explorer over seeds from..to and prints every
+// failing seed with the command that reproduces it and records its logs.
+func explore(e sim.Explorer, from, to uint64, args []string, stdout, stderr io.Writer) error {
+	var seeds []uint64
+	for s := from; s <= to; s++ {
+		seeds = append(seeds, s)
+	}
+	meter := progress.New(stderr, "explore", float64(len(seeds)), nil)
+	done, failed := 0, 0
+	start := time.Now()
+	e.Run(seeds, func(v sim.Verdict) {
+		done++
+		meter.Update(float64(done))
+		if !v.Failed() {
+			return
+		}
+		failed++
+		fmt.Fprintf(stdout, "seed %d FAILED (faults %v):\n", v.Seed, v.Faults)
+		for _, p := range v.Problems {
+			fmt.Fprintf(stdout, "  %s\n", p)
+		}
+		fmt.Fprintf(stdout, "  reproduce and record: p2pnode %s\n", strings.Join(reproduce(args, v.Seed), " "))
+	})
+	meter.Done()
+	fmt.Fprintf(stdout, "explored %d seeds (%d nodes, %v each, random faults) in %v: %d failed\n",
+		len(seeds), e.Base.Nodes, e.Base.Duration, time.Since(start).Round(time.Second), failed)
+	if failed > 0 {
+		return errQuiet
+	}
+	return nil
+}
+
+// reproduce is the command line that reruns one seed and records it.
+func reproduce(args []string, seed uint64) []string {
+	out := []string{"sim"}
+	for i := 0; i < len(args); i++ {
+		a := args[i]
+		name, _, inline := strings.Cut(strings.TrimLeft(a, "-"), "=")
+		if name == "seeds" || name == "jobs" || name == "record" {
+			if !inline {
+				i++
+			}
+			continue
+		}
+		out = append(out, a)
+	}
+	return append(out, "--seeds", fmt.Sprintf("%d-%d", seed, seed), "--record", fmt.Sprintf("seed-%d", seed))
 }

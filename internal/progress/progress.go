@@ -104,4 +104,6 @@ func Bytes(v float64) string {
 }
 
 // Seconds formats a duration given in seconds.
-func Seconds(v float64) string { return time.Duration(v * float64(time.Second)).Round(time.Second).String() }
+func Seconds(v float64) string {
+	return time.Duration(v * float64(time.Second)).Round(time.Second).String()
+}

@@ -1,0 +1,240 @@
+package sim
+
+import (
+	"encoding/binary"
+	"fmt"
+	"runtime"
+	"slices"
+	"sync"
+	"time"
+
+	"github.com/p2pcore/p2pcore/action"
+	"github.com/p2pcore/p2pcore/state"
+)
+
+// The fault explorer runs one simulation per seed, each with a fault
+// schedule drawn from its seed, and checks two things: safety — no
+// invariant breaks, after any input — and liveness — once the faults have
+// healed and the network has had Settle to recover, every live node is at
+// its outbound target and every broadcast published from then on reaches
+// every live node.
+
+// Explorer sweeps seeds.
+type Explorer struct {
+	// Base is the simulation each seed runs (Seed and Faults are set per
+	// seed). Its Duration must leave room for the faults, Settle and the
+	// broadcasts checked after them.
+	Base Config
+	// Settle is how long after the last fault heals the network has to
+	// recover (default 30 s).
+	Settle time.Duration
+	// Jobs is how many seeds run at once (default: every core).
+	Jobs int
+}
+
+// Verdict is what one seed's run showed.
+type Verdict struct {
+	Seed   uint64
+	Faults []Fault
+	// Problems is empty when the run held; otherwise each entry says what
+	// failed.
+	Problems []string
+	Report   *Report
+}
+
+// Failed reports whether the run broke safety or liveness.
+func (v Verdict) Failed() bool { return len(v.Problems) > 0 }
+
+// faultWindow is where a random schedule puts its faults: from 10 % of
+// the run to healAt, a fraction of it.
+const healFraction = 0.45
+
+// RandomFaults draws a fault schedule from seed for a run of nodes and
+// duration: one to four faults between 10 % and 45 % of the run — a
+// partition of a random part of the network, crashes, frozen nodes —
+// never touching node 0 (the bootnode) and never downing more than a
+// third of the nodes, and everything healed at 45 % of the run (crashed
+// and frozen nodes stay down).
+func RandomFaults(seed uint64, nodes int, duration time.Duration) []Fault {
+	rng := state.NewRNG(seed ^ 0xfa017)
+	start, heal := duration/10, time.Duration(float64(duration)*healFraction)
+	at := func() time.Duration { return start + time.Duration(rng.Uint64()%uint64(heal-start)) }
+	var faults []Fault
+	down := 0
+	budget := max(1, nodes/3)
+	for n := 1 + int(rng.Uint64()%4); n > 0; n-- {
+		switch rng.Uint64() % 3 {
+		case 0:
+			var group []int
+			for i := 1; i < nodes; i++ {
+				if rng.Uint64()%3 == 0 {
+					group = append(group, i)
+				}
+			}
+			if len(group) > 0 {
+				faults = append(faults, Fault{At: at(), Kind: FaultPartition, Nodes: group})
+			}
+		case 1, 2:
+			if down >= budget || nodes < 3 {
+				continue
+			}
+			kind := FaultCrash
+			if rng.Uint64()%2 == 0 {
+				kind = FaultSilence
+			}
+			faults = append(faults, Fault{At: at(), Kind: kind, Nodes: []int{1 + int(rng.Uint64()%uint64(nodes-1))}})
+			down++
+		}
+	}
+	faults = append(faults, Fault{At: heal, Kind: FaultHeal})
+	slices.SortStableFunc(faults, func(a, b Fault) int { return int(a.At - b.At) })
+	return faults
+}
+
+// One runs a seed and judges it.
+func (e Explorer) One(seed uint64) Verdict {
+	cfg := e.Base
+	cfg.Seed = seed
+	cfg.Faults = RandomFaults(seed, cfg.Nodes, cfg.Duration)
+	settle := e.Settle
+	if settle == 0 {
+		settle = 30 * time.Second
+	}
+	healed := time.Duration(float64(cfg.Duration) * healFraction)
+	from, until := healed+settle, cfg.Duration-5*time.Second
+	v := Verdict{Seed: seed, Faults: cfg.Faults}
+	if until <= from {
+		v.Problems = append(v.Problems, fmt.Sprintf("a run of %v leaves no time to check broadcasts after the faults heal (%v) and settle (%v)", cfg.Duration, healed, settle))
+		return v
+	}
+	cfg.WarmUp = from
+	s, err := New(cfg)
+	if err != nil {
+		v.Problems = append(v.Problems, err.Error())
+		return v
+	}
+	live := trackLiveness(s, Epoch+int64(from), Epoch+int64(until))
+	report, err := s.Run()
+	if err != nil {
+		v.Problems = append(v.Problems, err.Error())
+		return v
+	}
+	v.Report = report
+	if report.Violations > 0 {
+		for _, n := range report.PerNode {
+			if n.Violations > 0 {
+				v.Problems = append(v.Problems, fmt.Sprintf("safety: %s broke an invariant %d times, first: %s", n.ID, n.Violations, n.FirstViolation))
+			}
+		}
+	}
+	for _, n := range report.PerNode {
+		if !n.Down && !n.AtTarget {
+			v.Problems = append(v.Problems, fmt.Sprintf("liveness: %s has %d of %d outbound peers %v after the faults healed",
+				n.ID, n.OutboundReady, n.OutboundTarget, cfg.Duration-healed))
+		}
+	}
+	v.Problems = append(v.Problems, live.missing(s)...)
+	return v
+}
+
+// liveness tracks the broadcasts published in the checked window and who
+// received them.
+type liveness struct {
+	from, until int64
+	sent        map[uint64]int // message → origin
+	got         map[uint64]map[int]bool
+	order       []uint64
+}
+
+func trackLiveness(s *Sim, from, until int64) *liveness {
+	l := &liveness{from: from, until: until, sent: map[uint64]int{}, got: map[uint64]map[int]bool{}}
+	for _, n := range s.Nodes {
+		n := n
+		dispatch := func(a action.Action) {
+			if b, ok := a.(action.BroadcastMessage); ok && len(b.Data) >= 8 {
+				if now := s.Net.Now(); now >= l.from && now <= l.until {
+					id := binary.BigEndian.Uint64(b.Data)
+					l.sent[id] = n.Index
+					l.order = append(l.order, id)
+				}
+			}
+			n.Store.Dispatch(a)
+		}
+		n.EP.SetDispatcher(dispatch)
+		deliver := n.EP.OnDeliver
+		n.EP.OnDeliver = func(from state.PeerID, ch state.Channel, data []byte) {
+			if deliver != nil {
+				deliver(from, ch, data)
+			}
+			if len(data) >= 8 {
+				id := binary.BigEndian.Uint64(data)
+				if l.got[id] == nil {
+					l.got[id] = map[int]bool{}
+				}
+				l.got[id][n.Index] = true
+			}
+		}
+	}
+	return l
+}
+
+// missing lists the checked broadcasts some live node never received
+// (at most five, and a count).
+func (l *liveness) missing(s *Sim) []string {
+	var out []string
+	lost := 0
+	for _, id := range l.order {
+		origin := l.sent[id]
+		var not []string
+		for _, n := range s.Nodes {
+			if n.Index == origin || n.EP.Down() || n.EP.Silent() || l.got[id][n.Index] {
+				continue
+			}
+			not = append(not, string(n.ID))
+		}
+		if len(not) > 0 {
+			lost++
+			if len(out) < 5 {
+				out = append(out, fmt.Sprintf("liveness: broadcast %x from %s never reached %v", id, s.Nodes[origin].ID, not))
+			}
+		}
+	}
+	if lost > len(out) {
+		out = append(out, fmt.Sprintf("liveness: %d of %d broadcasts after the faults healed missed a live node", lost, len(l.order)))
+	}
+	return out
+}
+
+// Run judges every seed, Jobs at a time, and calls each with every
+// verdict in seed order.
+func (e Explorer) Run(seeds []uint64, each func(Verdict)) {
+	jobs := e.Jobs
+	if jobs <= 0 {
+		jobs = runtime.GOMAXPROCS(0)
+	}
+	results := make([]chan Verdict, len(seeds))
+	for i := range results {
+		results[i] = make(chan Verdict, 1)
+	}
+	work := make(chan int)
+	var wg sync.WaitGroup
+	for range jobs {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range work {
+				results[i] <- e.One(seeds[i])
+			}
+		}()
+	}
+	go func() {
+		for i := range seeds {
+			work <- i
+		}
+		close(work)
+	}()
+	for i := range seeds {
+		each(<-results[i])
+	}
+	wg.Wait()
+}
