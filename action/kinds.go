@@ -60,4 +60,5 @@ const (
 	KindRequestDone              Kind = 49
 	KindRequestRefused           Kind = 50
 	KindServeRequest             Kind = 51
+	KindAddrListAsk              Kind = 52
 )

@@ -161,6 +161,14 @@ func reduceIncomingConnection(s *state.State, a action.IncomingConnection, q act
 		Open:   true,
 	})
 	reason := admission(s, p)
+	if reason == state.ReasonTooManyPeers && dir == state.Inbound && s.Config.AddrsWhenFull &&
+		s.Counts().PendingInbound < s.Config.MaxPendingInbound {
+		// No inbound place is free, but the newcomer need not leave with
+		// nothing: it is let through its handshake to be given addresses,
+		// and then let go (see reduceAddrListRequestReceived).
+		p.AddrOnly = true
+		reason = state.ReasonNone
+	}
 	s.Peers[a.Peer] = p
 	if reason != state.ReasonNone {
 		q.Push(action.Disconnect{Peer: a.Peer, Reason: reason})
@@ -280,7 +288,7 @@ func reduceDisconnectReceived(s *state.State, a action.DisconnectReceived) {
 // is a failure and backs off exponentially; a peer we were connected to,
 // in either direction, waits at least one base interval before we dial it,
 // so a peer that has just said it is shutting down is not dialled straight
-// back.
+// back — unless it left only to release us as its bootnode.
 func removePeer(s *state.State, p *state.Peer, q action.Queue) {
 	delete(s.Peers, p.ID)
 	abortRequests(s, p.ID, q)
@@ -295,6 +303,10 @@ func removePeer(s *state.State, p *state.Peer, q action.Queue) {
 	case p.Dir == state.Outbound:
 		e.Failures = 0
 		e.RetryAt = s.Now + int64(s.Config.BackoffBase)
+	case p.RemoteReason == state.ReasonBootstrapDone:
+		// An inbound peer that only let us go as its bootnode is there to
+		// be dialled: a bootnode that all its first peers release at
+		// once would otherwise have nobody to dial for BackoffBase.
 	default:
 		e.RetryAt = max(e.RetryAt, s.Now+int64(s.Config.BackoffBase))
 	}

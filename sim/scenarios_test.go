@@ -531,7 +531,9 @@ func TestInboundLimitRefusesExcessWithTooManyPeers(t *testing.T) {
 	s := newSim(t, quiet(sim.Config{Nodes: nodes, Seed: 404, Duration: 4 * time.Second,
 		Tweak: func(i int, c *state.Config) {
 			if i == 0 {
-				c.MaxInbound, c.MaxPendingInbound = maxInbound, maxInbound
+				// Refusal proper: no address-only admissions past the
+				// limit (AddrsWhenFull has its own scenario).
+				c.MaxInbound, c.MaxPendingInbound, c.AddrsWhenFull = maxInbound, maxInbound, false
 			}
 		}}))
 	boot := sim.NodeID(0)

@@ -38,8 +38,17 @@ type Config struct {
 	OutboundTarget int
 	// MaxInbound is the most inbound peers accepted (handshaking or ready).
 	MaxInbound int
-	// MaxPendingInbound caps inbound connections still in their handshake.
+	// MaxPendingInbound caps inbound connections still in their handshake
+	// (and those admitted only for addresses, see AddrsWhenFull).
 	MaxPendingInbound int
+	// AddrsWhenFull makes a node whose inbound places are all taken give a
+	// newcomer addresses rather than turn it away with nothing, as a
+	// CometBFT seed node does: within MaxPendingInbound, the newcomer's
+	// handshake completes, its AddrListRequest is answered, and then it
+	// is disconnected (too many peers). Without it, the first MaxInbound
+	// nodes to reach a bootnode are the only ones that learn anything
+	// from it.
+	AddrsWhenFull bool
 	// MaxDialsPerTick bounds how many outbound dials one Tick starts.
 	MaxDialsPerTick int
 	// DialTimeout is how long a dial may take before it is abandoned. It
@@ -219,6 +228,7 @@ func DefaultConfig(network string) Config {
 		OutboundTarget:    8,
 		MaxInbound:        64,
 		MaxPendingInbound: 16,
+		AddrsWhenFull:     true,
 		MaxDialsPerTick:   8,
 		DialTimeout:       10 * time.Second,
 		BackoffBase:       10 * time.Second,

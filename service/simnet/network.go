@@ -10,9 +10,11 @@
 // are drawn from or scheduled by the same seed, so one seed reproduces a
 // whole run, byte for byte.
 //
-// Broadcasts are flooded over open connections with a seen-set per node,
-// which delivers every message once to every reachable node, as GossipSub
-// aims to; the flooding lives here, in the service, as GossipSub's does.
+// Broadcasts travel as GossipSub carries them (gossip.go): a publisher
+// sends to all its peers, a node relays what it accepts to its mesh of
+// about six peers per channel, and tells a few others what it has so that
+// what the mesh lost can be fetched; duplicates are dropped by a pruned
+// seen-cache. This lives here, in the service, as GossipSub's does.
 package simnet
 
 import (
@@ -33,6 +35,8 @@ type Config struct {
 	LatencyMin, LatencyMax time.Duration
 	// LossPPM is the chance, per million, that a message or a dial is lost.
 	LossPPM int
+	// Gossip shapes the simulated GossipSub (zero: its defaults).
+	Gossip GossipConfig
 }
 
 // Network is the simulated network and its clock. It is not safe for
@@ -52,6 +56,10 @@ type Network struct {
 	msgSeq    uint64
 	linkSeq   uint64
 
+	gossip GossipConfig
+	gstats GossipStats
+	fates  map[uint64]*Fate
+
 	// Events counts processed events.
 	Events uint64
 }
@@ -61,7 +69,9 @@ func New(cfg Config) *Network {
 	if cfg.LatencyMax < cfg.LatencyMin {
 		cfg.LatencyMax = cfg.LatencyMin
 	}
-	return &Network{cfg: cfg, now: cfg.Start, rng: state.NewRNG(cfg.Seed), byAddr: map[state.Addr]*Endpoint{}}
+	cfg.Gossip.defaults()
+	return &Network{cfg: cfg, now: cfg.Start, rng: state.NewRNG(cfg.Seed), byAddr: map[state.Addr]*Endpoint{},
+		gossip: cfg.Gossip}
 }
 
 // Now is the virtual time; the network is the clock of every store on it.
