@@ -3,6 +3,7 @@ package sim
 import (
 	"fmt"
 	"io"
+	"slices"
 	"time"
 
 	"github.com/p2pcore/p2pcore/state"
@@ -10,16 +11,20 @@ import (
 
 // Report summarises a simulation; it is what `p2pnode sim --json` prints.
 type Report struct {
-	Seed       uint64       `json:"seed"`
-	Nodes      int          `json:"nodes"`
-	Duration   string       `json:"duration"`
-	Actions    uint64       `json:"actions"`
-	Events     uint64       `json:"events"`
-	Violations uint64       `json:"invariant_violations"`
-	AtTarget   int          `json:"nodes_at_outbound_target"`
-	Delivery   Delivery     `json:"delivery"`
-	Gossip     Gossip       `json:"gossip"`
-	PerNode    []NodeReport `json:"per_node"`
+	Seed       uint64 `json:"seed"`
+	Nodes      int    `json:"nodes"`
+	Duration   string `json:"duration"`
+	Actions    uint64 `json:"actions"`
+	Events     uint64 `json:"events"`
+	Violations uint64 `json:"invariant_violations"`
+	AtTarget   int    `json:"nodes_at_outbound_target"`
+	// Islands are the sizes of the connected parts of the live nodes'
+	// graph of ready connections, largest first: one entry when the
+	// network is whole.
+	Islands  []int        `json:"islands"`
+	Delivery Delivery     `json:"delivery"`
+	Gossip   Gossip       `json:"gossip"`
+	PerNode  []NodeReport `json:"per_node"`
 }
 
 // Delivery describes the broadcasts published after the warm-up.
@@ -102,6 +107,7 @@ func (s *Sim) Report() *Report {
 		r.Violations += v
 		r.PerNode = append(r.PerNode, nr)
 	}
+	r.Islands = s.islands()
 	d := &s.stats
 	r.Delivery = Delivery{Published: d.published, Expected: d.expected, Delivered: d.got, Refused: d.refused,
 		Missing: s.account(), Duplicates: d.dups}
@@ -114,6 +120,39 @@ func (s *Sim) Report() *Report {
 		r.Delivery.P50ms, r.Delivery.P99ms = ms(50), ms(99)
 	}
 	return r
+}
+
+// islands returns the sizes of the connected components of the live
+// nodes' ready connections, largest first.
+func (s *Sim) islands() []int {
+	index := map[state.PeerID]int{}
+	for i, n := range s.Nodes {
+		index[n.ID] = i
+	}
+	seen := make([]bool, len(s.Nodes))
+	var sizes []int
+	for i, n := range s.Nodes {
+		if seen[i] || n.EP.Down() || n.EP.Silent() {
+			continue
+		}
+		seen[i] = true
+		size, stack := 0, []int{i}
+		for len(stack) > 0 {
+			j := stack[len(stack)-1]
+			stack = stack[:len(stack)-1]
+			size++
+			for id, p := range s.Nodes[j].Store.State().Peers {
+				k, ok := index[id]
+				if ok && !seen[k] && p.Status == state.StatusReady && !s.Nodes[k].EP.Down() && !s.Nodes[k].EP.Silent() {
+					seen[k] = true
+					stack = append(stack, k)
+				}
+			}
+		}
+		sizes = append(sizes, size)
+	}
+	slices.SortFunc(sizes, func(a, b int) int { return b - a })
+	return sizes
 }
 
 // canDialMore reports whether node i could still add an outbound peer: a
@@ -174,7 +213,8 @@ func (r *Report) WriteText(w io.Writer) {
 	g := r.Gossip
 	fmt.Fprintf(w, "gossip: amplification %.2f (%d copies), graft %d, prune %d, ihave %d, iwant %d, fetched %d\n",
 		g.Amplification, g.Copies, g.Graft, g.Prune, g.IHave, g.IWant, g.Fetched)
-	fmt.Fprintf(w, "nodes at outbound target: %d/%d; invariant violations: %d\n", r.AtTarget, r.Nodes, r.Violations)
+	fmt.Fprintf(w, "nodes at outbound target: %d/%d; connected parts (sizes): %v; invariant violations: %d\n",
+		r.AtTarget, r.Nodes, r.Islands, r.Violations)
 }
 
 func formatCounts(m map[string]uint64) string {

@@ -99,10 +99,14 @@ type topic struct {
 // gossipNode is one endpoint's GossipSub state.
 type gossipNode struct {
 	topics [state.MaxChannels]*topic
-	// seen remembers message IDs until SeenTTL after first sight; seenQ
-	// holds them in the order seen, so that pruning pops from its front.
-	seen  map[uint64]struct{}
-	seenQ []seenAt
+	// seen remembers message IDs until SeenTTL after first sight, as a
+	// bitmap from seenBase (the network numbers broadcasts in order, so
+	// the IDs a node sees within SeenTTL are close together; a map of
+	// them was a fifth of a large simulation's time). seenQ holds them in
+	// the order seen, so that pruning pops from its front.
+	seen     []uint64
+	seenBase uint64
+	seenQ    []seenAt
 	// cache holds the messages of the message cache by ID.
 	cache map[uint64]*gossipMsg
 }
@@ -113,7 +117,7 @@ type seenAt struct {
 }
 
 func newGossipNode() gossipNode {
-	return gossipNode{seen: map[uint64]struct{}{}, cache: map[uint64]*gossipMsg{}}
+	return gossipNode{cache: map[uint64]*gossipMsg{}}
 }
 
 // topic returns the node's view of ch, joining it on first use.
@@ -126,14 +130,55 @@ func (ep *Endpoint) topic(ch state.Channel) *topic {
 	return t
 }
 
-// markSeen records id; it reports false if it was already seen.
+// markSeen records id; it reports false if it was already seen, or is
+// older than anything the seen-cache still holds (no copy of a message
+// outlives the message cache's few heartbeats, let alone SeenTTL).
 func (ep *Endpoint) markSeen(id uint64) bool {
-	if _, ok := ep.g.seen[id]; ok {
+	g := &ep.g
+	if id < g.seenBase {
 		return false
 	}
-	ep.g.seen[id] = struct{}{}
-	ep.g.seenQ = append(ep.g.seenQ, seenAt{id: id, at: ep.net.now})
+	i := id - g.seenBase
+	w := int(i / 64)
+	if w >= len(g.seen) {
+		g.seen = append(g.seen, make([]uint64, w+1-len(g.seen))...)
+	}
+	bit := uint64(1) << (i % 64)
+	if g.seen[w]&bit != 0 {
+		return false
+	}
+	g.seen[w] |= bit
+	g.seenQ = append(g.seenQ, seenAt{id: id, at: ep.net.now})
 	return true
+}
+
+// seenHas reports whether id is in the seen-cache.
+func (g *gossipNode) seenHas(id uint64) bool {
+	if id < g.seenBase {
+		return false
+	}
+	i := id - g.seenBase
+	w := int(i / 64)
+	return w < len(g.seen) && g.seen[w]&(1<<(i%64)) != 0
+}
+
+// forgetSeen drops the IDs seen more than ttl ago, and the bitmap's words
+// below the oldest ID left.
+func (g *gossipNode) forgetSeen(now, ttl int64) {
+	q := g.seenQ
+	i := 0
+	for ; i < len(q) && q[i].at+ttl <= now; i++ {
+		j := q[i].id - g.seenBase
+		g.seen[j/64] &^= 1 << (j % 64)
+	}
+	if i == 0 {
+		return
+	}
+	g.seenQ = append(q[:0], q[i:]...)
+	for len(g.seen) > 0 && g.seen[0] == 0 && (len(g.seenQ) == 0 || g.seenBase+64 <= g.seenQ[0].id) {
+		g.seen = g.seen[1:]
+		g.seenBase += 64
+	}
 }
 
 // remember puts an accepted or published message in the message cache.
@@ -236,15 +281,7 @@ func (ep *Endpoint) heartbeat() {
 			}
 		}
 	}
-	q := ep.g.seenQ
-	i := 0
-	for i < len(q) && q[i].at+int64(g.SeenTTL) <= n.now {
-		delete(ep.g.seen, q[i].id)
-		i++
-	}
-	if i > 0 {
-		ep.g.seenQ = append(q[:0], q[i:]...)
-	}
+	ep.g.forgetSeen(n.now, int64(g.SeenTTL))
 }
 
 // offer sends an IHAVE with the IDs of the last HistoryGossip heartbeats
@@ -305,7 +342,7 @@ func (ep *Endpoint) ihave(from *Endpoint, ids []uint64) {
 	}
 	var want []uint64
 	for _, id := range ids {
-		if _, ok := ep.g.seen[id]; !ok {
+		if !ep.g.seenHas(id) {
 			want = append(want, id)
 		}
 	}
@@ -337,10 +374,7 @@ func (ep *Endpoint) control(to *Endpoint, fn func(to *Endpoint)) {
 }
 
 // Seen reports whether the node has seen broadcast id (within SeenTTL).
-func (ep *Endpoint) Seen(id uint64) bool {
-	_, ok := ep.g.seen[id]
-	return ok
-}
+func (ep *Endpoint) Seen(id uint64) bool { return ep.g.seenHas(id) }
 
 // Holding reports whether the node holds broadcast id for its verdict.
 func (ep *Endpoint) Holding(id uint64) bool {

@@ -18,7 +18,6 @@
 package simnet
 
 import (
-	"container/heap"
 	"time"
 
 	"github.com/p2pcore/p2pcore/action"
@@ -83,7 +82,7 @@ func (n *Network) At(t int64, fn func()) {
 		t = n.now
 	}
 	n.seq++
-	heap.Push(&n.events, event{at: t, seq: n.seq, fn: fn})
+	n.events.push(event{at: t, seq: n.seq, fn: fn})
 }
 
 // After schedules fn after d.
@@ -93,7 +92,7 @@ func (n *Network) After(d time.Duration, fn func()) { n.At(n.now+int64(d), fn) }
 // t, then sets the clock to t.
 func (n *Network) RunUntil(t int64) {
 	for n.events.Len() > 0 && n.events[0].at <= t {
-		ev := heap.Pop(&n.events).(event)
+		ev := n.events.pop()
 		n.now = ev.at
 		n.Events++
 		ev.fn()
@@ -156,25 +155,59 @@ type event struct {
 	fn  func()
 }
 
-// eventQueue is a min-heap on (time, sequence): events at the same time
-// run in the order they were scheduled.
+func (e *event) before(o *event) bool {
+	return e.at < o.at || e.at == o.at && e.seq < o.seq
+}
+
+// eventQueue is a 4-ary min-heap on (time, sequence): events at the same
+// time run in the order they were scheduled. It is written out rather than
+// built on container/heap, whose interface boxed every event on the heap
+// (an allocation per event, millions a simulated minute).
 type eventQueue []event
 
 func (q eventQueue) Len() int { return len(q) }
-func (q eventQueue) Less(i, j int) bool {
-	if q[i].at != q[j].at {
-		return q[i].at < q[j].at
+
+func (q *eventQueue) push(e event) {
+	*q = append(*q, e)
+	h := *q
+	i := len(h) - 1
+	for i > 0 {
+		parent := (i - 1) / 4
+		if !h[i].before(&h[parent]) {
+			break
+		}
+		h[i], h[parent] = h[parent], h[i]
+		i = parent
 	}
-	return q[i].seq < q[j].seq
 }
-func (q eventQueue) Swap(i, j int) { q[i], q[j] = q[j], q[i] }
-func (q *eventQueue) Push(x any)   { *q = append(*q, x.(event)) }
-func (q *eventQueue) Pop() any {
-	old := *q
-	ev := old[len(old)-1]
-	old[len(old)-1] = event{}
-	*q = old[:len(old)-1]
-	return ev
+
+func (q *eventQueue) pop() event {
+	h := *q
+	top := h[0]
+	last := len(h) - 1
+	h[0] = h[last]
+	h[last] = event{}
+	h = h[:last]
+	*q = h
+	i := 0
+	for {
+		first := 4*i + 1
+		if first >= len(h) {
+			break
+		}
+		best := first
+		for c := first + 1; c < first+4 && c < len(h); c++ {
+			if h[c].before(&h[best]) {
+				best = c
+			}
+		}
+		if !h[best].before(&h[i]) {
+			break
+		}
+		h[i], h[best] = h[best], h[i]
+		i = best
+	}
+	return top
 }
 
 // Dispatcher receives the input actions meant for one node.
