@@ -297,6 +297,14 @@ func removePeer(s *state.State, p *state.Peer, q action.Queue) {
 		return
 	}
 	switch {
+	case p.Dir == state.Outbound && !p.Handshake.Done && e.Boot && busy(p.RemoteReason):
+		// A bootnode that is full now is no failing address, and for a
+		// newcomer it is the only door: retry within BackoffBase, at a
+		// time drawn from the state RNG, so that a crowd the bootnode
+		// turned away together comes back spread out rather than in the
+		// same instant, or after doubling waits.
+		base := int64(s.Config.BackoffBase)
+		e.RetryAt = s.Now + base/10 + s.RNG.Int63n(base-base/10+1)
 	case p.Dir == state.Outbound && !p.Handshake.Done:
 		e.Failures++
 		e.RetryAt = s.Now + backoff(s, e.Failures)
@@ -311,6 +319,11 @@ func removePeer(s *state.State, p *state.Peer, q action.Queue) {
 		e.RetryAt = max(e.RetryAt, s.Now+int64(s.Config.BackoffBase))
 	}
 	s.Discovery.Dirty = true
+}
+
+// busy reports whether a peer's reason for refusing us is its capacity.
+func busy(r state.Reason) bool {
+	return r == state.ReasonTooManyPeers || r == state.ReasonTooManyPending
 }
 
 // backoff is the wait after the n-th consecutive failure: BackoffBase ×

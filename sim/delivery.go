@@ -30,8 +30,9 @@ type tracked struct {
 	// msg is the network's ID of the broadcast (0: not published).
 	msg uint64
 	// live are the nodes up when it was published (the expected
-	// receivers, with the origin), got those that delivered it.
-	live, got []uint64
+	// receivers, with the origin), joined those of them with a ready
+	// peer then, got those that delivered it.
+	live, joined, got []uint64
 }
 
 func setBit(b []uint64, i int)      { b[i/64] |= 1 << (i % 64) }
@@ -60,14 +61,17 @@ func (d *deliveryStats) message(now int64, origin, size int, counts bool, receiv
 	return data, t
 }
 
-// mark records the nodes live at publishing time (those with a bit set in
-// down are not).
-func (t *tracked) mark(nodes int, up func(i int) bool) {
+// mark records the nodes live at publishing time, and which of them had a
+// ready peer.
+func (t *tracked) mark(nodes int, up, joined func(i int) bool) {
 	words := (nodes + 63) / 64
-	t.live, t.got = make([]uint64, words), make([]uint64, words)
+	t.live, t.joined, t.got = make([]uint64, words), make([]uint64, words), make([]uint64, words)
 	for i := 0; i < nodes; i++ {
 		if up(i) {
 			setBit(t.live, i)
+			if joined(i) {
+				setBit(t.joined, i)
+			}
 		}
 	}
 }
@@ -126,6 +130,8 @@ type Missing struct {
 	// Refused: the receiver got it and did not deliver it (its budgets or
 	// validation refused it).
 	Refused int `json:"refused"`
+	// NotJoined: the receiver had no ready peer when it was published.
+	NotJoined int `json:"not_joined"`
 	// Unexplained: none of the above.
 	Unexplained int `json:"unexplained"`
 }
@@ -148,6 +154,8 @@ func (s *Sim) account() Missing {
 			switch {
 			case down && at >= t.at:
 				m.Crash++
+			case !hasBit(t.joined, i):
+				m.NotJoined++
 			case n.EP.Holding(t.msg):
 				m.InFlight++
 			case n.EP.Seen(t.msg):

@@ -279,12 +279,15 @@ func (s *Sim) every(interval time.Duration, end int64, ch state.Channel, size in
 			counts := now >= Epoch+int64(s.cfg.WarmUp) && now+int64(time.Second+20*s.cfg.LatencyMax) <= end
 			data, t := s.stats.message(now, n.Index, size, counts, s.live()-1)
 			before := s.Net.LastMsg()
-			if _, err := n.Store.Dispatch(action.BroadcastMessage{Channel: ch, Data: data}); err != nil || s.Net.LastMsg() == before {
+			s.Net.TrackNext(counts)
+			_, err := n.Store.Dispatch(action.BroadcastMessage{Channel: ch, Data: data})
+			s.Net.TrackNext(false)
+			if err != nil || s.Net.LastMsg() == before {
 				s.stats.refuse(t)
 			} else if counts {
 				t.msg = s.Net.LastMsg()
-				s.Net.Track(t.msg)
-				t.mark(len(s.Nodes), func(i int) bool { return !s.Nodes[i].EP.Down() && !s.Nodes[i].EP.Silent() })
+				t.mark(len(s.Nodes), func(i int) bool { return !s.Nodes[i].EP.Down() && !s.Nodes[i].EP.Silent() },
+					func(i int) bool { return s.Nodes[i].Store.State().Counts().Ready > 0 })
 			}
 		}
 		if s.Net.Now()+int64(interval) < end {

@@ -259,39 +259,33 @@ func (ep *Endpoint) Send(peer state.PeerID, ch, wire state.Channel, data []byte)
 	if ch != state.ChannelControl {
 		ep.complete(sentKey{peer: peer, ch: ch}, -1)
 	}
-	ep.transmit(l, 0, func(to *Endpoint) {
+	ep.transmit(l, func(to *Endpoint) {
 		to.Input(action.MessageReceived{Peer: ep.ID, Channel: wire, Data: data})
 	})
 }
 
 // transmit schedules fn at the other end of l, in order after earlier
-// messages, unless the message is lost or cannot cross a partition. A
-// broadcast's copy passes its ID (0 for anything else) so that the
-// network can account for it; transmit reports whether it is on its way.
-func (ep *Endpoint) transmit(l *link, id uint64, fn func(to *Endpoint)) bool {
+// messages, unless the message is lost or cannot cross a partition.
+func (ep *Endpoint) transmit(l *link, fn func(to *Endpoint)) {
 	n := ep.net
 	s := l.side(ep)
 	to := l.ends[1-s]
-	if !n.reachable(ep, to) {
-		n.dropped(id, DropPartition)
-		return false
+	if !n.reachable(ep, to) || n.lost() {
+		return
 	}
-	if n.lost() {
-		n.dropped(id, DropLoss)
-		return false
-	}
-	at := max(n.now+n.latency(), l.last[1-s])
-	l.last[1-s] = at
-	n.track(id, 1)
-	n.At(at, func() {
-		n.track(id, -1)
+	n.At(l.arrival(n, 1-s), func() {
 		if l.alive[1-s] {
 			fn(to)
-		} else {
-			n.dropped(id, DropClosed)
 		}
 	})
-	return true
+}
+
+// arrival draws when a message sent now reaches side s of l: a latency
+// after now, and not before what was sent earlier.
+func (l *link) arrival(n *Network, s int) int64 {
+	at := max(n.now+n.latency(), l.last[s])
+	l.last[s] = at
+	return at
 }
 
 // Publish sends a broadcast of ours to every peer (flood publishing).
@@ -301,6 +295,14 @@ func (ep *Endpoint) Publish(ch state.Channel, data []byte) {
 	m := &gossipMsg{id: n.msgSeq, author: ep.ID, ch: ch, data: data}
 	ep.markSeen(m.id)
 	ep.remember(m)
+	if n.trackNext {
+		n.trackNext = false
+		if n.fates == nil {
+			n.fates = map[uint64]*Fate{}
+		}
+		m.fate = &Fate{}
+		n.fates[m.id] = m.fate
+	}
 	ep.relay(m, nil, true)
 	ep.complete(sentKey{ch: ch}, int(ch))
 }

@@ -42,13 +42,10 @@ type Fate struct {
 // Dropped reports whether any copy was lost to cause c.
 func (f *Fate) Dropped(c DropCause) bool { return f != nil && f.Drops[c] > 0 }
 
-// Track starts following the copies of broadcast id (see LastMsg).
-func (n *Network) Track(id uint64) {
-	if n.fates == nil {
-		n.fates = map[uint64]*Fate{}
-	}
-	n.fates[id] = &Fate{}
-}
+// TrackNext makes the network follow the copies of the next broadcast
+// published (until TrackNext(false)); Fate(LastMsg()) then tells what
+// became of them.
+func (n *Network) TrackNext(on bool) { n.trackNext = on }
 
 // Fate returns what became of a tracked broadcast, nil if untracked.
 func (n *Network) Fate(id uint64) *Fate { return n.fates[id] }
@@ -59,14 +56,8 @@ func (n *Network) LastMsg() uint64 { return n.msgSeq }
 // Gossip returns the network's GossipSub traffic counts.
 func (n *Network) Gossip() GossipStats { return n.gstats }
 
-func (n *Network) track(id uint64, d int) {
-	if f := n.fates[id]; f != nil {
-		f.InFlight += d
-	}
-}
-
-func (n *Network) dropped(id uint64, c DropCause) {
-	if f := n.fates[id]; f != nil {
+func (f *Fate) drop(c DropCause) {
+	if f != nil {
 		f.Drops[c]++
 	}
 }

@@ -83,6 +83,8 @@ type gossipMsg struct {
 	author state.PeerID
 	ch     state.Channel
 	data   []byte
+	// fate, if the simulation tracks the message, accounts for its copies.
+	fate *Fate
 }
 
 // topic is one node's view of one broadcast channel.
@@ -213,7 +215,42 @@ func (ep *Endpoint) sendGossip(to *Endpoint, m *gossipMsg) {
 	if l == nil || !l.alive[l.side(ep)] {
 		return
 	}
-	ep.transmit(l, m.id, func(to *Endpoint) { to.receiveGossip(ep, m) })
+	n := ep.net
+	s := l.side(ep)
+	if !n.reachable(ep, to) {
+		m.fate.drop(DropPartition)
+		return
+	}
+	if n.lost() {
+		m.fate.drop(DropLoss)
+		return
+	}
+	if m.fate != nil {
+		m.fate.InFlight++
+	}
+	// A typed event rather than a closure: copies are most of a large
+	// simulation's events, and a closure is an allocation each.
+	n.seq++
+	n.events.push(event{at: l.arrival(n, 1-s), seq: n.seq, copy: copyOf{l: l, m: m, to: uint8(1 - s)}})
+}
+
+// copyOf is a copy of a broadcast on its way to side `to` of link l.
+type copyOf struct {
+	l  *link
+	m  *gossipMsg
+	to uint8
+}
+
+// arrive delivers the copy, unless its connection closed on the way.
+func (c copyOf) arrive() {
+	if c.m.fate != nil {
+		c.m.fate.InFlight--
+	}
+	if !c.l.alive[c.to] {
+		c.m.fate.drop(DropClosed)
+		return
+	}
+	c.l.ends[c.to].receiveGossip(c.l.ends[1-c.to], c.m)
 }
 
 // receiveGossip is a copy of a broadcast arriving from a peer: a message
@@ -221,7 +258,7 @@ func (ep *Endpoint) sendGossip(to *Endpoint, m *gossipMsg) {
 // and relayed only once the node accepts it.
 func (ep *Endpoint) receiveGossip(from *Endpoint, m *gossipMsg) {
 	if ep.down || ep.silent {
-		ep.net.dropped(m.id, DropCrash)
+		m.fate.drop(DropCrash)
 		return
 	}
 	ep.net.gstats.Arrivals++
@@ -369,7 +406,7 @@ func (ep *Endpoint) iwant(from *Endpoint, ids []uint64) {
 // with the rest of the connection's traffic.
 func (ep *Endpoint) control(to *Endpoint, fn func(to *Endpoint)) {
 	if l := ep.links[to.ID]; l != nil && l.alive[l.side(ep)] {
-		ep.transmit(l, 0, fn)
+		ep.transmit(l, fn)
 	}
 }
 

@@ -58,6 +58,7 @@ type Network struct {
 	gossip GossipConfig
 	gstats GossipStats
 	fates  map[uint64]*Fate
+	trackNext bool
 
 	// Events counts processed events.
 	Events uint64
@@ -95,7 +96,11 @@ func (n *Network) RunUntil(t int64) {
 		ev := n.events.pop()
 		n.now = ev.at
 		n.Events++
-		ev.fn()
+		if ev.fn != nil {
+			ev.fn()
+		} else {
+			ev.copy.arrive()
+		}
 	}
 	if t > n.now {
 		n.now = t
@@ -150,9 +155,10 @@ func (n *Network) SetLoss(ppm int) { n.cfg.LossPPM = ppm }
 func (n *Network) Endpoints() []*Endpoint { return n.nodes }
 
 type event struct {
-	at  int64
-	seq uint64
-	fn  func()
+	at   int64
+	seq  uint64
+	fn   func()
+	copy copyOf // when fn is nil
 }
 
 func (e *event) before(o *event) bool {

@@ -18,7 +18,7 @@ func (ep *Endpoint) Request(c service.Request) {
 		ep.net.After(0, func() { ep.Input(action.RequestFailed{Peer: c.Peer, ID: c.ID, Error: "not connected"}) })
 		return
 	}
-	ep.transmit(l, 0, func(to *Endpoint) {
+	ep.transmit(l, func(to *Endpoint) {
 		to.Input(action.RequestReceived{Peer: ep.ID, Channel: c.Wire, ID: c.ID, Data: c.Data})
 	})
 }
@@ -30,7 +30,7 @@ func (ep *Endpoint) Respond(c service.Respond) {
 	if l == nil || !l.alive[l.side(ep)] {
 		return
 	}
-	ep.transmit(l, 0, func(to *Endpoint) {
+	ep.transmit(l, func(to *Endpoint) {
 		to.Input(action.ResponseReceived{Peer: ep.ID, Channel: c.Wire, ID: c.ID, Status: c.Status, Data: c.Data})
 	})
 }
