@@ -55,9 +55,9 @@ type Network struct {
 	msgSeq    uint64
 	linkSeq   uint64
 
-	gossip GossipConfig
-	gstats GossipStats
-	fates  map[uint64]*Fate
+	gossip    GossipConfig
+	gstats    GossipStats
+	fates     map[uint64]*Fate
 	trackNext bool
 
 	// Events counts processed events.
