@@ -30,8 +30,8 @@ type tracked struct {
 	// msg is the network's ID of the broadcast (0: not published).
 	msg uint64
 	// live are the nodes up when it was published (the expected
-	// receivers, with the origin), joined those of them with a ready
-	// peer then, got those that delivered it.
+	// receivers, with the origin), joined those of them with a
+	// connection then, got those that delivered it.
 	live, joined, got []uint64
 }
 
@@ -130,7 +130,7 @@ type Missing struct {
 	// Refused: the receiver got it and did not deliver it (its budgets or
 	// validation refused it).
 	Refused int `json:"refused"`
-	// NotJoined: the receiver had no ready peer when it was published.
+	// NotJoined: the receiver had no connection when it was published.
 	NotJoined int `json:"not_joined"`
 	// Unexplained: none of the above.
 	Unexplained int `json:"unexplained"`

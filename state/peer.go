@@ -172,8 +172,10 @@ type PeerCounts struct {
 // call it where a limit is decided, and Check uses it to audit.
 func (s *State) Counts() PeerCounts {
 	var c PeerCounts
-	for _, id := range SortedKeys(s.Peers) {
-		c.add(s.Peers[id])
+	// Counting does not depend on the order: no sorting (reducers count
+	// on every tick and every admission).
+	for _, p := range Unordered(s.Peers) {
+		c.add(p)
 	}
 	return c
 }

@@ -21,8 +21,11 @@ type Endpoint struct {
 	silent   bool // frozen: connections stay open, nothing in or out
 
 	links map[state.PeerID]*link
-	// peers are the endpoints at the other end of links, by ID.
-	peers []*Endpoint
+	// peers are the endpoints at the other end of links, by ID; linkTo
+	// finds their links without hashing an ID (the path of every copy of
+	// every broadcast).
+	peers  []*Endpoint
+	linkTo map[*Endpoint]*link
 	dials map[state.PeerID]*dial
 	g     gossipNode
 	// held are broadcasts waiting for the node's verdict (relayed only
@@ -90,7 +93,7 @@ func (n *Network) Add(id state.PeerID, addr state.Addr, dispatch Dispatcher) *En
 	ep := &Endpoint{
 		net: n, ID: id, Addr: addr, dispatch: dispatch,
 		links: map[state.PeerID]*link{}, dials: map[state.PeerID]*dial{},
-		g: newGossipNode(), sent: map[sentKey]uint32{},
+		linkTo: map[*Endpoint]*link{}, g: newGossipNode(), sent: map[sentKey]uint32{},
 		held: map[uint64]heldMsg{}, validated: map[uint64]heldMsg{},
 	}
 	n.nodes = append(n.nodes, ep)
@@ -110,6 +113,7 @@ func (n *Network) Add(id state.PeerID, addr state.Addr, dispatch Dispatcher) *En
 // link records a new connection to other.
 func (ep *Endpoint) link(other *Endpoint, l *link) {
 	ep.links[other.ID] = l
+	ep.linkTo[other] = l
 	i, _ := slices.BinarySearchFunc(ep.peers, other.ID, func(p *Endpoint, id state.PeerID) int {
 		return strings.Compare(string(p.ID), string(id))
 	})
@@ -119,6 +123,7 @@ func (ep *Endpoint) link(other *Endpoint, l *link) {
 // unlink forgets the connection to other.
 func (ep *Endpoint) unlink(other *Endpoint) {
 	delete(ep.links, other.ID)
+	delete(ep.linkTo, other)
 	ep.peers = slices.DeleteFunc(ep.peers, func(p *Endpoint) bool { return p == other })
 	ep.leaveMeshes(other)
 }

@@ -211,7 +211,7 @@ func (ep *Endpoint) relay(m *gossipMsg, from *Endpoint, publish bool) {
 
 // sendGossip transmits one copy of m to a connected peer.
 func (ep *Endpoint) sendGossip(to *Endpoint, m *gossipMsg) {
-	l := ep.links[to.ID]
+	l := ep.linkTo[to]
 	if l == nil || !l.alive[l.side(ep)] {
 		return
 	}
@@ -348,7 +348,7 @@ func (ep *Endpoint) offer(ch state.Channel, t *topic) {
 // grafted is a peer adding us to its mesh: GossipSub adds it to ours
 // unless we pruned it recently (it is then pruned again).
 func (ep *Endpoint) grafted(from *Endpoint, ch state.Channel) {
-	if ep.down || ep.silent || ep.links[from.ID] == nil {
+	if ep.down || ep.silent || ep.linkTo[from] == nil {
 		return
 	}
 	t := ep.topic(ch)
@@ -405,7 +405,7 @@ func (ep *Endpoint) iwant(from *Endpoint, ids []uint64) {
 // control sends a gossip control message to a connected peer, in order
 // with the rest of the connection's traffic.
 func (ep *Endpoint) control(to *Endpoint, fn func(to *Endpoint)) {
-	if l := ep.links[to.ID]; l != nil && l.alive[l.side(ep)] {
+	if l := ep.linkTo[to]; l != nil && l.alive[l.side(ep)] {
 		ep.transmit(l, fn)
 	}
 }
