@@ -1,0 +1,128 @@
+package inspect
+
+import (
+	"os"
+	"path/filepath"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/p2pcore/p2pcore/action"
+	"github.com/p2pcore/p2pcore/replay"
+	"github.com/p2pcore/p2pcore/sim"
+	"github.com/p2pcore/p2pcore/state"
+)
+
+var (
+	simOnce sync.Once
+	simDir  string
+	simErr  error
+)
+
+// simLogs records a small seeded simulation once per test binary: five
+// nodes for 20 simulated seconds.
+func simLogs(t testing.TB) string {
+	t.Helper()
+	simOnce.Do(func() {
+		simDir, simErr = os.MkdirTemp("", "p2pcore-inspect-")
+		if simErr != nil {
+			return
+		}
+		var s *sim.Sim
+		s, simErr = sim.New(sim.Config{Nodes: 5, Seed: 7, Duration: 20 * time.Second, RecordDir: simDir, CheckpointEvery: 256})
+		if simErr != nil {
+			return
+		}
+		if _, simErr = s.Run(); simErr != nil {
+			return
+		}
+		simErr = s.Close()
+	})
+	if simErr != nil {
+		t.Fatal(simErr)
+	}
+	return simDir
+}
+
+func TestMain(m *testing.M) {
+	code := m.Run()
+	for _, d := range []string{simDir, simDir2} {
+		if d != "" {
+			os.RemoveAll(d)
+		}
+	}
+	os.Exit(code)
+}
+
+// hashesByID replays the log in full and returns the state hash after
+// every action: what a jump must reproduce.
+func hashesByID(t *testing.T, path string) []state.Hash {
+	t.Helper()
+	rd, err := replay.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rd.Close()
+	hashes := []state.Hash{{}}
+	r, err := replay.NewReplayer(rd, replay.Options{AfterAction: func(st *state.State, m action.Meta, _ action.Action) {
+		hashes = append(hashes, st.Hash())
+	}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := r.Run(); err != nil {
+		t.Fatal(err)
+	}
+	return hashes
+}
+
+func TestJumpGivesTheStateOfAFullReplay(t *testing.T) {
+	path := filepath.Join(simLogs(t), "node-001.log")
+	l, err := Load(path, Options{SnapshotEvery: 100})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !l.Verified || l.Problem != nil {
+		t.Fatalf("a good log: verified=%v problem=%v", l.Verified, l.Problem)
+	}
+	want := hashesByID(t, path)
+	if got := l.Len(); got != uint64(len(want)-1) {
+		t.Fatalf("indexed %d actions, the replay has %d", got, len(want)-1)
+	}
+	if len(l.snaps) < 3 {
+		t.Fatalf("only %d snapshots for %d actions every 100", len(l.snaps), l.Len())
+	}
+	// Every action at the start, around each snapshot, and at the end.
+	ids := []uint64{1, 2, 3, l.Len()}
+	for _, s := range l.snaps[1:] {
+		ids = append(ids, s.id-1, s.id, s.id+1)
+	}
+	for _, id := range ids {
+		if id == 0 || id > l.Len() {
+			continue
+		}
+		p, err := l.At(id)
+		if err != nil {
+			t.Fatalf("At(%d): %v", id, err)
+		}
+		if p.Meta.ID != id {
+			t.Fatalf("At(%d) returned action #%d", id, p.Meta.ID)
+		}
+		if got := p.After.Hash(); got != want[id] {
+			t.Fatalf("state after #%d: hash %s, a full replay gives %s", id, got.Short(), want[id].Short())
+		}
+		// An input's state has its clock set before it is applied.
+		if got := p.Before.Hash(); got != want[id-1] && p.Meta.Parent != 0 {
+			t.Fatalf("state before #%d: hash %s, a full replay gives %s", id, got.Short(), want[id-1].Short())
+		}
+		if p.Replayed > 100+uint64(64) {
+			t.Fatalf("At(%d) replayed %d actions with snapshots every 100", id, p.Replayed)
+		}
+		if k := l.kinds[id-1]; k != p.Action.Kind() {
+			t.Fatalf("#%d indexed as %s, replayed as %s", id, k, p.Action.Kind())
+		}
+	}
+	if _, err := l.At(l.Len() + 1); err == nil {
+		t.Fatal("At past the end: no error")
+	}
+}

@@ -1,0 +1,125 @@
+package inspect
+
+import (
+	"fmt"
+	"io"
+	"sort"
+
+	"github.com/p2pcore/p2pcore/action"
+	"github.com/p2pcore/p2pcore/replay"
+	"github.com/p2pcore/p2pcore/service"
+	"github.com/p2pcore/p2pcore/state"
+	"github.com/p2pcore/p2pcore/store"
+)
+
+// Point is one action seen in full: the action, the state it was applied
+// to (for an input, the state after the previous action with the clock
+// moved to the input's time) and the state it left, and the commands its
+// effects produced.
+type Point struct {
+	Meta     action.Meta
+	Action   action.Action
+	Dropped  bool
+	Before   *state.State
+	After    *state.State
+	Commands []service.Command
+	// Replayed is how many actions were replayed from the nearest
+	// snapshot to get here.
+	Replayed uint64
+}
+
+// At replays the log from the snapshot nearest before action id up to id,
+// and returns that action with the state around it. It replays at most
+// SnapshotEvery actions (plus the rest of id's input).
+func (l *Log) At(id uint64) (*Point, error) {
+	if id == 0 || id > l.Len() {
+		return nil, fmt.Errorf("%s: no action #%d (the log has #1 to #%d)", l.Name, id, l.Len())
+	}
+	// The last snapshot taken before id.
+	i := sort.Search(len(l.snaps), func(i int) bool { return l.snaps[i].id >= id }) - 1
+	if i < 0 {
+		return nil, fmt.Errorf("%s: no snapshot before action #%d", l.Name, id)
+	}
+	snap := l.snaps[i]
+	rd, err := replay.OpenAt(l.Path, snap.pos)
+	if err != nil {
+		return nil, err
+	}
+	defer rd.Close()
+	c := &capture{id: id}
+	st := snap.st.Clone()
+	s := store.New(st, nil, &c.clock, store.Options{Observer: c, AfterAction: c.after})
+	s.SetLastID(snap.id)
+	c.st = s
+	var rec replay.Record
+	for s.LastID() < id {
+		err := rd.NextInto(&rec)
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			return nil, err
+		}
+		if rec.Type != replay.RecordInput {
+			continue
+		}
+		c.clock.t = rec.Meta.Time
+		s.Dispatch(rec.Action)
+	}
+	if c.p.After == nil {
+		return nil, fmt.Errorf("%s: the replay from action #%d ended before #%d", l.Name, snap.id, id)
+	}
+	c.p.Replayed = s.LastID() - snap.id
+	return &c.p, nil
+}
+
+// capture is the store's observer during a seek: it copies the state around
+// the action it waits for.
+type capture struct {
+	id    uint64
+	st    *store.Store
+	clock fixedClock
+	p     Point
+}
+
+type fixedClock struct{ t int64 }
+
+func (c *fixedClock) Now() int64 { return c.t }
+
+func (c *capture) Input(m action.Meta, a action.Action) { c.before(m, a, false) }
+
+func (c *capture) Derived(m action.Meta, a action.Action, dropped bool) { c.before(m, a, dropped) }
+
+func (c *capture) before(m action.Meta, a action.Action, dropped bool) {
+	if m.ID != c.id {
+		return
+	}
+	c.p.Meta, c.p.Action, c.p.Dropped = m, a, dropped
+	c.p.Before = c.st.State().Clone()
+}
+
+func (c *capture) Commands(m action.Meta, _ action.Action, cmds []service.Command) {
+	if m.ID == c.id {
+		c.p.Commands = append([]service.Command(nil), cmds...)
+	}
+}
+
+func (c *capture) Checkpoint(uint64, state.Hash, []state.SectionHash) {}
+
+func (c *capture) after(st *state.State, m action.Meta, _ action.Action) {
+	if m.ID == c.id {
+		c.p.After = st.Clone()
+	}
+}
+
+// StateAt is the state after action id (0: the initial state).
+func (l *Log) StateAt(id uint64) (*state.State, error) {
+	if id == 0 {
+		return l.Header.InitialState(), nil
+	}
+	p, err := l.At(id)
+	if err != nil {
+		return nil, err
+	}
+	return p.After, nil
+}
