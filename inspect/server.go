@@ -135,10 +135,29 @@ func (s *Server) api(fn func(r *http.Request) (any, error)) http.HandlerFunc {
 	}
 }
 
-func (s *Server) log(r *http.Request) (*Log, int, []*Log, error) {
+// current is the logs served; a live server with none yet loads them.
+func (s *Server) current() ([]*Log, error) {
 	s.mu.Lock()
 	logs := s.logs
 	s.mu.Unlock()
+	if len(logs) > 0 || s.opts.Reload == nil {
+		return logs, nil
+	}
+	logs, err := s.opts.Reload()
+	if err != nil {
+		return nil, err
+	}
+	s.mu.Lock()
+	s.logs = logs
+	s.mu.Unlock()
+	return logs, nil
+}
+
+func (s *Server) log(r *http.Request) (*Log, int, []*Log, error) {
+	logs, err := s.current()
+	if err != nil {
+		return nil, 0, nil, err
+	}
 	i := 0
 	if v := r.URL.Query().Get("log"); v != "" {
 		n, err := strconv.Atoi(v)
@@ -188,9 +207,10 @@ type LogInfo struct {
 }
 
 func (s *Server) logsInfo(r *http.Request) (any, error) {
-	s.mu.Lock()
-	logs := s.logs
-	s.mu.Unlock()
+	logs, err := s.current()
+	if err != nil {
+		return nil, err
+	}
 	out := make([]LogInfo, len(logs))
 	for i, l := range logs {
 		out[i] = LogInfo{Index: i, Name: l.Name, Path: l.Path, Self: string(l.Self()), Network: l.Header.Config.Network,
