@@ -95,6 +95,9 @@ function readFilter() {
 
 async function resetList() {
   ui.pages.clear();
+  ui.gen = (ui.gen || 0) + 1;
+  $('list').replaceChildren($('spacer')); // no stale rows while the new ones load
+  $('count').textContent = 'loading…';
   const first = await fetchPage(0);
   ui.total = first.total;
   $('count').textContent = `${ui.total.toLocaleString()} actions` + (ui.filter.kind || ui.filter.peer || ui.filter.type || ui.filter.q ? ' match the filter' : '');
@@ -121,6 +124,7 @@ function render() {
   renderQueued = true;
   requestAnimationFrame(async () => {
     renderQueued = false;
+    const gen = ui.gen;
     const list = $('list');
     const first = Math.floor(list.scrollTop / ROW_H);
     const count = Math.ceil(list.clientHeight / ROW_H) + 2;
@@ -128,6 +132,7 @@ function render() {
     const pages = new Set();
     for (let i = first; i < last; i++) pages.add(Math.floor(i / PAGE));
     const loaded = await Promise.all([...pages].map(fetchPage));
+    if (gen !== ui.gen) return; // the filter changed meanwhile
     const rows = [];
     for (const page of loaded) {
       for (let j = 0; j < page.rows.length; j++) {
@@ -296,12 +301,13 @@ function chart(title, lines, unit) {
   const box = el('div', { class: 'chart' }, el('h4', {}, title));
   if (!pts.length) { box.append('no data'); return box; }
   const x0 = Math.min(...pts.map((p) => p[0])), x1 = Math.max(...pts.map((p) => p[0])) || 1;
-  const y1 = Math.max(1e-9, ...pts.map((p) => p[1]));
+  const y1 = Math.max(...pts.map((p) => p[1])) || 1;
   const sx = (x) => L + (W - L - 4) * (x - x0) / Math.max(x1 - x0, 1e-9);
   const sy = (y) => H - B - (H - B - 6) * y / y1;
   const ns = 'http://www.w3.org/2000/svg';
   const svg = document.createElementNS(ns, 'svg');
-  svg.setAttribute('width', W); svg.setAttribute('height', H);
+  svg.setAttribute('viewBox', `0 0 ${W} ${H}`);
+  svg.setAttribute('width', '100%');
   const add = (tag, attrs, text) => {
     const e = document.createElementNS(ns, tag);
     for (const [k, v] of Object.entries(attrs)) e.setAttribute(k, v);
@@ -336,7 +342,10 @@ async function showCharts() {
   const t0 = sm.length ? sm[0].t : 0;
   const x = (p) => (p.t - t0) / 1e9;
   const line = (name, f) => ({ name, points: sm.map((p) => [x(p), f(p)]) });
-  const rate = (name, f) => ({ name, points: sm.slice(1).map((p, i) => [x(p), (f(p) - f(sm[i])) / Math.max((p.t - sm[i].t) / 1e9, 1e-9)]) });
+  // A rate over less than half an interval (the last sample, taken at the
+  // end of the log) is mostly noise: left out.
+  const rate = (name, f) => ({ name, points: sm.slice(1).map((p, i) => [p, sm[i]]).filter(([p, q]) => p.t - q.t >= s.interval / 2)
+    .map(([p, q]) => [x(p), (f(p) - f(q)) / ((p.t - q.t) / 1e9)]) });
   const charts = [
     chart('Ready peers and connecting peers', [line('ready in', (p) => p.ready_in), line('ready out', (p) => p.ready_out), line('connecting', (p) => p.connecting), line('handshaking', (p) => p.handshaking)]),
     chart('Messages received per second, per channel', s.channels.map((c, i) => rate(c, (p) => p.received[i] || 0)).filter((l) => l.points.some((q) => q[1] > 0)), '/s'),
