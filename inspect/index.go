@@ -142,8 +142,8 @@ func Load(path string, opts Options) (*Log, error) {
 	r.OnCommands = func(m action.Meta, _ action.Action, cmds []service.Command) {
 		if i := m.ID - 1; i < uint64(len(l.ncmds)) {
 			l.ncmds[i] = uint16(min(len(cmds), 1<<16-1))
+			l.stats[l.kinds[i]].Commands += uint64(len(cmds))
 		}
-		l.stats[l.kinds[m.ID-1]].Commands += uint64(len(cmds))
 	}
 	sampler := newSampler(&l.series, h)
 	lastSnap := uint64(0)

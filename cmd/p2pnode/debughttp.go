@@ -43,15 +43,7 @@ func serveDebug(addr, token string, n *node.Node, record string) (func(), error)
 	mux.HandleFunc("/debug/pprof/symbol", pprof.Symbol)
 	mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
 	if record != "" {
-		reload := func() ([]*inspect.Log, error) {
-			l, err := inspect.Load(record, inspect.Options{})
-			if err != nil {
-				return nil, err
-			}
-			return []*inspect.Log{l}, nil
-		}
-		srv := inspect.NewServer(nil, inspect.ServerOptions{Token: token, Reload: reload, Timings: func() any { return timingsOf(n) }})
-		mux.Handle("/", srv.Handler())
+		mux.Handle("/", inspect.NewServer(nil, inspect.LiveOptions(n, record, token)).Handler())
 	} else {
 		mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 			if r.URL.Path != "/" {
@@ -82,43 +74,4 @@ func requireToken(token string, next http.Handler) http.Handler {
 		}
 		next.ServeHTTP(w, r)
 	})
-}
-
-// kindTiming is one kind's row of the inspector's statistics.
-type kindTiming struct {
-	Kind          string   `json:"kind"`
-	Count         uint64   `json:"count"`
-	ReduceMeanNS  int64    `json:"reduce_mean_ns"`
-	ReduceMaxNS   int64    `json:"reduce_max_ns"`
-	EffectsMeanNS int64    `json:"effects_mean_ns"`
-	EffectsMaxNS  int64    `json:"effects_max_ns"`
-	Histogram     []uint64 `json:"histogram"`
-}
-
-// timingsOf is what the inspector shows of the node's Metrics: per kind,
-// reducer and effects times, and a histogram of the two together.
-func timingsOf(n *node.Node) any {
-	m, ok := n.Metrics()
-	if !ok {
-		return nil
-	}
-	var buckets []string
-	for _, b := range node.TimingBuckets {
-		buckets = append(buckets, "≤"+b.String())
-	}
-	buckets = append(buckets, ">"+node.TimingBuckets[len(node.TimingBuckets)-1].String())
-	out := struct {
-		Buckets []string     `json:"buckets"`
-		Kinds   []kindTiming `json:"kinds"`
-	}{Buckets: buckets, Kinds: []kindTiming{}}
-	for _, k := range m.Kinds {
-		h := k.Total.Buckets
-		if h == nil {
-			h = make([]uint64, len(buckets))
-		}
-		out.Kinds = append(out.Kinds, kindTiming{Kind: k.Kind.String(), Count: k.Enabled,
-			ReduceMeanNS: int64(k.Reduce.Mean()), ReduceMaxNS: int64(k.Reduce.Max),
-			EffectsMeanNS: int64(k.Effects.Mean()), EffectsMaxNS: int64(k.Effects.Max), Histogram: h})
-	}
-	return out
 }

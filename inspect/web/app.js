@@ -67,10 +67,12 @@ async function selectLog(i, first) {
   if (l.problem) {
     banner.hidden = false;
     const d = l.divergence;
+    const unfinished = !d && /without its end record|torn tail/.test(l.problem);
     let text = (l.verified ? '' : 'This log did not verify: ') + l.problem;
+    if (unfinished && l.live) text = `The node is still writing this log: shown up to its last complete record (${l.actions} actions); Reload reads what it wrote since.`;
     if (d && !d.StateOnly) text += `\nOpened at the diverging action #${d.ID}.`;
     if (d && d.StateOnly) text += `\nOpened at #${d.At}, the first checkpoint whose state differs.`;
-    if (!d && /without its end record|torn/.test(l.problem)) banner.className = 'note';
+    if (unfinished) banner.className = 'note';
     banner.textContent = text;
   } else {
     banner.hidden = true;
