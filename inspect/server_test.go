@@ -2,6 +2,7 @@ package inspect
 
 import (
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"path/filepath"
@@ -136,4 +137,33 @@ func TestCheckListen(t *testing.T) {
 func itoa(n uint64) string {
 	b, _ := json.Marshal(n)
 	return string(b)
+}
+
+// Requests run concurrently (net/http serves each in its goroutine): jumps,
+// filters and the cache of selections share the loaded logs.
+func TestServerConcurrentRequests(t *testing.T) {
+	logs := loadSim(t, "node-000.log", "node-003.log")
+	h := NewServer(logs, ServerOptions{}).Handler()
+	urls := []string{"/api/action/%d?log=0", "/api/action/%d?log=1", "/api/actions?log=0&from=%d&n=50&kind=GossipReceived",
+		"/api/actions?log=1&from=%d&n=50&q=node-00", "/api/state/%d?log=0&path=Counters", "/api/find?log=1&id=%d&type=input"}
+	done := make(chan error)
+	for g := range 8 {
+		go func() {
+			for i := range 20 {
+				url := fmt.Sprintf(urls[(g+i)%len(urls)], 1+(g*37+i*101)%500)
+				rec := httptest.NewRecorder()
+				h.ServeHTTP(rec, httptest.NewRequest("GET", url, nil))
+				if rec.Code != http.StatusOK {
+					done <- fmt.Errorf("%s: %d %s", url, rec.Code, rec.Body.String())
+					return
+				}
+			}
+			done <- nil
+		}()
+	}
+	for range 8 {
+		if err := <-done; err != nil {
+			t.Error(err)
+		}
+	}
 }
