@@ -211,6 +211,28 @@ func TestInspectorInChromium(t *testing.T) {
 		shot("3-jump.png"),
 	)
 
+	// Follow a broadcast of node-000 after the network formed: the other
+	// four logs received it.
+	var pub uint64
+	for id := logs[0].Len() / 2; id <= logs[0].Len(); id++ {
+		if logs[0].Row(id).Kind == "BroadcastMessage" {
+			pub = id
+			break
+		}
+	}
+	do("follow a broadcast",
+		chromedp.Evaluate[chromedp.Void](`document.getElementById('jump-input').value = ''`),
+		chromedp.SendKeys(chromedp.ID("jump-input"), fmt.Sprint(pub)),
+		chromedp.Click(chromedp.ID("jump-btn")),
+		chromedp.WaitVisible(fmt.Sprintf(`//h2[@id="detail-title"][starts-with(., "#%d BroadcastMessage")]`, pub)),
+		chromedp.Click(chromedp.ID("follow")),
+		chromedp.WaitVisible(chromedp.CSS(`#follow-out table`)),
+		shot("3b-follow.png"),
+	)
+	if got := eval(`document.querySelectorAll('#follow-out table tr').length - 1`).(float64); got != 4 {
+		t.Errorf("broadcast #%d of node-000 followed to %v logs, want the 4 others", pub, got)
+	}
+
 	// Charts and statistics.
 	do("charts",
 		chromedp.Click(chromedp.ID("tab-charts")),

@@ -156,7 +156,8 @@ function rowNode(idx, r) {
   const n = el('div', { class: cls.join(' '), style: `top:${idx * ROW_H}px`, 'data-id': r.id, title: r.text },
     el('span', { class: 'id' }, '#' + r.id), el('span', { class: 'tm' }, fmtTime(r.t)),
     indent, el('span', { class: 'kind' }, r.kind), el('span', { class: 'txt' }, txt));
-  if (r.commands) n.append(el('span', { class: 'cmds', title: 'commands' }, '⇒' + r.commands));
+  if (r.commands) n.append(el('span', { class: 'cmds', title: 'commands its effects produced' }, '⇒' + r.commands));
+  if (!r.input) n.append(el('span', { class: 'par', title: 'queued by' }, ' ← #' + r.parent));
   n.addEventListener('click', () => select(r.id));
   return n;
 }
@@ -198,12 +199,12 @@ async function select(id) {
   const kids = el('div', { id: 'children' }, `Children (${d.children.length}): `);
   d.children.forEach((c, i) => { if (i) kids.append(', '); kids.append(link(c)); });
   parts.push(kids);
-  parts.push(el('h3', {}, `Commands (${d.cmds.length})`), el('pre', { id: 'cmds' }, d.cmds.join('\n') || '(none)'));
-  parts.push(el('h3', {}, 'State diff'), diffNode(d.diff));
   if (d.kind === 'BroadcastMessage' || d.kind === 'GossipReceived') {
     const out = el('div', { id: 'follow-out' });
     parts.push(el('button', { id: 'follow', onclick: () => follow(id, out) }, 'Follow this broadcast through every log'), out);
   }
+  parts.push(el('h3', {}, `Commands (${d.cmds.length})`), el('pre', { id: 'cmds' }, d.cmds.join('\n') || '(none)'));
+  parts.push(el('h3', {}, 'State diff'), diffNode(d.diff));
   $('detail').replaceChildren(...parts);
   loadState(id);
 }
