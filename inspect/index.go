@@ -83,7 +83,8 @@ type Log struct {
 	Problem  error
 	// Divergence is the replay's divergence, when there was one.
 	Divergence *replay.DivergenceError
-	Size       int64
+	// Size is the file's size when it was loaded, in bytes.
+	Size int64
 }
 
 // snapshot is the state after action id (and everything its input caused),
