@@ -121,6 +121,23 @@ func TestJumpGivesTheStateOfAFullReplay(t *testing.T) {
 		if k := l.kinds[id-1]; k != p.Action.Kind() {
 			t.Fatalf("#%d indexed as %s, replayed as %s", id, k, p.Action.Kind())
 		}
+		// The group: the input, then every action up to the next input,
+		// each queued by one before it.
+		g := p.Group
+		if len(g) == 0 || g[0].Meta.Parent != 0 || g[0].Meta.ID > id || g[len(g)-1].Meta.ID < id {
+			t.Fatalf("the group of #%d: %d actions from #%d", id, len(g), g[0].Meta.ID)
+		}
+		for j, c := range g {
+			if c.Meta.ID != g[0].Meta.ID+uint64(j) || (j > 0 && (c.Meta.Parent < g[0].Meta.ID || c.Meta.Parent >= c.Meta.ID)) {
+				t.Fatalf("the group of #%d: action %d is #%d queued by #%d", id, j, c.Meta.ID, c.Meta.Parent)
+			}
+			if c.Meta.ID == id && len(c.Commands) != len(p.Commands) {
+				t.Fatalf("#%d has %d commands in its group, %d on its own", id, len(c.Commands), len(p.Commands))
+			}
+		}
+		if next := g[len(g)-1].Meta.ID + 1; next <= l.Len() && l.flags[next-1]&flagInput == 0 {
+			t.Fatalf("the group of #%d stops before #%d, which is not an input", id, next)
+		}
 	}
 	if _, err := l.At(l.Len() + 1); err == nil {
 		t.Fatal("At past the end: no error")

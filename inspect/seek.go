@@ -26,7 +26,22 @@ type Point struct {
 	// Replayed is how many actions were replayed from the nearest
 	// snapshot to get here.
 	Replayed uint64
+	// Group is everything the input that led to the action did: the input
+	// and every action it caused, in order, each with its commands (at
+	// most maxGroup of them).
+	Group []Caused
 }
+
+// Caused is one action of an input's group.
+type Caused struct {
+	Meta     action.Meta
+	Action   action.Action
+	Dropped  bool
+	Commands []service.Command
+}
+
+// maxGroup bounds the actions of a group kept by At.
+const maxGroup = 2000
 
 // At replays the log from the snapshot nearest before action id up to id,
 // and returns that action with the state around it. It replays at most
@@ -46,7 +61,7 @@ func (l *Log) At(id uint64) (*Point, error) {
 		return nil, err
 	}
 	defer rd.Close()
-	c := &capture{id: id}
+	c := &capture{id: id, input: l.inputOf(id)}
 	st := snap.st.Clone()
 	s := store.New(st, nil, &c.clock, store.Options{Observer: c, AfterAction: c.after})
 	s.SetLastID(snap.id)
@@ -76,10 +91,12 @@ func (l *Log) At(id uint64) (*Point, error) {
 // capture is the store's observer during a seek: it copies the state around
 // the action it waits for.
 type capture struct {
-	id    uint64
-	st    *store.Store
-	clock fixedClock
-	p     Point
+	id      uint64
+	input   uint64 // the input whose group holds id
+	inGroup bool   // the actions seen now belong to it
+	st      *store.Store
+	clock   fixedClock
+	p       Point
 }
 
 type fixedClock struct{ t int64 }
@@ -91,6 +108,14 @@ func (c *capture) Input(m action.Meta, a action.Action) { c.before(m, a, false) 
 func (c *capture) Derived(m action.Meta, a action.Action, dropped bool) { c.before(m, a, dropped) }
 
 func (c *capture) before(m action.Meta, a action.Action, dropped bool) {
+	// The group is the input c.input and the derived actions after it,
+	// up to the next input.
+	if m.Parent == 0 {
+		c.inGroup = m.ID == c.input
+	}
+	if c.inGroup && len(c.p.Group) < maxGroup {
+		c.p.Group = append(c.p.Group, Caused{Meta: m, Action: a, Dropped: dropped})
+	}
 	if m.ID != c.id {
 		return
 	}
@@ -102,6 +127,9 @@ func (c *capture) Commands(m action.Meta, _ action.Action, cmds []service.Comman
 	if m.ID == c.id {
 		c.p.Commands = append([]service.Command(nil), cmds...)
 	}
+	if g := c.p.Group; len(g) > 0 && g[len(g)-1].Meta.ID == m.ID {
+		g[len(g)-1].Commands = append([]service.Command(nil), cmds...)
+	}
 }
 
 func (c *capture) Checkpoint(uint64, state.Hash, []state.SectionHash) {}
@@ -110,6 +138,14 @@ func (c *capture) after(st *state.State, m action.Meta, _ action.Action) {
 	if m.ID == c.id {
 		c.p.After = st.Clone()
 	}
+}
+
+// inputOf is the input whose group holds action id: its first ancestor.
+func (l *Log) inputOf(id uint64) uint64 {
+	for id > 0 && l.parents[id-1] != 0 {
+		id = l.parents[id-1]
+	}
+	return id
 }
 
 // StateAt is the state after action id (0: the initial state).

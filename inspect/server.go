@@ -358,6 +358,20 @@ type Detail struct {
 	Diff     string   `json:"diff"`
 	Replayed uint64   `json:"replayed"`
 	Millis   float64  `json:"ms"`
+	// Group is the input that led to the action and everything it
+	// caused, each with its parent and commands: the page draws it as a
+	// tree.
+	Group []GroupRow `json:"group"`
+}
+
+// GroupRow is one action of an input's group.
+type GroupRow struct {
+	ID      uint64   `json:"id"`
+	Parent  uint64   `json:"parent"`
+	Kind    string   `json:"kind"`
+	Text    string   `json:"text"`
+	Dropped bool     `json:"dropped,omitempty"`
+	Cmds    []string `json:"cmds,omitempty"`
 }
 
 func (s *Server) action(r *http.Request) (any, error) {
@@ -388,6 +402,14 @@ func (s *Server) action(r *http.Request) (any, error) {
 	}
 	for _, c := range p.Commands {
 		d.Cmds = append(d.Cmds, service.FormatCommandNamed(c, l.names))
+	}
+	d.Group = []GroupRow{}
+	for _, g := range p.Group {
+		row := GroupRow{ID: g.Meta.ID, Parent: g.Meta.Parent, Kind: g.Action.Kind().String(), Text: l.Text(g.Meta.ID), Dropped: g.Dropped}
+		for _, c := range g.Commands {
+			row.Cmds = append(row.Cmds, service.FormatCommandNamed(c, l.names))
+		}
+		d.Group = append(d.Group, row)
 	}
 	d.Millis = float64(time.Since(start).Microseconds()) / 1000
 	return d, nil

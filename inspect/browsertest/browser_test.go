@@ -269,8 +269,17 @@ func TestInspectorInChromium(t *testing.T) {
 		chromedp.WaitVisible(fmt.Sprintf(`//h2[@id="detail-title"][starts-with(., "#%d ")]`, input)),
 		chromedp.WaitVisible(chromedp.CSS(`#children a`)),
 		chromedp.WaitVisible(chromedp.CSS(`#list .row.selected`)),
+		chromedp.WaitVisible(chromedp.CSS(`#group li`)),
 		shot("6-overview.png"),
 	)
+	// The tree of what the input caused holds every action of its group.
+	var group uint64
+	for j := input + 1; j <= logs[0].Len() && !logs[0].Row(j).Input; j++ {
+		group++
+	}
+	if got := eval(`document.querySelectorAll('#group li:not(.cmd)').length`).(float64); uint64(got) != group+1 {
+		t.Errorf("the tree of input #%d shows %v actions, want %d", input, got, group+1)
+	}
 }
 
 // squash drops white space, which the page lays out its own way.

@@ -153,11 +153,13 @@ function rowNode(idx, r) {
   if (r.id === ui.selected) cls.push('selected');
   const indent = '  '.repeat(Math.min(r.depth || 0, 8)) + (r.input ? '' : '↳ ');
   const txt = r.text.slice(r.kind.length);
+  // The badges come before the text, which the row may cut.
   const n = el('div', { class: cls.join(' '), style: `top:${idx * ROW_H}px`, 'data-id': r.id, title: r.text },
     el('span', { class: 'id' }, '#' + r.id), el('span', { class: 'tm' }, fmtTime(r.t)),
-    indent, el('span', { class: 'kind' }, r.kind), el('span', { class: 'txt' }, txt));
+    indent, el('span', { class: 'kind' }, r.kind));
+  if (!r.input) n.append(el('span', { class: 'par', title: 'queued by' }, ' ←#' + r.parent));
   if (r.commands) n.append(el('span', { class: 'cmds', title: 'commands its effects produced' }, '⇒' + r.commands));
-  if (!r.input) n.append(el('span', { class: 'par', title: 'queued by' }, ' ← #' + r.parent));
+  n.append(el('span', { class: 'txt' }, txt));
   n.addEventListener('click', () => select(r.id));
   return n;
 }
@@ -204,9 +206,32 @@ async function select(id) {
     parts.push(el('button', { id: 'follow', onclick: () => follow(id, out) }, 'Follow this broadcast through every log'), out);
   }
   parts.push(el('h3', {}, `Commands (${d.cmds.length})`), el('pre', { id: 'cmds' }, d.cmds.join('\n') || '(none)'));
+  if (d.group.length > 1 || (d.group[0] && d.group[0].cmds)) {
+    parts.push(el('h3', {}, `What input #${d.group[0].id} caused`), groupTree(d.group, id));
+  }
   parts.push(el('h3', {}, 'State diff'), diffNode(d.diff));
   $('detail').replaceChildren(...parts);
   loadState(id);
+}
+
+// groupTree draws an input and the actions it caused as a tree, each
+// action with the commands its effects produced.
+function groupTree(group, selected) {
+  const kids = new Map();
+  for (const g of group) {
+    if (!kids.has(g.parent)) kids.set(g.parent, []);
+    kids.get(g.parent).push(g);
+  }
+  const node = (g) => {
+    const li = el('li', { class: g.id === selected ? 'sel' : '' },
+      el('a', { onclick: () => jump(g.id) }, `#${g.id}`), ' ', el('span', { class: g.dropped ? 'dropped' : '' }, g.text));
+    const sub = el('ul');
+    for (const c of g.cmds || []) sub.append(el('li', { class: 'cmd' }, '→ ' + c));
+    for (const k of kids.get(g.id) || []) sub.append(node(k));
+    if (sub.childNodes.length) li.append(sub);
+    return li;
+  };
+  return el('ul', { id: 'group', class: 'group' }, node(group[0]));
 }
 
 function diffNode(text) {
