@@ -3,6 +3,7 @@ package inspect
 import (
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -141,5 +142,51 @@ func TestJumpGivesTheStateOfAFullReplay(t *testing.T) {
 	}
 	if _, err := l.At(l.Len() + 1); err == nil {
 		t.Fatal("At past the end: no error")
+	}
+}
+
+// A log cut short (a node still writing it, a truncated copy) or damaged
+// in the middle is indexed up to its last good input, says why, and its
+// actions can be opened.
+func TestDamagedLogsAreIndexedUpToTheDamage(t *testing.T) {
+	src := filepath.Join(simLogs(t), "node-004.log")
+	data, err := os.ReadFile(src)
+	if err != nil {
+		t.Fatal(err)
+	}
+	full, err := Load(src, Options{SnapshotEvery: 200})
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	torn := filepath.Join(dir, "torn.log")
+	os.WriteFile(torn, data[:len(data)/2], 0o644)
+	flipped := append([]byte(nil), data...)
+	flipped[len(data)*3/4] ^= 0x40
+	bad := filepath.Join(dir, "bad.log")
+	os.WriteFile(bad, flipped, 0o644)
+
+	for _, c := range []struct {
+		path string
+		want string
+	}{{torn, "torn tail"}, {bad, "offset"}} {
+		l, err := Load(c.path, Options{SnapshotEvery: 200})
+		if err != nil {
+			t.Fatalf("%s: %v", c.path, err)
+		}
+		if l.Verified || l.Problem == nil || !strings.Contains(l.Problem.Error(), c.want) {
+			t.Fatalf("%s: verified=%v problem %v, want one with %q", l.Name, l.Verified, l.Problem, c.want)
+		}
+		if l.Len() == 0 || l.Len() >= full.Len() {
+			t.Fatalf("%s: indexed %d of %d actions", l.Name, l.Len(), full.Len())
+		}
+		p, err := l.At(l.Len())
+		if err != nil {
+			t.Fatalf("%s: the last indexed action: %v", l.Name, err)
+		}
+		want, _ := full.At(l.Len())
+		if p.After.Hash() != want.After.Hash() {
+			t.Fatalf("%s: the state after #%d differs from the whole log's", l.Name, l.Len())
+		}
 	}
 }
