@@ -14,7 +14,7 @@ FUZZ_TARGETS := \
 	./message:FuzzAddrListRequest ./message:FuzzAddrListResponse \
 	./message:FuzzAddrAnnounce ./message:FuzzDisconnect
 
-.PHONY: all build test lint fuzz bench bench-net bench-sim demo clean
+.PHONY: all build test test-browser lint fuzz bench bench-net bench-sim demo clean
 
 all: build
 
@@ -23,9 +23,14 @@ build:
 	$(GO) build ./...
 	$(GO) build -o bin/p2pnode ./cmd/p2pnode
 
-## test: formatting, vet, and every test (fuzz seed corpora included)
-test: lint
+## test: formatting, vet, every test (fuzz seed corpora included), and the browser test
+test: lint test-browser
 	$(GO) test -count=1 -timeout 20m ./...
+
+## test-browser: the inspector page driven in headless Chromium (a module of its own,
+## inspect/browsertest, so chromedp stays out of go.mod); screenshots go to $$P2PCORE_ARTEFACTS
+test-browser:
+	cd inspect/browsertest && $(GO) vet ./... && $(GO) test -count=1 -timeout 5m ./...
 
 ## lint: gofmt, go vet, and the determinism rules of DESIGN.md §3
 lint:

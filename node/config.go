@@ -73,6 +73,10 @@ type Config struct {
 	Bans map[string]time.Duration
 	// Logger receives structured logs (default: discard).
 	Logger *slog.Logger
+	// Metrics has the node time every action's reducer and effects and
+	// count message bytes, for Node.Metrics (a Prometheus endpoint, the
+	// inspector's statistics). It costs a few clock readings per action.
+	Metrics bool
 }
 
 // Validator is an application's verdict on a broadcast received from a

@@ -62,6 +62,7 @@ type Node struct {
 	svc   *p2p.Service
 	st    *store.Store
 	rec   *replay.Writer
+	meter *meter // with Config.Metrics
 	id    state.PeerID
 	addrs []string
 
@@ -200,6 +201,10 @@ func (n *Node) Start(ctx context.Context) error {
 	}
 	ev := n.peerEvents.observe(plog)
 	opts.Observer, opts.AfterAction = ev, ev.after
+	if cfg.Metrics {
+		n.meter = newMeter(ev)
+		opts.Observer, opts.Phases = n.meter, n.meter.phase
+	}
 	n.st = store.New(st, svc, realClock{}, opts)
 	plog.st, ev.st = n.st, n.st
 	n.started = true
@@ -251,7 +256,14 @@ func (n *Node) loop(saved state.PeerStore) {
 // dispatch runs one input through the store and wakes the API calls it
 // may have made room for.
 func (n *Node) dispatch(a action.Action) error {
+	var start time.Time
+	if n.meter != nil {
+		start = time.Now()
+	}
 	_, err := n.st.Dispatch(a)
+	if n.meter != nil {
+		n.meter.dispatched(time.Since(start))
+	}
 	switch a := a.(type) {
 	case action.Published:
 		n.retry(&n.broadcastWaiters[a.Channel])

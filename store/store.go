@@ -70,7 +70,22 @@ type Options struct {
 	// or dropped, with the state it left; a replay uses it to hash the
 	// state after each action when narrowing down a divergence.
 	AfterAction func(st *state.State, m action.Meta, a action.Action)
+	// Phases, if set, is told as an enabled action's reducer starts, as
+	// its effects start and as they end. A running node times them with
+	// the wall clock, outside the core; nothing it learns reaches the
+	// state, the log or the commands.
+	Phases func(p Phase, m action.Meta, a action.Action)
 }
+
+// Phase is a step of applying an enabled action, for Options.Phases.
+type Phase uint8
+
+// The phases, in the order they happen.
+const (
+	PhaseReduce  Phase = iota // the reducer is about to run
+	PhaseEffects              // the reducer is done, the effects are about to run
+	PhaseDone                 // the effects are done
+)
 
 // Store dispatches actions to one State. It is not safe for concurrent
 // use: one goroutine owns it.
@@ -215,8 +230,17 @@ func (s *Store) apply(m action.Meta, a action.Action, notEnabled error) {
 func (s *Store) run(m action.Meta, a action.Action) {
 	s.current = m.ID
 	first := len(s.cmds)
+	if s.opts.Phases != nil {
+		s.opts.Phases(PhaseReduce, m, a)
+	}
 	reducer.Reduce(s.st, m, a, s)
+	if s.opts.Phases != nil {
+		s.opts.Phases(PhaseEffects, m, a)
+	}
 	effects.Run(s.st, m, a, s, s)
+	if s.opts.Phases != nil {
+		s.opts.Phases(PhaseDone, m, a)
+	}
 	if s.opts.Intercept != nil {
 		s.cmds = append(s.cmds[:first], s.opts.Intercept(s.st, m, a, s.cmds[first:])...)
 	}

@@ -3,6 +3,7 @@
 //	p2pnode run      start a node (see p2pnode run -h)
 //	p2pnode replay   verify, trace, step through and diff an action log
 //	p2pnode sim      run a seeded multi-node simulation
+//	p2pnode inspect  browse action logs in a local web page
 //	p2pnode keygen   create a node identity key
 //	p2pnode demo     start a local network on 127.0.0.1, check it, replay it
 //	p2pnode version  print the version
@@ -40,6 +41,7 @@ func commands() []command {
 		{"run", "start a node", runNode},
 		{"replay", "verify, trace, step through and diff an action log", runReplay},
 		{"sim", "run a seeded multi-node simulation", runSim},
+		{"inspect", "browse action logs in a local web page: timeline, state, diffs, charts", runInspect},
 		{"keygen", "create a node identity key", runKeygen},
 		{"demo", "start a local network on 127.0.0.1, check it, replay every log", runDemo},
 		{"version", "print the version", runVersion},

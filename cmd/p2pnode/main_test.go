@@ -193,7 +193,7 @@ func writeFile(t *testing.T, path, content string) string {
 const localTCP = "/ip4/127.0.0.1/tcp/0"
 
 func TestUsage(t *testing.T) {
-	names := []string{"run", "replay", "sim", "keygen", "demo", "version"}
+	names := []string{"run", "replay", "sim", "inspect", "keygen", "demo", "version"}
 
 	r := cli()
 	if r.code != 2 || r.stderr != "" {

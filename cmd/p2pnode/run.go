@@ -13,6 +13,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/p2pcore/p2pcore/inspect"
 	"github.com/p2pcore/p2pcore/internal/configfile"
 	"github.com/p2pcore/p2pcore/node"
 	"github.com/p2pcore/p2pcore/reducer"
@@ -77,7 +78,8 @@ func runNode(args []string, stdout, stderr io.Writer) error {
 	logFormat := fs.String("log-format", def.LogFormat, "text or json")
 	websocket := fs.Bool("websocket", def.WebSocket, "also listen and dial over WebSocket")
 	seed := fs.Uint64("seed", def.Seed, "seed of the state machine's RNG (default: random; always recorded)")
-	httpAddr := fs.String("http", def.HTTP, "serve /debug/pprof/ on `ADDR` (loopback only, e.g. 127.0.0.1:9090)")
+	httpAddr := fs.String("http", def.HTTP, "serve /metrics (Prometheus), /debug/pprof/ and the inspector on `ADDR` (e.g. 127.0.0.1:9090; another than loopback needs --http-token)")
+	httpToken := fs.String("http-token", "", "require `TOKEN` on every --http request (?token= or Authorization: Bearer)")
 	recordPayloads := fs.String("record-payloads", def.RecordPayloads, "digest: record application payloads over the limit as length and SHA-256; full: record them all")
 	fs.Var(bans, "ban", "ban a peer ID or IP: `TARGET=DURATION` (repeatable)")
 	rest, err := parse(fs, args)
@@ -152,6 +154,7 @@ func runNode(args []string, stdout, stderr io.Writer) error {
 		Network: rf.Network, Listen: rf.Listen, Bootstrap: rf.Bootstrap, DataDir: rf.DataDir,
 		Record: rf.Record, CheckpointEvery: rf.CheckpointEvery, Seed: rf.Seed, Rules: &rules,
 		RecordPayloads: rf.RecordPayloads, WebSocket: rf.WebSocket, Bans: rf.Bans,
+		Metrics: rf.HTTP != "",
 	}
 	logger, err := newLogger(rf.LogLevel, rf.LogFormat, stderr)
 	if err != nil {
@@ -166,12 +169,17 @@ func runNode(args []string, stdout, stderr io.Writer) error {
 		p2p.RouteLogs(nil)
 	}
 
+	if rf.HTTP != "" {
+		if err := inspect.CheckListen(rf.HTTP, *httpToken); err != nil {
+			return usagef("--http: %v", err)
+		}
+	}
 	n, err := node.New(cfg)
 	if err != nil {
 		return err
 	}
 	if rf.HTTP != "" {
-		closeHTTP, err := serveDebug(rf.HTTP)
+		closeHTTP, err := serveDebug(rf.HTTP, *httpToken, n, cfg.Record)
 		if err != nil {
 			return err
 		}

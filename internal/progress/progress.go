@@ -36,8 +36,9 @@ func New(w io.Writer, label string, total float64, unit func(float64) string) *M
 }
 
 // Update reports that done of the total is done. It is cheap to call
-// often: it draws at most five times a second on a terminal, and
-// otherwise prints a line every 10 % (or every 10 s).
+// often: it draws at most five times a second on a terminal (the bar, the
+// rate and the time left), and otherwise prints a line every 10 % (or
+// every 10 s).
 func (m *Meter) Update(done float64) {
 	now := time.Now()
 	if now.Sub(m.start) < time.Second {
@@ -54,7 +55,8 @@ func (m *Meter) Update(done float64) {
 		m.last, m.shown = now, true
 		const width = 30
 		bar := strings.Repeat("█", pct*width/100) + strings.Repeat("░", width-pct*width/100)
-		fmt.Fprintf(m.w, "\r%s %s %3d%%  %s of %s  %s", m.label, bar, pct, m.unit(done), m.unit(m.total), eta(now.Sub(m.start), pct))
+		rate := done / now.Sub(m.start).Seconds()
+		fmt.Fprintf(m.w, "\r%s %s %3d%%  %s of %s  %s/s  %s", m.label, bar, pct, m.unit(done), m.unit(m.total), m.unit(rate), eta(now.Sub(m.start), pct))
 		return
 	}
 	if pct/10 == m.lastPct/10 && now.Sub(m.last) < 10*time.Second {

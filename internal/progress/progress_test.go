@@ -25,3 +25,21 @@ func TestMeterPrintsLinesOffATerminal(t *testing.T) {
 		t.Errorf("got %d lines:\n%s", len(lines), b.String())
 	}
 }
+
+// On a terminal, a meter redraws one line: the bar, the amount, the rate
+// and the time left.
+func TestMeterDrawsABarWithRateOnATerminal(t *testing.T) {
+	var b strings.Builder
+	m := New(&b, "inspect", 100<<20, Bytes)
+	m.tty = true
+	m.start = m.start.Add(-2 * time.Second)
+	m.last = m.last.Add(-time.Second)
+	m.Update(50 << 20)
+	m.Done()
+	out := b.String()
+	for _, want := range []string{"\rinspect ", " 50%", "50.0 MiB of 100.0 MiB", "MiB/s", "left", "inspect done in"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("the bar %q has no %q", out, want)
+		}
+	}
+}
