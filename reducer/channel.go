@@ -2,6 +2,7 @@ package reducer
 
 import (
 	"fmt"
+	"slices"
 
 	"github.com/p2pcore/p2pcore/action"
 	"github.com/p2pcore/p2pcore/message"
@@ -140,21 +141,25 @@ func reduceUnthrottle(s *state.State, a action.Unthrottle) {
 // tickThrottles lets a throttled peer be heard again once every budget it
 // has is back within its burst.
 func tickThrottles(s *state.State, q action.Queue) {
-	for _, id := range state.SortedKeys(s.Peers) {
-		p := s.Peers[id]
-		if !p.Throttled {
-			continue
-		}
-		if recovered(s, p.Budgets) {
-			q.Push(action.Unthrottle{Peer: id})
+	// Few peers are ever throttled: find them without sorting them all,
+	// then queue their actions in ID order.
+	var throttled []state.PeerID
+	for id, p := range state.Unordered(s.Peers) {
+		if p.Throttled && recovered(s, p.Budgets) {
+			throttled = append(throttled, id)
 		}
 	}
-	for _, id := range state.SortedKeys(s.Gossip.Authors) {
-		au := s.Gossip.Authors[id]
-		if !au.Throttled {
-			continue
+	slices.Sort(throttled)
+	for _, id := range throttled {
+		q.Push(action.Unthrottle{Peer: id})
+	}
+	// An author's recovery touches only its own entry: any order will do
+	// (a node hears from thousands of authors; sorting them every tick
+	// was most of a large simulation's ticks).
+	for _, au := range state.Unordered(s.Gossip.Authors) {
+		if au.Throttled {
+			au.Throttled = !recovered(s, au.Budgets)
 		}
-		au.Throttled = !recovered(s, au.Budgets)
 	}
 }
 

@@ -138,6 +138,14 @@ func learn(s *state.State, pa state.PeerAddr, source state.PeerID) bool {
 	if !message.CanonicalPeerID(s.Config.IDs, string(pa.ID)) {
 		return false
 	}
+	if e, ok := s.Discovery.Book[pa.ID]; ok && slices.Equal(e.Addrs, pa.Addrs) {
+		// Heard again as we know it: its addresses were checked when it
+		// was learned (parsing them is the dearest part of peer exchange
+		// in a large network, where every node hears of every other many
+		// times).
+		e.LastSeen = s.Now
+		return false
+	}
 	var addrs []state.Addr
 	for _, a := range pa.Addrs {
 		if len(addrs) < s.Config.MaxAddrsPerPeer && message.ValidAddr(string(a)) && !slices.Contains(addrs, a) {
@@ -265,7 +273,11 @@ func reduceAddrListRequestReceived(s *state.State, a action.AddrListRequestRecei
 		if id == a.Peer || s.Banned(id, e.Addrs...) {
 			continue
 		}
-		pool = append(pool, state.PeerAddr{ID: id, Addrs: message.Sendable(e.Addrs)})
+		addrs := e.Addrs // checked when learned, at most MaxAddrsPerPeer
+		if e.Boot {
+			addrs = message.Sendable(e.Addrs) // configured: may be more
+		}
+		pool = append(pool, state.PeerAddr{ID: id, Addrs: addrs})
 	}
 	// A random sample, as large as the list limits and the control
 	// channel's message size allow: an answer over that size would get us

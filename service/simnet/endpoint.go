@@ -26,8 +26,8 @@ type Endpoint struct {
 	// every broadcast).
 	peers  []*Endpoint
 	linkTo map[*Endpoint]*link
-	dials map[state.PeerID]*dial
-	g     gossipNode
+	dials  map[state.PeerID]*dial
+	g      gossipNode
 	// held are broadcasts waiting for the node's verdict (relayed only
 	// once accepted), and those its validator is looking at.
 	held      map[uint64]heldMsg
@@ -296,8 +296,8 @@ func (l *link) arrival(n *Network, s int) int64 {
 // Publish sends a broadcast of ours to every peer (flood publishing).
 func (ep *Endpoint) Publish(ch state.Channel, data []byte) {
 	n := ep.net
-	n.msgSeq++
-	m := &gossipMsg{id: n.msgSeq, author: ep.ID, ch: ch, data: data}
+	m := &gossipMsg{author: ep.ID, ch: ch, data: data}
+	n.publish(m)
 	ep.markSeen(m.id)
 	ep.remember(m)
 	if n.trackNext {

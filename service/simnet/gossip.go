@@ -80,6 +80,7 @@ func (g GossipStats) Amplification() float64 {
 // publisher and shared by every copy.
 type gossipMsg struct {
 	id     uint64
+	at     int64 // when it was published
 	author state.PeerID
 	ch     state.Channel
 	data   []byte
@@ -109,8 +110,6 @@ type gossipNode struct {
 	seen     []uint64
 	seenBase uint64
 	seenQ    []seenAt
-	// cache holds the messages of the message cache by ID.
-	cache map[uint64]*gossipMsg
 }
 
 type seenAt struct {
@@ -119,7 +118,7 @@ type seenAt struct {
 }
 
 func newGossipNode() gossipNode {
-	return gossipNode{cache: map[uint64]*gossipMsg{}}
+	return gossipNode{}
 }
 
 // topic returns the node's view of ch, joining it on first use.
@@ -187,7 +186,16 @@ func (g *gossipNode) forgetSeen(now, ttl int64) {
 func (ep *Endpoint) remember(m *gossipMsg) {
 	t := ep.topic(m.ch)
 	t.history[0] = append(t.history[0], m.id)
-	ep.g.cache[m.id] = m
+}
+
+// cached reports whether the node's message cache still holds id.
+func (t *topic) cached(id uint64) bool {
+	for _, h := range t.history {
+		if slices.Contains(h, id) {
+			return true
+		}
+	}
+	return false
 }
 
 // relay sends m to the peers GossipSub would: every peer for our own
@@ -307,9 +315,6 @@ func (ep *Endpoint) heartbeat() {
 		}
 		ep.offer(state.Channel(ch), t)
 		last := t.history[len(t.history)-1]
-		for _, id := range last {
-			delete(ep.g.cache, id)
-		}
 		copy(t.history[1:], t.history[:len(t.history)-1])
 		t.history[0] = last[:0]
 		for id, until := range t.backoff {
@@ -395,7 +400,7 @@ func (ep *Endpoint) iwant(from *Endpoint, ids []uint64) {
 		return
 	}
 	for _, id := range ids {
-		if m, ok := ep.g.cache[id]; ok {
+		if m := ep.net.message(id); m != nil && ep.topic(m.ch).cached(id) {
 			ep.net.gstats.Fetched++
 			ep.sendGossip(from, m)
 		}
@@ -434,4 +439,35 @@ func (n *Network) shuffle(s []*Endpoint) {
 		j := n.rng.Intn(i + 1)
 		s[i], s[j] = s[j], s[i]
 	}
+}
+
+// The network keeps the broadcasts of the last few heartbeats by ID, in
+// publishing order, for nodes to answer IWANTs from; each node's message
+// cache is only the IDs in its topics' history. (A map per node of the
+// messages it cached cost an insertion and a deletion for every delivery.)
+
+// publish registers m, numbered next, and forgets the messages older than
+// any node's message cache.
+func (n *Network) publish(m *gossipMsg) {
+	n.msgSeq++
+	m.id, m.at = n.msgSeq, n.now
+	if len(n.msgs) == 0 {
+		n.msgBase = m.id
+	}
+	n.msgs = append(n.msgs, m)
+	keep := int64(n.gossip.HistoryLength+1) * int64(n.gossip.Heartbeat)
+	i := 0
+	for i < len(n.msgs)-1 && n.msgs[i].at+keep < n.now {
+		n.msgs[i] = nil
+		i++
+	}
+	n.msgs, n.msgBase = n.msgs[i:], n.msgBase+uint64(i)
+}
+
+// message returns broadcast id if it is recent enough to be cached.
+func (n *Network) message(id uint64) *gossipMsg {
+	if id < n.msgBase || id-n.msgBase >= uint64(len(n.msgs)) {
+		return nil
+	}
+	return n.msgs[id-n.msgBase]
 }

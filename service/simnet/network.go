@@ -44,7 +44,7 @@ type Network struct {
 	cfg    Config
 	now    int64
 	rng    state.RNG
-	events eventQueue
+	events calendar
 	seq    uint64
 
 	nodes  []*Endpoint
@@ -59,6 +59,8 @@ type Network struct {
 	gstats    GossipStats
 	fates     map[uint64]*Fate
 	trackNext bool
+	msgs      []*gossipMsg
+	msgBase   uint64
 
 	// Events counts processed events.
 	Events uint64
@@ -92,7 +94,11 @@ func (n *Network) After(d time.Duration, fn func()) { n.At(n.now+int64(d), fn) }
 // RunUntil processes events in time order until none is due at or before
 // t, then sets the clock to t.
 func (n *Network) RunUntil(t int64) {
-	for n.events.Len() > 0 && n.events[0].at <= t {
+	for {
+		next := n.events.peek()
+		if next == nil || next.at > t {
+			break
+		}
 		ev := n.events.pop()
 		n.now = ev.at
 		n.Events++
@@ -153,68 +159,6 @@ func (n *Network) SetLoss(ppm int) { n.cfg.LossPPM = ppm }
 
 // Endpoints lists the nodes in the order they were added.
 func (n *Network) Endpoints() []*Endpoint { return n.nodes }
-
-type event struct {
-	at   int64
-	seq  uint64
-	fn   func()
-	copy copyOf // when fn is nil
-}
-
-func (e *event) before(o *event) bool {
-	return e.at < o.at || e.at == o.at && e.seq < o.seq
-}
-
-// eventQueue is a 4-ary min-heap on (time, sequence): events at the same
-// time run in the order they were scheduled. It is written out rather than
-// built on container/heap, whose interface boxed every event on the heap
-// (an allocation per event, millions a simulated minute).
-type eventQueue []event
-
-func (q eventQueue) Len() int { return len(q) }
-
-func (q *eventQueue) push(e event) {
-	*q = append(*q, e)
-	h := *q
-	i := len(h) - 1
-	for i > 0 {
-		parent := (i - 1) / 4
-		if !h[i].before(&h[parent]) {
-			break
-		}
-		h[i], h[parent] = h[parent], h[i]
-		i = parent
-	}
-}
-
-func (q *eventQueue) pop() event {
-	h := *q
-	top := h[0]
-	last := len(h) - 1
-	h[0] = h[last]
-	h[last] = event{}
-	h = h[:last]
-	*q = h
-	i := 0
-	for {
-		first := 4*i + 1
-		if first >= len(h) {
-			break
-		}
-		best := first
-		for c := first + 1; c < first+4 && c < len(h); c++ {
-			if h[c].before(&h[best]) {
-				best = c
-			}
-		}
-		if !h[best].before(&h[i]) {
-			break
-		}
-		h[i], h[best] = h[best], h[i]
-		i = best
-	}
-	return top
-}
 
 // Dispatcher receives the input actions meant for one node.
 type Dispatcher func(action.Action)

@@ -1,0 +1,185 @@
+package simnet
+
+import "slices"
+
+// The event queue. A large simulation has tens of thousands of events
+// pending, nearly all copies of broadcasts due within the next 50 ms, and
+// a binary or 4-ary heap over them was an eighth of the run. The calendar
+// below keeps the next few seconds in buckets of about a millisecond:
+// scheduling appends to a bucket, and a bucket is sorted once, when the
+// clock reaches it. Events further ahead wait in a heap. The order is
+// exactly the heap's: by time, then by the order they were scheduled.
+
+type event struct {
+	at   int64
+	seq  uint64
+	fn   func()
+	copy copyOf // when fn is nil
+}
+
+func (e *event) before(o *event) bool {
+	return e.at < o.at || e.at == o.at && e.seq < o.seq
+}
+
+// eventQueue is a 4-ary min-heap on (time, sequence): events at the same
+// time run in the order they were scheduled. It is written out rather than
+// built on container/heap, whose interface boxed every event on the heap
+// (an allocation per event, millions a simulated minute).
+type eventQueue []event
+
+func (q eventQueue) Len() int { return len(q) }
+
+func (q *eventQueue) push(e event) {
+	*q = append(*q, e)
+	h := *q
+	i := len(h) - 1
+	for i > 0 {
+		parent := (i - 1) / 4
+		if !h[i].before(&h[parent]) {
+			break
+		}
+		h[i], h[parent] = h[parent], h[i]
+		i = parent
+	}
+}
+
+func (q *eventQueue) pop() event {
+	h := *q
+	top := h[0]
+	last := len(h) - 1
+	h[0] = h[last]
+	h[last] = event{}
+	h = h[:last]
+	*q = h
+	i := 0
+	for {
+		first := 4*i + 1
+		if first >= len(h) {
+			break
+		}
+		best := first
+		for c := first + 1; c < first+4 && c < len(h); c++ {
+			if h[c].before(&h[best]) {
+				best = c
+			}
+		}
+		if !h[best].before(&h[i]) {
+			break
+		}
+		h[i], h[best] = h[best], h[i]
+		i = best
+	}
+	return top
+}
+
+const (
+	bucketShift = 20   // bucket width: 2^20 ns, about a millisecond
+	numBuckets  = 4096 // the calendar's horizon: about 4.4 s
+)
+
+// calendar is the network's event queue.
+type calendar struct {
+	// cur holds the events of bucket curBucket, sorted, from head on.
+	cur       []event
+	head      int
+	curBucket int64
+	// ring holds the events of the next numBuckets-1 buckets, unsorted,
+	// each at its bucket number modulo numBuckets; inRing counts them.
+	ring   [numBuckets][]event
+	inRing int
+	// far holds the events beyond the ring.
+	far eventQueue
+}
+
+// Len is the number of pending events.
+func (c *calendar) Len() int { return len(c.cur) - c.head + c.inRing + c.far.Len() }
+
+func bucketOf(at int64) int64 { return at >> bucketShift }
+
+// push schedules e. Events of the current bucket or an earlier one (the
+// clock may stand before the current bucket once peek has moved to it)
+// are put in place among the sorted ones.
+func (c *calendar) push(e event) {
+	b := bucketOf(e.at)
+	switch {
+	case b <= c.curBucket:
+		// e was scheduled last: it goes after every event due no later.
+		rest := c.cur[c.head:]
+		i, _ := slices.BinarySearchFunc(rest, e.at, func(x event, at int64) int {
+			if x.at <= at {
+				return -1
+			}
+			return 1
+		})
+		if c.head > 0 && i == 0 {
+			c.head--
+			c.cur[c.head] = e
+			return
+		}
+		c.cur = slices.Insert(c.cur, c.head+i, e)
+	case b < c.curBucket+numBuckets:
+		c.ring[b%numBuckets] = append(c.ring[b%numBuckets], e)
+		c.inRing++
+	default:
+		c.far.push(e)
+	}
+}
+
+// peek returns the next event without removing it, nil if none.
+func (c *calendar) peek() *event {
+	if c.head == len(c.cur) && !c.advance() {
+		return nil
+	}
+	return &c.cur[c.head]
+}
+
+// pop removes and returns the next event; there must be one.
+func (c *calendar) pop() event {
+	if c.head == len(c.cur) {
+		c.advance()
+	}
+	e := c.cur[c.head]
+	c.cur[c.head] = event{}
+	c.head++
+	return e
+}
+
+// advance moves to the next bucket holding events and sorts it; it
+// reports false if no event is pending.
+func (c *calendar) advance() bool {
+	c.cur, c.head = c.cur[:0], 0
+	for {
+		if c.inRing == 0 {
+			if c.far.Len() == 0 {
+				return false
+			}
+			// Nothing near: jump to the far heap's first bucket.
+			c.curBucket = max(c.curBucket+1, bucketOf(c.far[0].at))
+		} else {
+			c.curBucket++
+		}
+		slot := &c.ring[c.curBucket%numBuckets]
+		c.cur = append(c.cur, *slot...)
+		c.inRing -= len(*slot)
+		clear(*slot)
+		*slot = (*slot)[:0]
+		for c.far.Len() > 0 && bucketOf(c.far[0].at) == c.curBucket {
+			c.cur = append(c.cur, c.far.pop())
+		}
+		// Events now within the horizon move from the heap to the ring.
+		for c.far.Len() > 0 && bucketOf(c.far[0].at) < c.curBucket+numBuckets {
+			e := c.far.pop()
+			c.ring[bucketOf(e.at)%numBuckets] = append(c.ring[bucketOf(e.at)%numBuckets], e)
+			c.inRing++
+		}
+		if len(c.cur) > 0 {
+			slices.SortFunc(c.cur, func(a, b event) int {
+				if a.before(&b) {
+					return -1
+				}
+				return 1
+			})
+			return true
+		}
+	}
+}
