@@ -62,6 +62,8 @@ type Config struct {
 	Tweak func(i int, c *state.Config)
 	// Faults are applied at their times.
 	Faults []Fault
+	// Sessions, if set, runs a session workload (session.go).
+	Sessions *Sessions
 }
 
 // FaultKind names a fault.
@@ -172,6 +174,8 @@ type Sim struct {
 	Nodes []*Node
 	rng   state.RNG
 	stats deliveryStats
+	// sessions is the session workload, if any.
+	sessions *sessionSim
 }
 
 // NodeID names node i.
@@ -233,6 +237,7 @@ func New(cfg Config) (*Sim, error) {
 		s.Nodes = append(s.Nodes, n)
 	}
 	s.schedule()
+	s.setupSessions()
 	return s, nil
 }
 
