@@ -103,7 +103,7 @@ func sessionMasks(s *state.State) (busy, outbound map[state.PeerID]uint64) {
 
 // sessionCandidates lists, in ID order, the peers a new session of network
 // net may run with: ready, not us, without a session of ours on net, not
-// known to refuse net.
+// known to refuse net, and not failed at this very instant.
 func sessionCandidates(s *state.State, net int, outbound map[state.PeerID]uint64) []state.PeerID {
 	var out []state.PeerID
 	for _, id := range state.SortedKeys(s.Peers) {
@@ -111,7 +111,7 @@ func sessionCandidates(s *state.State, net int, outbound map[state.PeerID]uint64
 		if p.Status != state.StatusReady || s.IsSelf(id) || outbound[id]&(1<<net) != 0 {
 			continue
 		}
-		if sp, ok := s.Sessions.Peers[id]; ok && sp.Unsupported&(1<<net) != 0 {
+		if sp, ok := s.Sessions.Peers[id]; ok && (sp.Unsupported&(1<<net) != 0 || sp.Failures > 0 && sp.LastFailure == s.Now) {
 			continue
 		}
 		out = append(out, id)
@@ -335,12 +335,14 @@ func enabledSessionFailed(s *state.State, a action.SessionFailed) error {
 }
 
 // reduceSessionFailed stops a session whose stream cannot go on; a peer
-// that does not run the network is not asked again while it stays
-// connected.
+// that does not run the network is not asked again for BackoffBase, or
+// until it reconnects.
 func reduceSessionFailed(s *state.State, a action.SessionFailed, q action.Queue) {
 	r := s.Sessions.Running[a.ID]
 	if a.Outcome == state.SessionUnsupported {
-		sessionPeer(s, r.Peer).Unsupported |= 1 << r.Network
+		sp := sessionPeer(s, r.Peer)
+		sp.Unsupported |= 1 << r.Network
+		sp.UnsupportedUntil = s.Now + int64(s.Config.BackoffBase)
 	}
 	if !r.Stopped {
 		q.Push(action.SessionStop{ID: a.ID, Outcome: a.Outcome})
@@ -423,6 +425,7 @@ func reduceSessionDone(s *state.State, a action.SessionDone, q action.Queue) {
 		sp.Failures, sp.LastSuccess = 0, s.Now
 	case !a.Outcome.Neutral():
 		sp.Failures++
+		sp.LastFailure = s.Now
 	}
 	fillSessions(s, q)
 }
@@ -462,6 +465,9 @@ func tickSessions(s *state.State, q action.Queue) {
 	}
 	for _, id := range state.SortedKeys(ss.Peers) {
 		sp := ss.Peers[id]
+		if sp.Unsupported != 0 && s.Now >= sp.UnsupportedUntil {
+			sp.Unsupported = 0
+		}
 		if sp.Running > 0 {
 			continue
 		}

@@ -10,6 +10,7 @@ import (
 // sessionState is a state with ready peers and their session records.
 func sessionState(failures map[state.PeerID]int) *state.State {
 	s := state.New(state.DefaultConfig("testnet"), state.Self{ID: "self"}, 7, 0)
+	s.Now = 1 // after the failures (LastFailure 0)
 	for _, id := range state.SortedKeys(failures) {
 		s.Peers[id] = &state.Peer{ID: id, Status: state.StatusReady}
 		s.Sessions.Peers[id] = &state.SessionPeer{Failures: failures[id]}

@@ -3,6 +3,7 @@ package session
 import (
 	"context"
 	"fmt"
+	"slices"
 	"sync"
 
 	"github.com/p2pcore/p2pcore/action"
@@ -50,10 +51,23 @@ func NewSteppedRunner(input func(action.Action)) *Runner {
 	return r
 }
 
-// Register sets the callback of a session network.
-func (r *Runner) Register(network string, s Session) {
+// Register sets the callback of a session network. It reports false,
+// and changes nothing, if the network has one already.
+func (r *Runner) Register(network string, s Session) bool {
 	r.mu.Lock()
+	defer r.mu.Unlock()
+	if _, ok := r.nets[network]; ok {
+		return false
+	}
 	r.nets[network] = s
+	return true
+}
+
+// Unregister removes the callback of a session network whose start was
+// refused.
+func (r *Runner) Unregister(network string) {
+	r.mu.Lock()
+	delete(r.nets, network)
 	r.mu.Unlock()
 }
 
@@ -140,10 +154,49 @@ func (r *Runner) Deliver(c service.SessionDeliver) {
 	k.mu.Unlock()
 	if overflow {
 		k.cancel(ErrBufferOverflow)
-		r.input(action.SessionFailed{ID: c.ID, Outcome: state.SessionOverflow,
+		r.report(action.SessionFailed{ID: c.ID, Outcome: state.SessionOverflow,
 			Error: fmt.Sprintf("receive buffer full (%d messages, %d bytes)", k.bufMsgs, k.bufBytes)})
 	}
 	k.wake()
+}
+
+// report passes on an action decided inside a Runner method, which a
+// node calls from its loop: input would wait for that very loop, so a
+// goroutine carries it (a stepped Runner's input only schedules).
+func (r *Runner) report(a action.Action) {
+	if r.stepped {
+		r.input(a)
+		return
+	}
+	go r.input(a)
+}
+
+// Close stops every session still running (their contexts end with
+// ErrClosed) and forgets them: the node is closing.
+func (r *Runner) Close() {
+	r.mu.Lock()
+	conns := r.conns
+	r.conns = map[uint64]*conn{}
+	r.mu.Unlock()
+	for _, id := range sortedIDs(conns) {
+		k := conns[id]
+		k.mu.Lock()
+		if k.err == nil {
+			k.err = ErrClosed
+		}
+		k.mu.Unlock()
+		k.cancel(ErrClosed)
+		k.wake()
+	}
+}
+
+func sortedIDs(m map[uint64]*conn) []uint64 {
+	ids := make([]uint64, 0, len(m))
+	for id := range m {
+		ids = append(ids, id)
+	}
+	slices.Sort(ids)
+	return ids
 }
 
 // End stops a session (its context ends with the error of the outcome) or,

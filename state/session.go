@@ -91,11 +91,17 @@ type SessionPeer struct {
 	// LastSuccess is when a session with it last succeeded (or when the
 	// entry was made).
 	LastSuccess int64
+	// LastFailure is when a session with it last failed: it is not chosen
+	// again at that same instant (only from the next Tick), so that a
+	// peer whose sessions fail at once is not retried in a tight loop.
+	LastFailure int64
 	// Running counts its running sessions, on every network.
 	Running int
 	// Unsupported has bit i set when the peer refused session network i
-	// on its current connection.
-	Unsupported uint64
+	// as one it does not run, until UnsupportedUntil (Config.BackoffBase
+	// later: it may start the network after us) or until it disconnects.
+	Unsupported      uint64
+	UnsupportedUntil int64
 }
 
 // SessionOutcome is how a session ended.

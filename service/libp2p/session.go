@@ -84,6 +84,8 @@ type sessStream struct {
 	ended  bool
 	wake   chan struct{}
 	failed bool
+	// released counts the goroutines (reader, writer) done with st.
+	released int
 }
 
 func (s *Service) sessTable() *sessions {
@@ -186,6 +188,7 @@ func (ss *sessStream) fail(outcome state.SessionOutcome, err error) {
 // read reports the peer's frames until the stream ends.
 func (ss *sessStream) read(st network.Stream) {
 	defer ss.s.wg.Done()
+	defer ss.release(st)
 	p := st.Conn().RemotePeer()
 	br := bufio.NewReader(st)
 	for {
@@ -252,8 +255,11 @@ func (ss *sessStream) write(st network.Stream) {
 		for _, msg := range queue {
 			st.SetWriteDeadline(time.Now().Add(stall))
 			if err := writeSessionFrame(st, sessionData, msg); err != nil {
-				ss.fail(state.SessionPeerGone, err)
-				st.Reset()
+				// The reader reports how the stream ended: the peer
+				// may have written why (an abort frame) before it
+				// closed, and a reset here would lose that.
+				st.CloseWrite()
+				ss.release(st)
 				return
 			}
 		}
@@ -268,23 +274,43 @@ func (ss *sessStream) write(st network.Stream) {
 		case <-ss.wake:
 		case <-ss.s.ctx.Done():
 			st.Reset()
+			ss.release(st)
 			return
 		}
 	}
 }
 
-// finish ends the stream: an abort frame for the outcomes the peer is
-// told, then a close; a reset for a failure.
+// finish ends our side of the stream: our close, after an abort frame for
+// the outcomes the peer is told; a reset for a failure. The reader goes
+// on until the peer closes its side too (within CloseTimeout): closing
+// the read side now would reset the stream, and the peer could lose the
+// abort frame.
 func (ss *sessStream) finish(st network.Stream, end state.SessionOutcome) {
+	defer ss.release(st)
+	linger := ss.s.cfg.Rules.CloseTimeout
 	switch {
 	case end == state.SessionRunning:
-		st.Close()
+		st.CloseWrite()
 	case abortOutcome(end):
-		st.SetWriteDeadline(time.Now().Add(ss.s.cfg.Rules.CloseTimeout))
+		st.SetWriteDeadline(time.Now().Add(linger))
 		writeSessionFrame(st, sessionAbort, []byte{byte(end)})
-		st.Close()
+		st.CloseWrite()
 	default:
 		st.Reset()
+		return
+	}
+	st.SetReadDeadline(time.Now().Add(linger))
+}
+
+// release closes the stream once both the reader and the writer are done
+// with it.
+func (ss *sessStream) release(st network.Stream) {
+	ss.mu.Lock()
+	ss.released++
+	last := ss.released == 2
+	ss.mu.Unlock()
+	if last {
+		st.Close()
 	}
 }
 
