@@ -41,7 +41,7 @@ func commands() []command {
 		{"replay", "verify, trace, step through and diff an action log", runReplay},
 		{"sim", "run a seeded multi-node simulation", runSim},
 		{"keygen", "create a node identity key", runKeygen},
-		{"demo", "start a local network on 127.0.0.1, check it, replay every log", runDemo},
+		{"demo", "start a local network on 127.0.0.1, check it, replay every log (\"demo sessions\": Chainweb sessions)", runDemo},
 		{"version", "print the version", runVersion},
 	}
 }
