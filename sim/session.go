@@ -27,6 +27,22 @@ type Sessions struct {
 	BlockEvery time.Duration
 }
 
+// Validate reports the first setting of the workload out of range (a nil
+// workload is valid: there is none).
+func (sc *Sessions) Validate() error {
+	switch {
+	case sc == nil:
+		return nil
+	case sc.Chains < 1 || sc.Chains > 64:
+		return fmt.Errorf("sessions: %d chains, want 1 to 64", sc.Chains)
+	case sc.Target < 1 || sc.Target > 30:
+		return fmt.Errorf("sessions: target %d, want 1 to 30", sc.Target)
+	case sc.Timeout < 100*time.Millisecond:
+		return fmt.Errorf("sessions: timeout %v, want at least 100ms", sc.Timeout)
+	}
+	return nil
+}
+
 // SessionReport is what the session workload measured.
 type SessionReport struct {
 	// Samples is how many times every node's session counts were sampled

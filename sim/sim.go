@@ -194,6 +194,9 @@ func New(cfg Config) (*Sim, error) {
 	if err := cfg.validate(); err != nil {
 		return nil, fmt.Errorf("sim: %w", err)
 	}
+	if err := cfg.Sessions.Validate(); err != nil {
+		return nil, fmt.Errorf("sim: %w", err)
+	}
 	s := &Sim{cfg: cfg, rng: state.NewRNG(cfg.Seed ^ 0x5eed)}
 	seeds := state.NewRNG(cfg.Seed)
 	s.Net = simnet.New(simnet.Config{Seed: seeds.Uint64(), Start: Epoch,

@@ -36,3 +36,14 @@ func TestDemoSessionsBadFlags(t *testing.T) {
 	wantOneLine(t, cli("demo", "sessions", "--duration", "1s"), "demo", 2, "--duration 1s")
 	wantOneLine(t, cli("demo", "sessions", "extra"), "demo", 2, `"extra"`)
 }
+
+// TestSimSessions: `p2pnode sim --sessions` runs the session workload
+// and reports it; a malformed value is refused in one line.
+func TestSimSessions(t *testing.T) {
+	r := cli("sim", "--nodes", "12", "--bootnodes", "2", "--sessions", "2x3", "--session-timeout", "5s", "--duration", "20s", "--tx-rate", "-1", "--block-interval", "-1s")
+	if r.code != 0 || !strings.Contains(r.stdout, "sessions: ") || !strings.Contains(r.stdout, " 0 failed") {
+		t.Fatalf("sim --sessions\n%v", r)
+	}
+	wantOneLine(t, cli("sim", "--sessions", "2by3"), "sim", 2, "CHAINSxTARGET")
+	wantOneLine(t, cli("sim", "--sessions", "2x31"), "sim", 2, "target 31")
+}
