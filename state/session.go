@@ -108,7 +108,9 @@ type SessionPeer struct {
 type SessionOutcome uint8
 
 // Session outcomes. A timeout counts as a success (it rotates peers);
-// the others are failures.
+// refused and closed count neither way; the others are failures. The
+// numbers are part of the wire protocol (a session stream's abort frame
+// carries one: PROTOCOL.md §5.7): never renumber, only append.
 const (
 	SessionRunning SessionOutcome = iota
 	SessionSuccess
