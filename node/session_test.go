@@ -33,13 +33,8 @@ func sessionCounts(n *testNode) (out []int, ended []uint64) {
 // exchange brings every node to the same cut, and every log replays.
 func TestSessionsShareConnections(t *testing.T) {
 	c := newCluster(t)
-	// A node that opens a session before its peer has started that chain
-	// is told "unsupported" and asks that peer again after BackoffBase:
-	// a second here, so that the test does not wait for the default 10 s.
-	rules := state.DefaultConfig("test")
-	rules.BackoffBase = time.Second
-	a := c.start("a", &rules)
-	nodes := []*testNode{a, c.start("b", &rules, a), c.start("c", &rules, a), c.start("d", &rules, a)}
+	a := c.start("a", nil)
+	nodes := []*testNode{a, c.start("b", nil, a), c.start("c", nil, a), c.start("d", nil, a)}
 	waitFor(t, 20*time.Second, describePeers(nodes...), func() bool {
 		for _, n := range nodes {
 			if len(n.ReadyPeers()) < 3 {

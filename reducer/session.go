@@ -335,14 +335,16 @@ func enabledSessionFailed(s *state.State, a action.SessionFailed) error {
 }
 
 // reduceSessionFailed stops a session whose stream cannot go on; a peer
-// that does not run the network is not asked again for BackoffBase, or
-// until it reconnects.
+// that does not run the network is not asked again for BackoffBase or the
+// network's session timeout, whichever is shorter (it may start the
+// network just after us), or until it reconnects.
 func reduceSessionFailed(s *state.State, a action.SessionFailed, q action.Queue) {
 	r := s.Sessions.Running[a.ID]
 	if a.Outcome == state.SessionUnsupported {
 		sp := sessionPeer(s, r.Peer)
 		sp.Unsupported |= 1 << r.Network
-		sp.UnsupportedUntil = s.Now + int64(s.Config.BackoffBase)
+		retry := min(s.Config.BackoffBase, s.Sessions.Networks[r.Network].Timeout)
+		sp.UnsupportedUntil = max(sp.UnsupportedUntil, s.Now+int64(retry))
 	}
 	if !r.Stopped {
 		q.Push(action.SessionStop{ID: a.ID, Outcome: a.Outcome})

@@ -99,7 +99,8 @@ type SessionPeer struct {
 	Running int
 	// Unsupported has bit i set when the peer refused session network i
 	// as one it does not run, until UnsupportedUntil (Config.BackoffBase
-	// later: it may start the network after us) or until it disconnects.
+	// or the network's timeout later, whichever is shorter: it may start
+	// the network after us) or until it disconnects.
 	Unsupported      uint64
 	UnsupportedUntil int64
 }
