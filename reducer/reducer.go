@@ -134,7 +134,7 @@ func Enabled(s *state.State, a action.Action) error {
 	case action.Unban:
 		return enabledUnban(s, a)
 	}
-	if err, ok := enabledSession(s, a); ok {
+	if ok, err := enabledSession(s, a); ok {
 		return err
 	}
 	return fmt.Errorf("%w: %T", ErrUnknownAction, a)

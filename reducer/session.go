@@ -119,11 +119,11 @@ func sessionCandidates(s *state.State, net int, outbound map[state.PeerID]uint64
 	return out
 }
 
-// SessionClasses orders the candidates of network net into Chainweb's
+// sessionClasses orders the candidates of network net into Chainweb's
 // classes: p0 first (a session on another network, at most one successive
 // failure), then by successive failures, fewest first. Empty classes are
 // left out.
-func SessionClasses(s *state.State, net int, cands []state.PeerID, busy map[state.PeerID]uint64) [][]state.PeerID {
+func sessionClasses(s *state.State, net int, cands []state.PeerID, busy map[state.PeerID]uint64) [][]state.PeerID {
 	var p0 []state.PeerID
 	byFailures := map[int][]state.PeerID{}
 	for _, id := range cands {
@@ -149,7 +149,7 @@ func SessionClasses(s *state.State, net int, cands []state.PeerID, busy map[stat
 
 // choosePeer draws the peer of a new session of network net.
 func choosePeer(s *state.State, net int, busy, outbound map[state.PeerID]uint64) (state.PeerID, bool) {
-	classes := SessionClasses(s, net, sessionCandidates(s, net, outbound), busy)
+	classes := sessionClasses(s, net, sessionCandidates(s, net, outbound), busy)
 	if len(classes) == 0 {
 		return "", false
 	}
@@ -504,34 +504,34 @@ func reduceSessionPruned(s *state.State, a action.SessionPruned) {
 
 // enabledSession is Enabled for the session actions; ok is false for any
 // other action.
-func enabledSession(s *state.State, a action.Action) (err error, ok bool) {
+func enabledSession(s *state.State, a action.Action) (ok bool, err error) {
 	switch a := a.(type) {
 	case action.StartSessions:
-		return enabledStartSessions(s, a), true
+		return true, enabledStartSessions(s, a)
 	case action.SessionIncoming, action.SessionRefused:
-		return nil, true
+		return true, nil
 	case action.SessionReceived:
-		return enabledSessionReceived(s, a), true
+		return true, enabledSessionReceived(s, a)
 	case action.SessionSend:
-		return enabledSessionSend(s, a), true
+		return true, enabledSessionSend(s, a)
 	case action.SessionClose:
-		return enabledSessionClose(s, a), true
+		return true, enabledSessionClose(s, a)
 	case action.SessionPeerClosed:
-		return enabledSessionPeerClosed(s, a), true
+		return true, enabledSessionPeerClosed(s, a)
 	case action.SessionEnded:
-		return enabledSessionEnded(s, a), true
+		return true, enabledSessionEnded(s, a)
 	case action.SessionFailed:
-		return enabledSessionFailed(s, a), true
+		return true, enabledSessionFailed(s, a)
 	case action.SessionStart:
-		return enabledSessionStart(s, a), true
+		return true, enabledSessionStart(s, a)
 	case action.SessionStop:
-		return enabledSessionStop(s, a), true
+		return true, enabledSessionStop(s, a)
 	case action.SessionDone:
-		return enabledSessionDone(s, a), true
+		return true, enabledSessionDone(s, a)
 	case action.SessionPruned:
-		return enabledSessionPruned(s, a), true
+		return true, enabledSessionPruned(s, a)
 	}
-	return nil, false
+	return false, nil
 }
 
 // reduceSession is Reduce for the session actions.

@@ -26,7 +26,7 @@ func TestSessionClasses(t *testing.T) {
 	s := sessionState(map[state.PeerID]int{"a": 0, "b": 1, "c": 2, "d": 0, "e": 2, "f": 5, "g": 0})
 	busy := map[state.PeerID]uint64{"a": 1 << 1, "b": 1 << 2, "c": 1 << 1, "g": 1 << 0}
 	outbound := map[state.PeerID]uint64{"g": 1 << 0}
-	got := SessionClasses(s, 0, sessionCandidates(s, 0, outbound), busy)
+	got := sessionClasses(s, 0, sessionCandidates(s, 0, outbound), busy)
 	want := [][]state.PeerID{{"a", "b"}, {"d"}, {"c", "e"}, {"f"}}
 	if len(got) != len(want) {
 		t.Fatalf("classes %v, want %v", got, want)

@@ -133,6 +133,17 @@ func (s *Sim) setupSessions() {
 	net.At(Epoch+int64(s.cfg.WarmUp), sample)
 }
 
+// closeSessions ends the session callbacks still running, whose
+// goroutines would otherwise wait for ever: the run is over.
+func (s *Sim) closeSessions() {
+	if s.sessions == nil {
+		return
+	}
+	for _, r := range s.sessions.runners {
+		r.Close()
+	}
+}
+
 func chainName(c int) string { return fmt.Sprintf("chain-%d", c) }
 
 // sample checks every live node's outbound sessions and connections.

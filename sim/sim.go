@@ -340,6 +340,7 @@ func (s *Sim) Run() (*Report, error) {
 
 // Close ends every node's log with its final state hash.
 func (s *Sim) Close() error {
+	s.closeSessions()
 	var first error
 	for _, n := range s.Nodes {
 		if n.Log == nil || n.stopped {
