@@ -189,7 +189,8 @@ func ValidSessionName(name string) error {
 }
 
 // checkSessions checks the session invariants: the counts per network and
-// per peer match the running sessions, outbound ones within the target.
+// per peer match the running sessions, outbound ones within the target,
+// and no session runs on (unstopped) with a peer that is gone.
 // It counts in no order (a count does not depend on it) and reports in
 // sorted order, as checkPeers does.
 func (s *State) checkSessions() []error {
@@ -198,11 +199,14 @@ func (s *State) checkSessions() []error {
 	out := make([]int, len(ss.Networks))
 	in := make([]int, len(ss.Networks))
 	running := map[PeerID]int{}
-	bad := false
+	bad, orphan := false, false
 	for id, r := range Unordered(ss.Running) {
 		if r.Network < 0 || r.Network >= len(ss.Networks) || id > ss.NextID {
 			bad = true
 			continue
+		}
+		if _, ok := s.Peers[r.Peer]; !ok && !r.Stopped {
+			orphan = true
 		}
 		if r.Inbound {
 			in[r.Network]++
@@ -215,6 +219,15 @@ func (s *State) checkSessions() []error {
 		for _, id := range SortedKeys(ss.Running) {
 			if r := ss.Running[id]; r.Network < 0 || r.Network >= len(ss.Networks) || id > ss.NextID {
 				errs = append(errs, violationf("session-unknown", "session %d: network %d, next ID %d", id, r.Network, ss.NextID))
+			}
+		}
+	}
+	if orphan {
+		for _, id := range SortedKeys(ss.Running) {
+			if r := ss.Running[id]; !r.Stopped {
+				if _, ok := s.Peers[r.Peer]; !ok {
+					errs = append(errs, violationf("session-orphan", "session %d runs on with %s, which is gone", id, r.Peer))
+				}
 			}
 		}
 	}
