@@ -46,20 +46,27 @@ type StartSessions struct {
 	BufferMessages int
 	BufferBytes    int
 	MaxMessage     int
+	// Budget bounds what the peer of each session may send (zero:
+	// unlimited).
+	Budget state.Budget
 }
 
 // Kind is KindStartSessions.
 func (StartSessions) Kind() Kind { return KindStartSessions }
 
-// EncodeCBOR writes [network, target, timeout, buffer messages, buffer bytes, max message].
+// EncodeCBOR writes [network, target, timeout, buffer messages, buffer
+// bytes, max message, budget msgs, budget bytes, budget burst].
 func (a StartSessions) EncodeCBOR(e *codec.Encoder) {
-	e.Array(6)
+	e.Array(9)
 	e.String(a.Network)
 	e.Uint(uint64(a.Target))
 	e.Uint(uint64(a.Timeout))
 	e.Uint(uint64(a.BufferMessages))
 	e.Uint(uint64(a.BufferBytes))
 	e.Uint(uint64(a.MaxMessage))
+	e.Uint(uint64(a.Budget.Msgs))
+	e.Uint(uint64(a.Budget.Bytes))
+	e.Uint(uint64(a.Budget.Burst))
 }
 
 // SessionIncoming is a peer opening a session stream of a network to us;
@@ -314,9 +321,10 @@ func duration(d *codec.Decoder) time.Duration { return time.Duration(d.UintMax(1
 
 func init() {
 	register(KindStartSessions, "StartSessions", true, func(d *codec.Decoder) (a StartSessions) {
-		d.ArrayLen(6)
+		d.ArrayLen(9)
 		a.Network, a.Target, a.Timeout = str(d), count(d), duration(d)
 		a.BufferMessages, a.BufferBytes, a.MaxMessage = count(d), count(d), count(d)
+		a.Budget = state.Budget{Msgs: count(d), Bytes: count(d), Burst: duration(d)}
 		return
 	})
 	register(KindSessionIncoming, "SessionIncoming", true, func(d *codec.Decoder) (a SessionIncoming) {

@@ -15,7 +15,8 @@ import (
 // threshold and decode as such.
 func TestSessionActionsRoundTrip(t *testing.T) {
 	samples := []action.Action{
-		action.StartSessions{Network: "chain-0", Target: 10, Timeout: 240 * time.Second, BufferMessages: 64, BufferBytes: 1 << 20, MaxMessage: 65536},
+		action.StartSessions{Network: "chain-0", Target: 10, Timeout: 240 * time.Second, BufferMessages: 64, BufferBytes: 1 << 20, MaxMessage: 65536,
+			Budget: state.Budget{Msgs: 100, Bytes: 4 << 20, Burst: 5 * time.Second}},
 		action.SessionIncoming{Peer: "P", Network: "chain-1", Stream: 9},
 		action.SessionReceived{ID: 3, Data: []byte{1, 2}},
 		action.SessionReceived{ID: 3, Size: 100, Sum: sha256.Sum256([]byte("x"))},

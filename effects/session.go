@@ -19,8 +19,8 @@ func session(s *state.State, a action.Action, out Out) bool {
 	case action.SessionClose:
 		out.Command(service.SessionWrite{ID: a.ID, Close: true})
 	case action.SessionReceived:
-		// Unless the reducer stopped the session for it.
-		if r, ok := s.Sessions.Running[a.ID]; ok && !r.Stopped {
+		// Unless the reducer stops the session for it.
+		if r, ok := s.Sessions.Running[a.ID]; ok && !r.Stopped && !r.Stopping {
 			out.Command(service.SessionDeliver{ID: a.ID, Data: a.Data, Size: a.Size, Sum: a.Sum})
 		}
 	case action.SessionPeerClosed:

@@ -255,7 +255,8 @@ func (g *Generator) session(s *state.State, p state.PeerID) action.Action {
 	switch g.intn(8) {
 	case 0:
 		return action.StartSessions{Network: names[g.intn(len(names))], Target: g.intn(4), Timeout: steps[g.intn(len(steps))],
-			BufferMessages: 2, BufferBytes: 64, MaxMessage: g.intn(40)}
+			BufferMessages: 2, BufferBytes: 64, MaxMessage: g.intn(40),
+			Budget: state.Budget{Msgs: g.intn(3), Bytes: g.intn(2) * 64, Burst: steps[g.intn(len(steps))]}}
 	case 1:
 		return action.SessionIncoming{Peer: p, Network: names[g.intn(len(names))], Stream: uint64(g.intn(8))}
 	case 2:

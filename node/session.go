@@ -54,7 +54,7 @@ func (n *Node) RunSessions(name string, s session.Session, cfg session.Config) e
 		return fmt.Errorf("%w: %s is running already", reducer.ErrSessionNetwork, name)
 	}
 	err := n.act(context.Background(), action.StartSessions{Network: name, Target: cfg.Target, Timeout: cfg.Timeout,
-		BufferMessages: cfg.BufferMessages, BufferBytes: cfg.BufferBytes, MaxMessage: cfg.MaxMessage})
+		BufferMessages: cfg.BufferMessages, BufferBytes: cfg.BufferBytes, MaxMessage: cfg.MaxMessage, Budget: cfg.Budget})
 	if err != nil {
 		n.sessions.Unregister(name)
 	}

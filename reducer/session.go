@@ -51,6 +51,8 @@ func enabledStartSessions(s *state.State, a action.StartSessions) error {
 		return fmt.Errorf("%w: target %d", ErrSessionNetwork, a.Target)
 	case a.Timeout < time.Millisecond:
 		return fmt.Errorf("%w: timeout %v", ErrSessionNetwork, a.Timeout)
+	case a.Budget.Msgs < 0 || a.Budget.Bytes < 0 || a.Budget.Burst < 0:
+		return fmt.Errorf("%w: budget %+v", ErrSessionNetwork, a.Budget)
 	case a.BufferMessages < 1 || a.BufferBytes < 1 || a.MaxMessage < 1 || a.MaxMessage > s.Config.MaxMessageSize:
 		return fmt.Errorf("%w: buffer of %d messages and %d bytes, messages of up to %d bytes (ceiling %d)",
 			ErrSessionNetwork, a.BufferMessages, a.BufferBytes, a.MaxMessage, s.Config.MaxMessageSize)
@@ -61,7 +63,7 @@ func enabledStartSessions(s *state.State, a action.StartSessions) error {
 func reduceStartSessions(s *state.State, a action.StartSessions, q action.Queue) {
 	s.Sessions.Networks = append(s.Sessions.Networks, state.SessionNetwork{
 		Name: a.Network, Target: a.Target, Timeout: a.Timeout,
-		BufferMessages: a.BufferMessages, BufferBytes: a.BufferBytes, MaxMessage: a.MaxMessage,
+		BufferMessages: a.BufferMessages, BufferBytes: a.BufferBytes, MaxMessage: a.MaxMessage, Budget: a.Budget,
 	})
 	fillSessions(s, q)
 }
@@ -266,16 +268,25 @@ func enabledSessionReceived(s *state.State, a action.SessionReceived) error {
 	return nil
 }
 
-// reduceSessionReceived counts a message for the application; one over
+// reduceSessionReceived counts a message for the application. One over
 // the network's limit fails the session (the service's reader refuses
-// such frames already, so only a hostile log or a bug gets here).
+// such frames already, so only a hostile log or a bug gets here); one
+// past the network's budget fails it as over budget: a peer cannot push
+// messages into the node and its log faster than the budget allows,
+// however fast the application reads.
 func reduceSessionReceived(s *state.State, a action.SessionReceived, q action.Queue) {
 	r := s.Sessions.Running[a.ID]
-	if a.Len() > s.Sessions.Networks[r.Network].MaxMessage {
+	n := &s.Sessions.Networks[r.Network]
+	switch {
+	case a.Len() > n.MaxMessage:
+		r.Stopping = true
 		q.Push(action.SessionStop{ID: a.ID, Outcome: state.SessionFailure})
-		return
+	case !r.Bucket.Charge(s.Now, n.Budget, a.Len()):
+		r.Stopping = true
+		q.Push(action.SessionStop{ID: a.ID, Outcome: state.SessionOverBudget})
+	default:
+		r.Received++
 	}
-	r.Received++
 }
 
 func enabledSessionSend(s *state.State, a action.SessionSend) error {
@@ -366,7 +377,7 @@ func enabledSessionStop(s *state.State, a action.SessionStop) error {
 // SessionStopGrace to return.
 func reduceSessionStop(s *state.State, a action.SessionStop) {
 	r := s.Sessions.Running[a.ID]
-	r.Stopped, r.Outcome = true, a.Outcome
+	r.Stopped, r.Outcome, r.Stopping = true, a.Outcome, false
 	r.Deadline = s.Now + int64(s.Config.SessionStopGrace)
 }
 

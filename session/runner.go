@@ -237,6 +237,8 @@ func OutcomeError(o state.SessionOutcome) error {
 		return ErrPeerGone
 	case state.SessionUnsupported:
 		return ErrUnsupported
+	case state.SessionOverBudget:
+		return ErrOverBudget
 	}
 	return ErrClosed
 }

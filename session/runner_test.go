@@ -230,7 +230,11 @@ func TestConfig(t *testing.T) {
 	if c.Target != 10 || c.Timeout != 240*time.Second || c.Validate() != nil {
 		t.Fatalf("defaults %+v: %v", c, c.Validate())
 	}
-	for _, bad := range []session.Config{{Target: 1}, {Target: 31}, {Timeout: time.Millisecond}, {MaxMessage: 2 << 20}} {
+	if c.Budget != session.DefaultBudget {
+		t.Fatalf("default budget %+v", c.Budget)
+	}
+	for _, bad := range []session.Config{{Target: 1}, {Target: 31}, {Timeout: time.Millisecond}, {MaxMessage: 2 << 20},
+		{Budget: state.Budget{Msgs: -1}}} {
 		if err := bad.WithDefaults().Validate(); err == nil {
 			t.Errorf("%+v accepted", bad)
 		}

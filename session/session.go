@@ -20,6 +20,8 @@ import (
 	"errors"
 	"fmt"
 	"time"
+
+	"github.com/p2pcore/p2pcore/state"
 )
 
 // Session is one session's code. It returns nil for success and an error
@@ -60,6 +62,8 @@ var (
 	ErrPeerGone = errors.New("session peer gone")
 	// ErrUnsupported: the peer does not run this session network.
 	ErrUnsupported = errors.New("the peer does not run this session network")
+	// ErrOverBudget: the peer sent more than the network's Budget.
+	ErrOverBudget = errors.New("the session's peer sent more than its budget")
 )
 
 // Config configures a session network.
@@ -78,6 +82,12 @@ type Config struct {
 	// MaxMessage bounds one message (default 64 KiB, at most the node's
 	// MaxMessageSize and BufferBytes).
 	MaxMessage int
+	// Budget bounds what the peer of one session may send (default 100
+	// messages and 4 MiB per second, in bursts of 5 s worth): past it the
+	// session fails with ErrOverBudget. It is what bounds the traffic a
+	// peer can push into the node and its action log, however fast the
+	// application reads.
+	Budget state.Budget
 }
 
 // Defaults of Config.
@@ -106,8 +116,14 @@ func (c Config) WithDefaults() Config {
 	if c.MaxMessage == 0 {
 		c.MaxMessage = min(DefaultMaxMessage, c.BufferBytes)
 	}
+	if c.Budget == (state.Budget{}) {
+		c.Budget = DefaultBudget
+	}
 	return c
 }
+
+// DefaultBudget is Config.Budget's default.
+var DefaultBudget = state.Budget{Msgs: 100, Bytes: 4 << 20, Burst: 5 * time.Second}
 
 // Validate reports the first setting out of range, naming it.
 func (c Config) Validate() error {
@@ -122,6 +138,8 @@ func (c Config) Validate() error {
 		return fmt.Errorf("session BufferBytes %d: must be positive", c.BufferBytes)
 	case c.MaxMessage < 1 || c.MaxMessage > c.BufferBytes:
 		return fmt.Errorf("session MaxMessage %d: must be 1 to BufferBytes (%d)", c.MaxMessage, c.BufferBytes)
+	case c.Budget.Msgs < 0 || c.Budget.Bytes < 0 || c.Budget.Burst < 0:
+		return fmt.Errorf("session Budget %+v: must not be negative", c.Budget)
 	}
 	return nil
 }

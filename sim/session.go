@@ -108,7 +108,7 @@ func (s *Sim) setupSessions() {
 			for c := range sc.Chains {
 				n.EP.Input(action.StartSessions{Network: chainName(c), Target: sc.Target, Timeout: sc.Timeout,
 					BufferMessages: session.DefaultBufferMessages, BufferBytes: session.DefaultBufferBytes,
-					MaxMessage: session.DefaultMaxMessage})
+					MaxMessage: session.DefaultMaxMessage, Budget: session.DefaultBudget})
 			}
 		})
 	}

@@ -41,6 +41,10 @@ type SessionNetwork struct {
 	BufferMessages int
 	BufferBytes    int
 	MaxMessage     int
+	// Budget bounds what the peer of each session may send: past it the
+	// session fails (over budget), so that a peer cannot push messages
+	// into the node — and its log — faster than the application allows.
+	Budget Budget
 	// Outbound and Inbound count the running sessions we started and those
 	// peers started.
 	Outbound int
@@ -74,13 +78,19 @@ type Session struct {
 	// the application's callback returns or the grace runs out.
 	Stopped bool
 	Outcome SessionOutcome
+	// Stopping is set, within one dispatch, between a reducer queueing
+	// the session's stop because of a message and the stop: that message
+	// is not delivered.
+	Stopping bool
 	// Closed is set once our end is closed (no more sends); PeerClosed
 	// once the peer closed its end.
 	Closed     bool
 	PeerClosed bool
-	// Sent and Received count messages.
+	// Sent and Received count messages; Bucket is the peer's use of the
+	// network's Budget.
 	Sent     uint64
 	Received uint64
+	Bucket   Bucket
 }
 
 // SessionPeer is what sessions taught us about a peer.
@@ -131,12 +141,14 @@ const (
 	// SessionClosed: we closed the connection to the peer (our decision,
 	// not its failure). It counts neither way for the peer.
 	SessionClosed
+	// SessionOverBudget: the peer sent more than the network's Budget.
+	SessionOverBudget
 )
 
-var sessionOutcomeNames = []string{"running", "success", "timeout", "failure", "panic", "overflow", "peer gone", "unsupported", "refused", "closed"}
+var sessionOutcomeNames = []string{"running", "success", "timeout", "failure", "panic", "overflow", "peer gone", "unsupported", "refused", "closed", "over budget"}
 
 // MaxSessionOutcome is the highest outcome.
-const MaxSessionOutcome = SessionClosed
+const MaxSessionOutcome = SessionOverBudget
 
 // String names the outcome.
 func (o SessionOutcome) String() string { return enumText(sessionOutcomeNames, int(o), "outcome") }
