@@ -1,7 +1,8 @@
 package action
 
 // The stable kind numbers. Inputs take 1–31 and then 64–95, derived
-// actions 32–63 and then 96 and up.
+// actions 32–63 and then 96 and up. Sessions (session.go) take inputs
+// 70–79 and derived actions 100–109.
 // Connect and Disconnect are inputs when the API asks for them and derived
 // when a reducer decides them; either way their kind is the same.
 const (

@@ -215,7 +215,9 @@ func (g *Generator) action(s *state.State) action.Action {
 		}
 		return action.StreamClosed{Peer: p, Stream: uint64(g.intn(4))}
 	case 23:
-		if g.intn(2) == 0 {
+		if r := g.intn(3); r == 2 {
+			return g.session(s, p)
+		} else if r == 0 {
 			msg := uint64(g.intn(int(g.msg) + 2))
 			if pending := state.SortedKeys(s.Gossip.Pending); len(pending) > 0 && g.intn(4) != 0 {
 				msg = pending[g.intn(len(pending))]
@@ -239,6 +241,37 @@ func (g *Generator) action(s *state.State) action.Action {
 		}
 		return action.PeerStoreLoaded{Store: ps}
 	}
+}
+
+// session is a session action: a network started, a peer's stream, a
+// message either way, a close, an end or a failure, mostly on a running
+// session and now and then on one that is not.
+func (g *Generator) session(s *state.State, p state.PeerID) action.Action {
+	id := uint64(g.intn(4))
+	if running := state.SortedKeys(s.Sessions.Running); len(running) > 0 && g.intn(4) != 0 {
+		id = running[g.intn(len(running))]
+	}
+	names := []string{"chain-0", "chain-1", "bad name"}
+	switch g.intn(8) {
+	case 0:
+		return action.StartSessions{Network: names[g.intn(len(names))], Target: g.intn(4), Timeout: steps[g.intn(len(steps))],
+			BufferMessages: 2, BufferBytes: 64, MaxMessage: g.intn(40),
+			Budget: state.Budget{Msgs: g.intn(3), Bytes: g.intn(2) * 64, Burst: steps[g.intn(len(steps))]}}
+	case 1:
+		return action.SessionIncoming{Peer: p, Network: names[g.intn(len(names))], Stream: uint64(g.intn(8))}
+	case 2:
+		return action.SessionReceived{ID: id, Data: g.bytes(40)}
+	case 3:
+		return action.SessionSend{ID: id, Data: g.bytes(40)}
+	case 4:
+		if g.intn(2) == 0 {
+			return action.SessionClose{ID: id}
+		}
+		return action.SessionPeerClosed{ID: id}
+	case 5, 6:
+		return action.SessionEnded{ID: id, Outcome: state.SessionOutcome(g.intn(int(state.MaxSessionOutcome) + 1)), Error: "fuzz"}
+	}
+	return action.SessionFailed{ID: id, Outcome: state.SessionOutcome(g.intn(int(state.MaxSessionOutcome) + 1)), Error: "fuzz"}
 }
 
 // gossip is a broadcast relayed by p on ch, with a fresh number.

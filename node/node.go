@@ -34,6 +34,7 @@ import (
 	"github.com/p2pcore/p2pcore/reducer"
 	"github.com/p2pcore/p2pcore/replay"
 	p2p "github.com/p2pcore/p2pcore/service/libp2p"
+	"github.com/p2pcore/p2pcore/session"
 	"github.com/p2pcore/p2pcore/state"
 	"github.com/p2pcore/p2pcore/store"
 )
@@ -85,6 +86,7 @@ type Node struct {
 	pending map[uint64]chan requestResult
 
 	handlers   handlers
+	sessions   *session.Runner
 	handlerCtx context.Context
 	stopHandle context.CancelFunc
 }
@@ -109,6 +111,7 @@ func New(cfg Config) (*Node, error) {
 	}
 	n := &Node{cfg: cfg, rules: rules, log: cfg.Logger, sendWaiters: map[sendKey]*[]*waiter{},
 		pending: map[uint64]chan requestResult{}}
+	n.sessions = session.NewRunner(func(a action.Action) { n.sink(a) })
 	n.handlerCtx, n.stopHandle = context.WithCancel(context.Background())
 	return n, nil
 }
@@ -156,7 +159,7 @@ func (n *Node) Start(ctx context.Context) error {
 	svc, err := p2p.New(p2p.Config{
 		Network: cfg.Network, Key: key, ListenAddrs: cfg.Listen, WebSocket: cfg.WebSocket, Rules: n.rules,
 		Validators: serviceValidators(cfg.Validators),
-		Sink:       n.sink, Deliver: n.deliver, Serve: n.serve, Complete: n.complete,
+		Sink:       n.sink, Deliver: n.deliver, Serve: n.serve, Complete: n.complete, Sessions: n.sessions,
 		PeerStorePath: peerStorePath, Logger: n.log,
 	})
 	if err != nil {
@@ -560,6 +563,7 @@ func (n *Node) close() error {
 	// (sink gives up once stop is closed). Close does not wait for them:
 	// a handler that ignores its context must not hold the node open.
 	n.stopHandle()
+	n.sessions.Close()
 	close(n.stop)
 	<-n.loopDone
 

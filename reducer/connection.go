@@ -292,6 +292,7 @@ func reduceDisconnectReceived(s *state.State, a action.DisconnectReceived) {
 func removePeer(s *state.State, p *state.Peer, q action.Queue) {
 	delete(s.Peers, p.ID)
 	abortRequests(s, p.ID, q)
+	stopSessions(s, p, q)
 	e, ok := s.Discovery.Book[p.ID]
 	if !ok {
 		return

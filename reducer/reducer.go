@@ -136,6 +136,9 @@ func Enabled(s *state.State, a action.Action) error {
 	case action.Unban:
 		return enabledUnban(s, a)
 	}
+	if ok, err := enabledSession(s, a); ok {
+		return err
+	}
 	return fmt.Errorf("%w: %T", ErrUnknownAction, a)
 }
 
@@ -251,5 +254,7 @@ func Reduce(s *state.State, m action.Meta, a action.Action, q action.Queue) {
 		reduceBan(s, a, q)
 	case action.Unban:
 		reduceUnban(s, a, q)
+	default:
+		reduceSession(s, a, q)
 	}
 }

@@ -20,5 +20,6 @@ func reduceTick(s *state.State, q action.Queue) {
 		tickBootnodes(s, q)
 		tickOutbound(s, q)
 	}
+	tickSessions(s, q)
 	tickSave(s, q)
 }

@@ -37,6 +37,10 @@ func (w *wireCheck) Request(service.Request)                     {}
 func (w *wireCheck) Respond(service.Respond)                     {}
 func (w *wireCheck) Serve(service.Serve)                         {}
 func (w *wireCheck) Complete(service.Complete)                   {}
+func (w *wireCheck) OpenSession(service.OpenSession)             {}
+func (w *wireCheck) SessionWrite(service.SessionWrite)           {}
+func (w *wireCheck) SessionDeliver(service.SessionDeliver)       {}
+func (w *wireCheck) EndSession(service.EndSession)               {}
 func (w *wireCheck) Send(p state.PeerID, ch, _ state.Channel, data []byte) {
 	if ch != state.ChannelControl {
 		return

@@ -44,13 +44,14 @@ const (
 	CmdThrottle      CommandKind = 11
 	CmdUnthrottle    CommandKind = 12
 	CmdDeliverHeld   CommandKind = 13
-	// 14–17: request.go.
-	numCommandKinds CommandKind = 18
+	// 14–17: request.go; 20–23: session.go.
+	numCommandKinds CommandKind = 24
 )
 
 var commandNames = [numCommandKinds]string{"", "Dial", "Close", "Send", "Publish", "Deliver", "SavePeerStore",
 	"AcceptStream", "ResetStream", "Verdict", "Validate", "Throttle", "Unthrottle", "DeliverHeld",
-	"Request", "Respond", "Serve", "Complete"}
+	"Request", "Respond", "Serve", "Complete", "", "",
+	"OpenSession", "SessionWrite", "SessionDeliver", "EndSession"}
 
 // String names the kind.
 func (k CommandKind) String() string {
@@ -242,6 +243,8 @@ func Execute(svc Service, c Command) {
 		svc.Serve(c)
 	case Complete:
 		svc.Complete(c)
+	case OpenSession, SessionWrite, SessionDeliver, EndSession:
+		executeSession(svc, c)
 	}
 }
 
@@ -264,6 +267,10 @@ func (d Digest) String() string {
 	switch d.Kind {
 	case CmdSend, CmdPublish, CmdDeliver, CmdRequest, CmdRespond, CmdServe, CmdComplete:
 		fmt.Fprintf(&b, " channel=%s %d bytes", d.Channel, d.Size)
+	case CmdSessionWrite, CmdSessionDeliver:
+		fmt.Fprintf(&b, " %d bytes", d.Size)
+	case CmdOpenSession, CmdEndSession:
+		fmt.Fprintf(&b, " session %d", d.Size)
 	case CmdDial:
 		fmt.Fprintf(&b, " %d addresses", d.Size)
 	case CmdSavePeerStore:
@@ -412,6 +419,8 @@ func (g *Digester) Digest(c Command) Digest {
 		d.Size = c.Stream
 	case Request, Respond, Serve, Complete:
 		b, payload = g.digestRequest(c, b, &d)
+	case OpenSession, SessionWrite, SessionDeliver, EndSession:
+		b, payload = g.digestSession(c, b, &d)
 	}
 	g.buf = b
 	if g.castagnoli == nil {
@@ -490,6 +499,8 @@ func FormatCommandNamed(c Command, n action.Names) string {
 		return fmt.Sprintf("reset stream %d of %s", c.Stream, c.Peer)
 	case Request, Respond, Serve, Complete:
 		return formatRequest(c, n)
+	case OpenSession, SessionWrite, SessionDeliver, EndSession:
+		return formatSession(c)
 	}
 	return fmt.Sprintf("%T", c)
 }

@@ -49,6 +49,12 @@ type Service interface {
 	Respond(c Respond)
 	Serve(c Serve)
 	Complete(c Complete)
+	// OpenSession, SessionWrite, SessionDeliver and EndSession carry out
+	// sessions (see their commands).
+	OpenSession(c OpenSession)
+	SessionWrite(c SessionWrite)
+	SessionDeliver(c SessionDeliver)
+	EndSession(c EndSession)
 }
 
 // Sink receives the input actions a service produces.

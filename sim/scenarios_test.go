@@ -846,3 +846,8 @@ func (l *loopback) Request(c service.Request)   { l.main.Request(c) }
 func (l *loopback) Respond(c service.Respond)   { l.main.Respond(c) }
 func (l *loopback) Serve(c service.Serve)       { l.main.Serve(c) }
 func (l *loopback) Complete(c service.Complete) { l.main.Complete(c) }
+
+func (l *loopback) OpenSession(c service.OpenSession)       { l.main.OpenSession(c) }
+func (l *loopback) SessionWrite(c service.SessionWrite)     { l.main.SessionWrite(c) }
+func (l *loopback) SessionDeliver(c service.SessionDeliver) { l.main.SessionDeliver(c) }
+func (l *loopback) EndSession(c service.EndSession)         { l.main.EndSession(c) }

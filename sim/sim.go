@@ -64,6 +64,8 @@ type Config struct {
 	Tweak func(i int, c *state.Config)
 	// Faults are applied at their times.
 	Faults []Fault
+	// Sessions, if set, runs a session workload (session.go).
+	Sessions *Sessions
 }
 
 // FaultKind names a fault.
@@ -174,6 +176,8 @@ type Sim struct {
 	Nodes []*Node
 	rng   state.RNG
 	stats deliveryStats
+	// sessions is the session workload, if any.
+	sessions *sessionSim
 }
 
 // NodeID names node i.
@@ -190,6 +194,9 @@ func NodeAddr(i int) state.Addr {
 func New(cfg Config) (*Sim, error) {
 	cfg.defaults()
 	if err := cfg.validate(); err != nil {
+		return nil, fmt.Errorf("sim: %w", err)
+	}
+	if err := cfg.Sessions.Validate(); err != nil {
 		return nil, fmt.Errorf("sim: %w", err)
 	}
 	s := &Sim{cfg: cfg, rng: state.NewRNG(cfg.Seed ^ 0x5eed)}
@@ -235,6 +242,7 @@ func New(cfg Config) (*Sim, error) {
 		s.Nodes = append(s.Nodes, n)
 	}
 	s.schedule()
+	s.setupSessions()
 	return s, nil
 }
 
@@ -344,6 +352,7 @@ func (s *Sim) Run() (*Report, error) {
 
 // Close ends every node's log with its final state hash.
 func (s *Sim) Close() error {
+	s.closeSessions()
 	var first error
 	for _, n := range s.Nodes {
 		if n.Log == nil || n.stopped {

@@ -44,13 +44,15 @@ func Violations(err error) []*Violation {
 // CheckPeers after every input and Check at every checkpoint, a running
 // node Check on every Tick and at every checkpoint.
 func (s *State) Check() error {
-	return errors.Join(append(s.checkPeers(), s.checkBook()...)...)
+	return errors.Join(append(append(s.checkPeers(), s.checkBook()...), s.checkSessions()...)...)
 }
 
 // CheckPeers is the part of Check whose cost grows with the peers rather
 // than with the address book: peers, limits, channels, gossip, requests.
 // It is cheap enough to run after every input of a large simulation.
-func (s *State) CheckPeers() error { return errors.Join(s.checkPeers()...) }
+func (s *State) CheckPeers() error {
+	return errors.Join(append(s.checkPeers(), s.checkSessions()...)...)
+}
 
 // checkPeers walks the peers in no order — the common case finds
 // nothing, and sorting every input's peers costs more than the checks —

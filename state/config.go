@@ -170,6 +170,18 @@ type Config struct {
 	RequestTimeout     time.Duration
 	MaxRequestsPerPeer int
 
+	// Sessions (state/session.go). SessionClassPercent is the chance, in
+	// percent, that the geometric draw of peer choice stops at each class
+	// (Chainweb's p = 0.95). A peer with more than SessionMaxFailures
+	// successive failed sessions, no success for SessionPruneAfter and no
+	// running session is pruned from the address book. A session whose
+	// context has ended has SessionStopGrace to return before it is ended
+	// without it.
+	SessionClassPercent int
+	SessionMaxFailures  int
+	SessionPruneAfter   time.Duration
+	SessionStopGrace    time.Duration
+
 	// MaxMessageSize is the global ceiling on any message.
 	MaxMessageSize int
 	// Channels configures each channel, indexed by Channel: the control
@@ -278,6 +290,11 @@ func DefaultConfig(network string) Config {
 		RequestTimeout:         10 * time.Second,
 		MaxRequestsPerPeer:     16,
 
+		SessionClassPercent: 95,
+		SessionMaxFailures:  5,
+		SessionPruneAfter:   12 * time.Hour,
+		SessionStopGrace:    5 * time.Second,
+
 		MaxMessageSize: 10 * MiB,
 	}
 	c.Channels = append([]ChannelConfig{ControlChannel()}, MinaChannels()...)
@@ -340,6 +357,7 @@ func (c *Config) Validate() error {
 		"WriteStallTimeout": c.WriteStallTimeout, "GossipStallTimeout": c.GossipStallTimeout,
 		"CloseTimeout": c.CloseTimeout, "CloseLinger": c.CloseLinger, "DisconnectTimeout": c.DisconnectTimeout,
 		"FrameTimeout": c.FrameTimeout, "RequestTimeout": c.RequestTimeout, "FloodWindow": c.FloodWindow,
+		"SessionPruneAfter": c.SessionPruneAfter, "SessionStopGrace": c.SessionStopGrace,
 	}
 	for _, name := range SortedKeys(durations) {
 		if durations[name] <= 0 {
@@ -351,6 +369,12 @@ func (c *Config) Validate() error {
 	}
 	if c.ScoreFlood < 0 || c.ScoreRejected < 0 || c.FloodTolerance < 0 {
 		bad("ScoreFlood", "ScoreFlood %d, ScoreRejected %d and FloodTolerance %d must not be negative", c.ScoreFlood, c.ScoreRejected, c.FloodTolerance)
+	}
+	if c.SessionClassPercent < 1 || c.SessionClassPercent > 100 {
+		bad("SessionClassPercent", "is %d; must be 1 to 100", c.SessionClassPercent)
+	}
+	if c.SessionMaxFailures < 0 {
+		bad("SessionMaxFailures", "is %d; must not be negative", c.SessionMaxFailures)
 	}
 	if c.AddrRelayFanout < 0 {
 		bad("AddrRelayFanout", "is %d; must not be negative", c.AddrRelayFanout)

@@ -29,6 +29,8 @@ type State struct {
 	Gossip Gossip
 	// Requests are our requests waiting for their responses.
 	Requests Requests
+	// Sessions are the session networks and their running sessions.
+	Sessions Sessions
 	// Bans maps a peer ID or an IP address to its ban.
 	Bans map[string]Ban
 	// Counters are the node's metrics.
@@ -65,6 +67,7 @@ func New(cfg Config, self Self, seed uint64, now int64) *State {
 		},
 		Gossip:   Gossip{Pending: make(map[uint64]PendingGossip), Authors: make(map[PeerID]*Author)},
 		Requests: Requests{Out: make(map[uint64]*OutRequest)},
+		Sessions: Sessions{Running: make(map[uint64]*Session), Peers: make(map[PeerID]*SessionPeer)},
 		Bans:     make(map[string]Ban),
 		Channels: make([]ChannelState, len(cfg.Channels)),
 		Counters: Counters{

@@ -43,7 +43,7 @@ func commands() []command {
 		{"sim", "run a seeded multi-node simulation", runSim},
 		{"inspect", "browse action logs in a local web page: timeline, state, diffs, charts", runInspect},
 		{"keygen", "create a node identity key", runKeygen},
-		{"demo", "start a local network on 127.0.0.1, check it, replay every log", runDemo},
+		{"demo", "start a local network on 127.0.0.1, check it, replay every log (\"demo sessions\": Chainweb sessions)", runDemo},
 		{"version", "print the version", runVersion},
 	}
 }

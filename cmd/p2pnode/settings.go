@@ -97,6 +97,10 @@ var settings = map[reflect.Type]map[string]setting{
 		"MinFrameRate":           {unitBytesPerSecond, "slowest rate a direct frame may arrive at"},
 		"RequestTimeout":         {unitPlain, "time a request waits for its response, and the application has to answer a peer's"},
 		"MaxRequestsPerPeer":     {unitPlain, "requests outstanding with one peer in each direction (past it: busy)"},
+		"SessionClassPercent":    {unitPlain, "chance in percent that session peer choice stops at each class (Chainweb's p = 0.95)"},
+		"SessionMaxFailures":     {unitPlain, "successive failed sessions past which a peer may be pruned from the address book"},
+		"SessionPruneAfter":      {unitPlain, "time without a successful session after which such a peer is pruned"},
+		"SessionStopGrace":       {unitPlain, "time a stopped session has to return before it is ended without it"},
 		"MaxMessageSize":         {unitBytes, "ceiling on any message of any channel (at most 64MiB)"},
 	},
 	channelType: {

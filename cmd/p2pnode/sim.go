@@ -10,6 +10,7 @@ import (
 
 	"github.com/p2pcore/p2pcore/internal/progress"
 	"github.com/p2pcore/p2pcore/sim"
+	"github.com/p2pcore/p2pcore/state"
 )
 
 func runSim(args []string, stdout, stderr io.Writer) error {
@@ -35,6 +36,8 @@ func runSim(args []string, stdout, stderr io.Writer) error {
 	faultMode := fs.String("faults", "", "with --seeds: \"random\" draws each seed's fault schedule from the seed")
 	jobs := fs.Int("jobs", 0, "with --seeds: runs at once (default: every core)")
 	settle := fs.Duration("settle", 30*time.Second, "with --seeds: time the network has to recover after the faults heal")
+	sessions := fs.String("sessions", "", "run Chainweb sessions: `CHAINSxTARGET` session networks per node, each keeping TARGET cut-exchange sessions (e.g. 10x10)")
+	sessionTimeout := fs.Duration("session-timeout", 20*time.Second, "with --sessions: mean session timeout")
 	rest, err := parse(fs, args)
 	if err != nil {
 		return err
@@ -52,6 +55,13 @@ func runSim(args []string, stdout, stderr io.Writer) error {
 	}
 	if err := cfg.Validate(); err != nil {
 		return usagef("%v", err)
+	}
+	if *sessions != "" {
+		if cfg.Sessions, err = parseSessions(*sessions, *sessionTimeout); err != nil {
+			return usagef("--sessions %q: %v", *sessions, err)
+		}
+		target := cfg.Sessions.Target
+		cfg.Tweak = func(_ int, c *state.Config) { c.OutboundTarget = max(c.OutboundTarget, target+2) }
 	}
 	if *seeds != "" || *faultMode != "" {
 		if *faultMode != "random" || *seeds == "" || len(faults) > 0 {
@@ -84,6 +94,9 @@ func runSim(args []string, stdout, stderr io.Writer) error {
 		}
 	} else {
 		report.WriteText(stdout)
+		if cfg.Sessions != nil {
+			fmt.Fprintln(stdout, s.SessionReport())
+		}
 		if cfg.RecordDir != "" {
 			fmt.Fprintf(stdout, "logs: %s (verify with: p2pnode replay %s/node-000.log)\n", cfg.RecordDir, cfg.RecordDir)
 		}
@@ -94,6 +107,18 @@ func runSim(args []string, stdout, stderr io.Writer) error {
 		return errQuiet
 	}
 	return nil
+}
+
+// parseSessions reads CHAINSxTARGET.
+func parseSessions(s string, timeout time.Duration) (*sim.Sessions, error) {
+	a, b, ok := strings.Cut(s, "x")
+	chains, err1 := strconv.Atoi(a)
+	target, err2 := strconv.Atoi(b)
+	if !ok || err1 != nil || err2 != nil {
+		return nil, fmt.Errorf("want CHAINSxTARGET, e.g. 10x10")
+	}
+	sc := &sim.Sessions{Chains: chains, Target: target, Timeout: timeout}
+	return sc, sc.Validate()
 }
 
 func parseRange(s string) (lo, hi time.Duration, err error) {

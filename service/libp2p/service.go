@@ -77,6 +77,8 @@ type Config struct {
 	// goroutine and must not block.
 	Serve    func(peer state.PeerID, ch state.Channel, id uint64, data []byte)
 	Complete func(id uint64, st state.RequestStatus, data []byte)
+	// Sessions, if set, runs the application's session callbacks.
+	Sessions service.SessionApp
 	// Validators are the application's validators of broadcast channels
 	// (those with Rules.Channels[ch].Validated set).
 	Validators map[state.Channel]Validator
@@ -125,6 +127,8 @@ type Service struct {
 	emitMu   sync.Mutex
 	reported map[peer.ID]bool
 
+	sess      *sessions
+	sessOnce  sync.Once
 	pub       *publisher
 	saver     *saver
 	gossip    *gossip
@@ -229,6 +233,7 @@ func New(cfg Config) (*Service, error) {
 	}
 	h.Network().Notify(&network.NotifyBundle{ConnectedF: s.connected, DisconnectedF: s.disconnected})
 	h.SetStreamHandler(s.direct, s.handleStream)
+	s.sessTable() // session streams are taken from the start
 	s.pub = newPublisher(s)
 	s.saver = newSaver(cfg.PeerStorePath, log)
 	s.wg.Add(1)

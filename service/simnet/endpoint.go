@@ -49,6 +49,9 @@ type Endpoint struct {
 	OnComplete func(service.Complete)
 	// Saved is the last peer store the node asked to persist.
 	Saved *state.PeerStore
+	// Sessions, if set, runs the node's session callbacks (session.go).
+	Sessions service.SessionApp
+	sess     *sessionTable
 }
 
 var _ service.Service = (*Endpoint)(nil)
