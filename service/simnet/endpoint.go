@@ -28,10 +28,13 @@ type Endpoint struct {
 	linkTo map[*Endpoint]*link
 	dials  map[state.PeerID]*dial
 	g      gossipNode
-	// held are broadcasts waiting for the node's verdict (relayed only
-	// once accepted), and those its validator is looking at.
-	held      map[uint64]heldMsg
-	validated map[uint64]heldMsg
+	// current is the broadcast the node is being handed (GossipReceived):
+	// its verdict, or its validation, comes before the handing returns.
+	// validating holds those its validator is looking at, until their
+	// verdict. (A map of every broadcast in hand cost an insertion and a
+	// deletion per delivery.)
+	current    heldMsg
+	validating map[uint64]heldMsg
 
 	// Completions waiting to be reported as Sent and Published.
 	sent      map[sentKey]uint32
@@ -97,7 +100,7 @@ func (n *Network) Add(id state.PeerID, addr state.Addr, dispatch Dispatcher) *En
 		net: n, ID: id, Addr: addr, dispatch: dispatch,
 		links: map[state.PeerID]*link{}, dials: map[state.PeerID]*dial{},
 		linkTo: map[*Endpoint]*link{}, g: newGossipNode(), sent: map[sentKey]uint32{},
-		held: map[uint64]heldMsg{}, validated: map[uint64]heldMsg{},
+		validating: map[uint64]heldMsg{},
 	}
 	n.nodes = append(n.nodes, ep)
 	if addr != "" {
@@ -319,18 +322,30 @@ func (ep *Endpoint) Publish(ch state.Channel, data []byte) {
 // (GossipReceived); it is relayed only if the node accepts it, as
 // GossipSub does after validation.
 func (ep *Endpoint) gossip(from *Endpoint, m *gossipMsg) {
-	ep.held[m.id] = heldMsg{from: from, gossipMsg: m}
+	ep.current = heldMsg{from: from, gossipMsg: m}
 	ep.Input(action.GossipReceived{Peer: from.ID, Author: m.author, Channel: m.ch, Msg: m.id, Data: m.data})
+	ep.current = heldMsg{}
+}
+
+// inHand finds a broadcast the node was handed and has not judged.
+func (ep *Endpoint) inHand(msg uint64) (heldMsg, bool) {
+	if ep.current.gossipMsg != nil && ep.current.id == msg {
+		return ep.current, true
+	}
+	m, ok := ep.validating[msg]
+	return m, ok
 }
 
 // Verdict relays an accepted broadcast and forgets the rest.
 func (ep *Endpoint) Verdict(msg uint64, v state.Verdict) {
-	m, ok := ep.held[msg]
+	m, ok := ep.inHand(msg)
 	if !ok {
 		return
 	}
-	delete(ep.held, msg)
-	delete(ep.validated, msg)
+	if ep.current.gossipMsg == m.gossipMsg {
+		ep.current = heldMsg{}
+	}
+	delete(ep.validating, msg)
 	if v == state.VerdictAccept {
 		ep.remember(m.gossipMsg)
 		ep.relay(m.gossipMsg, m.from, false)
@@ -340,11 +355,11 @@ func (ep *Endpoint) Verdict(msg uint64, v state.Verdict) {
 // Validate runs the application's validator and reports its verdict as
 // the next event.
 func (ep *Endpoint) Validate(c service.Validate) {
-	m, ok := ep.held[c.Msg]
+	m, ok := ep.inHand(c.Msg)
 	if !ok {
 		return
 	}
-	ep.validated[c.Msg] = m
+	ep.validating[c.Msg] = m
 	v := state.VerdictAccept
 	if ep.Validator != nil {
 		v = ep.Validator(c.Peer, c.Channel, m.data)
@@ -354,7 +369,7 @@ func (ep *Endpoint) Validate(c service.Validate) {
 
 // DeliverHeld hands the application a broadcast its validator accepted.
 func (ep *Endpoint) DeliverHeld(msg uint64) {
-	if m, ok := ep.validated[msg]; ok && ep.OnDeliver != nil {
+	if m, ok := ep.validating[msg]; ok && ep.OnDeliver != nil {
 		ep.OnDeliver(m.from.ID, m.ch, m.data)
 	}
 }

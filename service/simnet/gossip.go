@@ -233,13 +233,22 @@ func (ep *Endpoint) sendGossip(to *Endpoint, m *gossipMsg) {
 		m.fate.drop(DropLoss)
 		return
 	}
+	at := l.arrival(n, 1-s)
+	if to.g.seenHas(m.id) && !to.down && !to.silent {
+		// The peer has the message already, so this copy can only be
+		// dropped as a duplicate when it arrives: it is counted now and
+		// not scheduled. Most copies are such, and every random draw and
+		// the link's order are as if it travelled.
+		n.gstats.Arrivals++
+		return
+	}
 	if m.fate != nil {
 		m.fate.InFlight++
 	}
 	// A typed event rather than a closure: copies are most of a large
 	// simulation's events, and a closure is an allocation each.
 	n.seq++
-	n.events.push(event{at: l.arrival(n, 1-s), seq: n.seq, copy: copyOf{l: l, m: m, to: uint8(1 - s)}})
+	n.events.push(event{at: at, seq: n.seq, copy: copyOf{l: l, m: m, to: uint8(1 - s)}})
 }
 
 // copyOf is a copy of a broadcast on its way to side `to` of link l.
@@ -420,7 +429,7 @@ func (ep *Endpoint) Seen(id uint64) bool { return ep.g.seenHas(id) }
 
 // Holding reports whether the node holds broadcast id for its verdict.
 func (ep *Endpoint) Holding(id uint64) bool {
-	_, ok := ep.held[id]
+	_, ok := ep.inHand(id)
 	return ok
 }
 
