@@ -156,11 +156,17 @@ func tickThrottles(s *state.State, q action.Queue) {
 	// An author's recovery touches only its own entry: any order will do
 	// (a node hears from thousands of authors; sorting them every tick
 	// was most of a large simulation's ticks).
+	if !s.Gossip.AuthorsThrottled {
+		return
+	}
+	still := false
 	for _, au := range state.Unordered(s.Gossip.Authors) {
 		if au.Throttled {
 			au.Throttled = !recovered(s, au.Budgets)
+			still = still || au.Throttled
 		}
 	}
+	s.Gossip.AuthorsThrottled = still
 }
 
 // recovered says whether every bucket is back within its burst.

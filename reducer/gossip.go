@@ -29,7 +29,8 @@ func reduceGossipReceived(s *state.State, a action.GossipReceived, q action.Queu
 func decideGossip(s *state.State, a action.GossipReceived, q action.Queue) state.Verdict {
 	size := a.Len()
 	p, known := s.Peers[a.Peer]
-	switch s.GossipAdmission(a.Peer, a.Author, a.Channel, size) {
+	au := s.Gossip.Authors[a.Author]
+	switch s.GossipAdmissionOf(a.Peer, p, au, a.Channel, size) {
 	case state.VerdictReject:
 		if known && p.Status.Connected() && s.Config.HasChannel(a.Channel) {
 			q.Push(action.Misbehaved{Peer: a.Peer, Offence: state.OffenceOversized,
@@ -42,7 +43,7 @@ func decideGossip(s *state.State, a action.GossipReceived, q action.Queue) state
 		}
 		return state.VerdictIgnore
 	}
-	if !takeGossip(s, p, a.Author, a.Channel, size) {
+	if !takeGossip(s, p, a.Author, au, a.Channel, size) {
 		return state.VerdictIgnore // its author is over budget
 	}
 	c := &s.Channels[a.Channel]
@@ -80,17 +81,20 @@ func refuse(s *state.State, p *state.Peer, ch state.Channel) {
 // relays it; an author over budget is ignored until it recovers. What a
 // peer sends, its own broadcasts and those it relays, is charged to the
 // peer as it arrives (GossipOffered), before any check.
-func takeGossip(s *state.State, p *state.Peer, author state.PeerID, ch state.Channel, size int) bool {
+func takeGossip(s *state.State, p *state.Peer, author state.PeerID, au *state.Author, ch state.Channel, size int) bool {
 	if author == "" || author == p.ID {
 		return true
 	}
-	au := authorOf(s, author)
+	if au == nil {
+		au = authorOf(s, author)
+	}
 	au.LastSeen = s.Now
 	if au.Budgets[ch].Charge(s.Now, s.Config.Channels[ch].Budget, size) {
 		return true
 	}
 	if !au.Throttled {
 		au.Throttled = true
+		s.Gossip.AuthorsThrottled = true
 		s.Counters.AuthorThrottles++
 	}
 	refuse(s, p, ch)

@@ -17,6 +17,10 @@ type Gossip struct {
 	// least recently heard is forgotten first). An author's own direct
 	// connection, if any, is charged in its Peer entry instead.
 	Authors map[PeerID]*Author
+	// AuthorsThrottled is set when an author is throttled and cleared by
+	// the tick that finds none still is, so that a tick walks the authors
+	// only when one may have recovered.
+	AuthorsThrottled bool
 }
 
 // Author is what one origin of broadcasts may still send us, whoever
@@ -83,11 +87,19 @@ func (s *State) GossipAdmission(peer, author PeerID, ch Channel, size int) Verdi
 	if !s.Config.HasChannel(ch) || !s.Config.Channels[ch].IsBroadcast() || size > s.Config.Channels[ch].MaxSize {
 		return VerdictReject
 	}
-	p, ok := s.Peers[peer]
-	if !ok || !p.Status.Connected() || p.Throttled || s.Banned(peer, p.Addr) {
+	return s.GossipAdmissionOf(peer, s.Peers[peer], s.Gossip.Authors[author], ch, size)
+}
+
+// GossipAdmissionOf is GossipAdmission for a peer entry and an author
+// entry already looked up (either may be nil: unknown).
+func (s *State) GossipAdmissionOf(peer PeerID, p *Peer, au *Author, ch Channel, size int) Verdict {
+	if !s.Config.HasChannel(ch) || !s.Config.Channels[ch].IsBroadcast() || size > s.Config.Channels[ch].MaxSize {
+		return VerdictReject
+	}
+	if p == nil || !p.Status.Connected() || p.Throttled || s.Banned(peer, p.Addr) {
 		return VerdictIgnore
 	}
-	if a := s.Gossip.Authors[author]; a != nil && a.Throttled {
+	if au != nil && au.Throttled {
 		return VerdictIgnore
 	}
 	return VerdictAccept
