@@ -94,7 +94,6 @@ func takeGossip(s *state.State, p *state.Peer, author state.PeerID, au *state.Au
 	}
 	if !au.Throttled {
 		au.Throttled = true
-		s.Gossip.AuthorsThrottled = true
 		s.Counters.AuthorThrottles++
 	}
 	refuse(s, p, ch)

@@ -44,11 +44,7 @@ func Violations(err error) []*Violation {
 // CheckPeers after every input and Check at every checkpoint, a running
 // node Check on every Tick and at every checkpoint.
 func (s *State) Check() error {
-	errs := append(append(s.checkPeers(), s.checkBook()...), s.checkSessions()...)
-	if !s.Gossip.AuthorsThrottled && !AllOf(s.Gossip.Authors, func(_ PeerID, a *Author) bool { return a == nil || !a.Throttled }) {
-		errs = append(errs, violationf("author-throttle-unflagged", "an author is throttled but Gossip.AuthorsThrottled is unset: it would never recover"))
-	}
-	return errors.Join(errs...)
+	return errors.Join(append(append(s.checkPeers(), s.checkBook()...), s.checkSessions()...)...)
 }
 
 // CheckPeers is the part of Check whose cost grows with the peers rather

@@ -5,7 +5,7 @@ import "slices"
 // The event queue. A large simulation has tens of thousands of events
 // pending, nearly all copies of broadcasts due within the next 50 ms, and
 // a binary or 4-ary heap over them was an eighth of the run. The calendar
-// below keeps the next few seconds in buckets of about a millisecond:
+// below keeps the next second in buckets of about a millisecond:
 // scheduling appends to a bucket, and a bucket is sorted once, when the
 // clock reaches it. Events further ahead wait in a heap. The order is
 // exactly the heap's: by time, then by the order they were scheduled.
@@ -74,7 +74,7 @@ func (q *eventQueue) pop() event {
 
 const (
 	bucketShift = 20   // bucket width: 2^20 ns, about a millisecond
-	numBuckets  = 4096 // the calendar's horizon: about 4.4 s
+	numBuckets  = 1024 // the calendar's horizon: about 1.07 s (ticks, heartbeats, copies)
 )
 
 // calendar is the network's event queue.
