@@ -50,40 +50,65 @@ func (v Verdict) Failed() bool { return len(v.Problems) > 0 }
 const healFraction = 0.45
 
 // RandomFaults draws a fault schedule from seed for a run of nodes and
-// duration: one to four faults between 10 % and 45 % of the run — a
-// partition of a random part of the network, crashes, frozen nodes —
-// never touching node 0 (the bootnode) and never downing more than a
-// third of the nodes, and everything healed at 45 % of the run (crashed
-// and frozen nodes stay down).
+// duration: one to five faults between 10 % and 45 % of the run — a
+// partition of a random part of the network, a one-way cut, a crash
+// (restarted later, with the peer store the node saved, half of the time),
+// a frozen node, a burst of 5–40 % loss, a node slowed by 0.1–2 s, a
+// clock stepped by up to half of MaxClockSkew either way — never touching
+// node 0 (the bootnode) and never downing more than a third of the nodes;
+// at 45 % of the run everything heals (crashed nodes not restarted and
+// frozen nodes stay down; clock steps stay).
 func RandomFaults(seed uint64, nodes int, duration time.Duration) []Fault {
 	rng := state.NewRNG(seed ^ 0xfa017)
 	start, heal := duration/10, time.Duration(float64(duration)*healFraction)
 	at := func() time.Duration { return start + time.Duration(rng.Uint64()%uint64(heal-start)) }
+	node := func() int { return 1 + int(rng.Uint64()%uint64(nodes-1)) }
+	group := func() []int {
+		var g []int
+		for i := 1; i < nodes; i++ {
+			if rng.Uint64()%3 == 0 {
+				g = append(g, i)
+			}
+		}
+		return g
+	}
 	var faults []Fault
 	down := 0
 	budget := max(1, nodes/3)
-	for n := 1 + int(rng.Uint64()%4); n > 0; n-- {
-		switch rng.Uint64() % 3 {
-		case 0:
-			var group []int
-			for i := 1; i < nodes; i++ {
-				if rng.Uint64()%3 == 0 {
-					group = append(group, i)
-				}
+	for n := 1 + int(rng.Uint64()%5); n > 0; n-- {
+		switch k := rng.Uint64() % 8; {
+		case k == 0 || k == 1:
+			kind := FaultPartition
+			if k == 1 {
+				kind = FaultOneWay
 			}
-			if len(group) > 0 {
-				faults = append(faults, Fault{At: at(), Kind: FaultPartition, Nodes: group})
+			if g := group(); len(g) > 0 {
+				faults = append(faults, Fault{At: at(), Kind: kind, Nodes: g})
 			}
-		case 1, 2:
+		case k == 2 || k == 3:
 			if down >= budget || nodes < 3 {
 				continue
 			}
 			kind := FaultCrash
-			if rng.Uint64()%2 == 0 {
+			if k == 3 {
 				kind = FaultSilence
 			}
-			faults = append(faults, Fault{At: at(), Kind: kind, Nodes: []int{1 + int(rng.Uint64()%uint64(nodes-1))}})
+			f := Fault{At: at(), Kind: kind, Nodes: []int{node()}}
+			faults = append(faults, f)
+			if kind == FaultCrash && rng.Uint64()%2 == 0 {
+				back := f.At + time.Duration(rng.Uint64()%uint64(heal-f.At+1))
+				faults = append(faults, Fault{At: back, Kind: FaultRestart, Nodes: f.Nodes})
+				continue // it comes back: it does not count as down
+			}
 			down++
+		case k == 4:
+			faults = append(faults, Fault{At: at(), Kind: FaultLoss, Value: 0.05 + float64(rng.Uint64()%36)/100})
+		case k == 5:
+			faults = append(faults, Fault{At: at(), Kind: FaultSlow, Nodes: []int{node()}, Value: 0.1 + float64(rng.Uint64()%20)/10})
+		case k == 6 && nodes >= 3:
+			half := state.DefaultConfig("").MaxClockSkew.Seconds() / 2
+			step := float64(rng.Uint64()%uint64(2*half*10+1))/10 - half
+			faults = append(faults, Fault{At: at(), Kind: FaultClock, Nodes: []int{node()}, Value: step})
 		}
 	}
 	faults = append(faults, Fault{At: heal, Kind: FaultHeal})

@@ -82,7 +82,7 @@ func (s *Sim) Report() *Report {
 	for _, n := range s.Nodes {
 		st := n.Store.State()
 		c := st.Counts()
-		v, first := n.Store.Violations()
+		v, first := n.Violations()
 		nr := NodeReport{
 			ID: string(n.ID), Network: st.Config.Network,
 			OutboundReady: c.OutboundReady, InboundReady: c.InboundReady,
@@ -156,8 +156,9 @@ func (s *Sim) islands() []int {
 }
 
 // canDialMore reports whether node i could still add an outbound peer: a
-// live node of its network that is not already its peer and whose address
-// group none of its outbound peers uses. A node below its target with
+// live node of its network, with a clock close enough to shake hands, that
+// is not already its peer and whose address group none of its outbound
+// peers uses. A node below its target with
 // nobody left to dial has "all the peers there are".
 func (s *Sim) canDialMore(i int) bool {
 	st := s.Nodes[i].Store.State()
@@ -165,6 +166,9 @@ func (s *Sim) canDialMore(i int) bool {
 	for j, m := range s.Nodes {
 		if i == j || m.EP.Down() || m.EP.Silent() || m.Store.State().Config.Network != st.Config.Network {
 			continue
+		}
+		if skew := m.clock.offset - s.Nodes[i].clock.offset; max(skew, -skew) > int64(st.Config.MaxClockSkew) {
+			continue // their clocks are too far apart for a handshake
 		}
 		if p, ok := st.Peers[m.ID]; ok && p.Status == state.StatusReady {
 			continue

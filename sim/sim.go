@@ -20,7 +20,7 @@ import (
 )
 
 // MaxNodes is the largest simulation Config.Validate accepts.
-const MaxNodes = 4096
+const MaxNodes = 16384
 
 // Epoch is where simulated time starts: 2026-01-01T00:00:00Z.
 const Epoch = int64(1767225600) * int64(time.Second)
@@ -81,6 +81,8 @@ const (
 	FaultCrash FaultKind = "crash"
 	// FaultSilence freezes Nodes with their connections open.
 	FaultSilence FaultKind = "silence"
+	// More kinds (restart, one-way cuts, loss bursts, slow nodes, clock
+	// steps) are in faults.go.
 )
 
 // Fault is a fault scheduled at a time after the start.
@@ -88,6 +90,9 @@ type Fault struct {
 	At    time.Duration
 	Kind  FaultKind
 	Nodes []int
+	// Value is the loss rate (0–1) of a loss burst, the extra delay of a
+	// slow node, or the size of a clock step (either sign).
+	Value float64
 }
 
 func (c *Config) defaults() {
@@ -148,6 +153,9 @@ func (c *Config) validate() error {
 		return fmt.Errorf("messages need at least 16 bytes for their tracking header")
 	}
 	for _, f := range c.Faults {
+		if err := validFault(f); err != nil {
+			return err
+		}
 		for _, i := range f.Nodes {
 			if i < 0 || i >= c.Nodes {
 				return fmt.Errorf("fault %s at %v names node %d of %d", f.Kind, f.At, i, c.Nodes)
@@ -167,6 +175,33 @@ type Node struct {
 	Log     *replay.Writer
 	Path    string
 	stopped bool
+
+	config state.Config
+	clock  nodeClock
+	// restarts counts the node's restarts; past holds the invariant
+	// violations of its earlier lives.
+	restarts  int
+	past      uint64
+	pastFirst error
+}
+
+// start gives node n a fresh state and store, and a log named file if the
+// simulation records: at the beginning, and after each restart.
+func (s *Sim) start(n *Node, seed uint64, file string) error {
+	st := state.New(n.config, state.Self{ID: n.ID, ListenAddrs: []state.Addr{n.Addr}}, seed, n.clock.Now())
+	opts := store.Options{CheckpointEvery: s.cfg.CheckpointEvery, CheckPeers: true}
+	n.Log, n.stopped = nil, false
+	if s.cfg.RecordDir != "" {
+		n.Path = filepath.Join(s.cfg.RecordDir, file)
+		w, err := replay.Create(n.Path, replay.NewHeader(st, seed, s.cfg.CheckpointEvery))
+		if err != nil {
+			return fmt.Errorf("sim: %w", err)
+		}
+		n.Log = w
+		opts.Observer = w
+	}
+	n.Store = store.New(st, n.EP, &n.clock, opts)
+	return nil
 }
 
 // Sim is a running simulation.
@@ -176,6 +211,9 @@ type Sim struct {
 	Nodes []*Node
 	rng   state.RNG
 	stats deliveryStats
+	// err is the first error met while running (a restarted node's log
+	// could not be written), returned by Run.
+	err error
 	// sessions is the session workload, if any.
 	sessions *sessionSim
 }
@@ -221,22 +259,12 @@ func New(cfg Config) (*Sim, error) {
 		if err := c.Validate(); err != nil {
 			return nil, fmt.Errorf("sim: node %d: %w", i, err)
 		}
-		n := &Node{Index: i, ID: NodeID(i), Addr: NodeAddr(i)}
-		seed := seeds.Uint64()
-		st := state.New(c, state.Self{ID: n.ID, ListenAddrs: []state.Addr{n.Addr}}, seed, Epoch)
-		opts := store.Options{CheckpointEvery: cfg.CheckpointEvery, CheckPeers: true}
-		if cfg.RecordDir != "" {
-			n.Path = filepath.Join(cfg.RecordDir, fmt.Sprintf("%s.log", n.ID))
-			w, err := replay.Create(n.Path, replay.NewHeader(st, seed, cfg.CheckpointEvery))
-			if err != nil {
-				s.Close()
-				return nil, fmt.Errorf("sim: %w", err)
-			}
-			n.Log = w
-			opts.Observer = w
-		}
+		n := &Node{Index: i, ID: NodeID(i), Addr: NodeAddr(i), config: c, clock: nodeClock{net: s.Net}}
 		n.EP = s.Net.Add(n.ID, n.Addr, nil)
-		n.Store = store.New(st, n.EP, s.Net, opts)
+		if err := s.start(n, seeds.Uint64(), fmt.Sprintf("%s.log", n.ID)); err != nil {
+			s.Close()
+			return nil, err
+		}
 		n.EP.SetDispatcher(func(a action.Action) { n.Store.Dispatch(a) })
 		n.EP.OnDeliver = func(_ state.PeerID, _ state.Channel, data []byte) { s.stats.delivered(s.Net.Now(), n.Index, data) }
 		s.Nodes = append(s.Nodes, n)
@@ -325,6 +353,7 @@ func (s *Sim) apply(f Fault) {
 		s.Net.Partition(eps)
 	case FaultHeal:
 		s.Net.Heal()
+		s.Net.SetLoss(s.cfg.LossPPM)
 	case FaultCrash:
 		for i, ep := range eps {
 			ep.Crash()
@@ -335,6 +364,8 @@ func (s *Sim) apply(f Fault) {
 			ep.Silence()
 			s.stats.wentDown(f.Nodes[i], s.Net.Now())
 		}
+	default:
+		s.applyMore(f, eps)
 	}
 }
 
@@ -346,6 +377,9 @@ func (s *Sim) Run() (*Report, error) {
 	s.Net.RunUntil(Epoch + int64(s.cfg.Duration))
 	if err := s.Close(); err != nil {
 		return nil, err
+	}
+	if s.err != nil {
+		return nil, s.err
 	}
 	return s.Report(), nil
 }

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -31,7 +32,9 @@ func runSim(args []string, stdout, stderr io.Writer) error {
 	fs.IntVar(&cfg.Bootnodes, "bootnodes", 1, "how many of the first nodes are bootnodes")
 	fs.IntVar(&cfg.TxRate, "tx-rate", 200, "transactions per second across the network (negative: none)")
 	fs.DurationVar(&cfg.BlockInterval, "block-interval", time.Second, "time between blocks (negative: none)")
-	fs.Var(&faults, "fault", "schedule a fault AT:KIND[:NODES], e.g. 20s:partition:0-4, 40s:heal, 30s:crash:3 (repeatable)")
+	fs.Var(&faults, "fault", "schedule a fault AT:KIND[:NODES][:VALUE] (repeatable): partition, oneway, crash, silence, restart (NODES); "+
+		"loss (VALUE: rate 0-1, e.g. 20s:loss:0.3); slow and clock (NODES:VALUE in seconds, e.g. 20s:slow:3:0.5, 20s:clock:4:-5); heal; "+
+		"e.g. 20s:partition:0-4, 30s:crash:3, 35s:restart:3, 40s:heal")
 	seeds := fs.String("seeds", "", "explore the seeds `FROM-TO`: one run per seed with --faults random, checking safety and liveness")
 	faultMode := fs.String("faults", "", "with --seeds: \"random\" draws each seed's fault schedule from the seed")
 	jobs := fs.Int("jobs", 0, "with --seeds: runs at once (default: every core)")
@@ -145,20 +148,39 @@ func (f *faultList) String() string { return fmt.Sprint(*f) }
 
 func (f *faultList) Set(v string) error {
 	parts := strings.Split(v, ":")
-	if len(parts) < 2 || len(parts) > 3 {
-		return fmt.Errorf("want AT:KIND[:NODES], got %q", v)
+	if len(parts) < 2 || len(parts) > 4 {
+		return fmt.Errorf("want AT:KIND[:NODES][:VALUE], got %q", v)
 	}
 	at, err := time.ParseDuration(parts[0])
 	if err != nil {
 		return fmt.Errorf("fault time %q: %v", parts[0], err)
 	}
 	kind := sim.FaultKind(parts[1])
-	switch kind {
-	case sim.FaultPartition, sim.FaultHeal, sim.FaultCrash, sim.FaultSilence:
-	default:
-		return fmt.Errorf("fault kind %q: want partition, heal, crash or silence", parts[1])
+	if !slices.Contains(sim.FaultKinds, kind) {
+		return fmt.Errorf("fault kind %q: want one of %v", parts[1], sim.FaultKinds)
 	}
 	fault := sim.Fault{At: at, Kind: kind}
+	value := ""
+	switch {
+	case kind == sim.FaultLoss && len(parts) == 3:
+		value, parts = parts[2], parts[:2]
+	case kind == sim.FaultLoss:
+		return fmt.Errorf("fault %q: want AT:loss:RATE", v)
+	case kind == sim.FaultSlow || kind == sim.FaultClock:
+		if len(parts) != 4 {
+			return fmt.Errorf("fault %q: want AT:%s:NODES:SECONDS", v, kind)
+		}
+		value, parts = parts[3], parts[:3]
+	case len(parts) == 4:
+		return fmt.Errorf("fault %q: %s takes no value", v, kind)
+	}
+	if value != "" {
+		x, err := strconv.ParseFloat(value, 64)
+		if err != nil {
+			return fmt.Errorf("fault %q: value %q is not a number", v, value)
+		}
+		fault.Value = x
+	}
 	if len(parts) == 3 {
 		for _, r := range strings.Split(parts[2], ",") {
 			a, b, isRange := strings.Cut(r, "-")

@@ -3,6 +3,7 @@ package simnet
 import (
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/p2pcore/p2pcore/action"
 	"github.com/p2pcore/p2pcore/service"
@@ -17,8 +18,9 @@ type Endpoint struct {
 	Addr state.Addr
 
 	dispatch Dispatcher
-	down     bool // crashed: no events, no connections
-	silent   bool // frozen: connections stay open, nothing in or out
+	down     bool  // crashed: no events, no connections
+	silent   bool  // frozen: connections stay open, nothing in or out
+	slow     int64 // extra delay of every message to or from it, in ns
 
 	links map[state.PeerID]*link
 	// peers are the endpoints at the other end of links, by ID; linkTo
@@ -294,7 +296,7 @@ func (ep *Endpoint) transmit(l *link, fn func(to *Endpoint)) {
 // arrival draws when a message sent now reaches side s of l: a latency
 // after now, and not before what was sent earlier.
 func (l *link) arrival(n *Network, s int) int64 {
-	at := max(n.now+n.latency(), l.last[s])
+	at := max(n.now+n.latency()+l.ends[0].slow+l.ends[1].slow, l.last[s])
 	l.last[s] = at
 	return at
 }
@@ -462,6 +464,20 @@ func (ep *Endpoint) Crash() {
 	ep.dials = map[state.PeerID]*dial{}
 	ep.down = true
 }
+
+// Restart brings a crashed node back as a new process would come: no
+// connections, nothing remembered of the gossip it had seen. The
+// simulation gives it a new store (and the peer store it saved).
+func (ep *Endpoint) Restart() {
+	ep.down, ep.silent = false, false
+	ep.g = newGossipNode()
+	ep.current, ep.validating = heldMsg{}, map[uint64]heldMsg{}
+	clear(ep.sent)
+	ep.published = [state.MaxChannels]uint32{}
+}
+
+// Slow delays every message to or from the node by d more, until Heal.
+func (ep *Endpoint) Slow(d time.Duration) { ep.slow = int64(d) }
 
 // Silence freezes the node: its connections stay open but it neither
 // receives nor sends; its peers find out through their ping timeouts.

@@ -52,8 +52,11 @@ type Network struct {
 	// partition assigns each node a side; nodes on different sides cannot
 	// reach each other. Nil means no partition.
 	partition map[*Endpoint]int
-	msgSeq    uint64
-	linkSeq   uint64
+	// mute holds the nodes of a one-way cut: what they send to others is
+	// lost.
+	mute    map[*Endpoint]bool
+	msgSeq  uint64
+	linkSeq uint64
 
 	gossip    GossipConfig
 	gstats    GossipStats
@@ -130,12 +133,26 @@ func (n *Network) lost() bool {
 	return n.cfg.LossPPM > 0 && n.rng.Intn(1_000_000) < n.cfg.LossPPM
 }
 
-// reachable reports whether a can reach b across the current partition.
+// reachable reports whether what a sends reaches b, across the current
+// partition and one-way cuts.
 func (n *Network) reachable(a, b *Endpoint) bool {
+	if n.mute != nil && n.mute[a] && !n.mute[b] {
+		return false
+	}
 	if n.partition == nil {
 		return true
 	}
 	return n.partition[a] == n.partition[b]
+}
+
+// CutOneWay makes an asymmetric partition: what the nodes in group send
+// to the other nodes is lost, what the others send them arrives. Heal
+// removes it.
+func (n *Network) CutOneWay(group []*Endpoint) {
+	n.mute = map[*Endpoint]bool{}
+	for _, ep := range group {
+		n.mute[ep] = true
+	}
 }
 
 // Partition splits the network: nodes in each group reach only nodes of
@@ -151,8 +168,14 @@ func (n *Network) Partition(groups ...[]*Endpoint) {
 	}
 }
 
-// Heal removes the partition.
-func (n *Network) Heal() { n.partition = nil }
+// Heal removes the partition and one-way cuts, and makes slow nodes fast
+// again.
+func (n *Network) Heal() {
+	n.partition, n.mute = nil, nil
+	for _, ep := range n.nodes {
+		ep.slow = 0
+	}
+}
 
 // SetLoss changes the loss rate.
 func (n *Network) SetLoss(ppm int) { n.cfg.LossPPM = ppm }
