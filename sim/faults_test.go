@@ -27,7 +27,7 @@ func TestMoreFaults(t *testing.T) {
 			{At: 14 * time.Second, Kind: sim.FaultLoss, Value: 0.3},
 			{At: 15 * time.Second, Kind: sim.FaultSlow, Nodes: []int{7}, Value: 0.5},
 			{At: 16 * time.Second, Kind: sim.FaultClock, Nodes: []int{8}, Value: -5},
-				{At: 20 * time.Second, Kind: sim.FaultRestart, Nodes: []int{3}},
+			{At: 20 * time.Second, Kind: sim.FaultRestart, Nodes: []int{3}},
 			{At: 30 * time.Second, Kind: sim.FaultHeal},
 		}})
 	if err != nil {
