@@ -369,6 +369,11 @@ func reducePeerStoreLoaded(s *state.State, a action.PeerStoreLoaded) {
 		e.AddedAt, e.LastSeen = saved.AddedAt, saved.LastSeen
 		e.LastAttempt, e.LastSuccess = saved.LastAttempt, saved.LastSuccess
 		e.Failures, e.RetryAt = max(saved.Failures, 0), saved.RetryAt
+		for _, c := range saved.Caps {
+			if state.ValidCapability(c) && e.AddCapability(c) {
+				s.Discovery.Dirty = true
+			}
+		}
 		if saved.Tried && !e.Tried && (e.Boot || makeRoom(s, true, e.Group)) {
 			s.BookMove(e, true)
 		}

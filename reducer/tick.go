@@ -19,6 +19,8 @@ func reduceTick(s *state.State, q action.Queue) {
 	if !s.Stopping {
 		tickBootnodes(s, q)
 		tickOutbound(s, q)
+		tickDHT(s, q)
 	}
+	tickHTTP(s, q)
 	tickSave(s, q)
 }

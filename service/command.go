@@ -44,13 +44,14 @@ const (
 	CmdThrottle      CommandKind = 11
 	CmdUnthrottle    CommandKind = 12
 	CmdDeliverHeld   CommandKind = 13
-	// 14–17: request.go.
-	numCommandKinds CommandKind = 18
+	// 14–17: request.go; 24–27: dht.go.
+	numCommandKinds CommandKind = 30
 )
 
 var commandNames = [numCommandKinds]string{"", "Dial", "Close", "Send", "Publish", "Deliver", "SavePeerStore",
 	"AcceptStream", "ResetStream", "Verdict", "Validate", "Throttle", "Unthrottle", "DeliverHeld",
-	"Request", "Respond", "Serve", "Complete"}
+	"Request", "Respond", "Serve", "Complete",
+	24: "Provide", 25: "FindProviders", 26: "FoundPeers", 27: "HTTPGrant"}
 
 // String names the kind.
 func (k CommandKind) String() string {
@@ -61,7 +62,7 @@ func (k CommandKind) String() string {
 }
 
 // Known reports whether k is a command kind of this build.
-func (k CommandKind) Known() bool { return k > 0 && k < numCommandKinds }
+func (k CommandKind) Known() bool { return k > 0 && k < numCommandKinds && commandNames[k] != "" }
 
 // Dial connects to a peer. Outcome: Connected or ConnectionFailed (or, if
 // Close comes first, only Disconnected).
@@ -242,6 +243,8 @@ func Execute(svc Service, c Command) {
 		svc.Serve(c)
 	case Complete:
 		svc.Complete(c)
+	case Provide, FindProviders, FoundPeers, HTTPGrant:
+		executeDHT(svc, c)
 	}
 }
 
@@ -412,6 +415,8 @@ func (g *Digester) Digest(c Command) Digest {
 		d.Size = c.Stream
 	case Request, Respond, Serve, Complete:
 		b, payload = g.digestRequest(c, b, &d)
+	case Provide, FindProviders, FoundPeers, HTTPGrant:
+		b = digestDHT(c, b, &d)
 	}
 	g.buf = b
 	if g.castagnoli == nil {
@@ -490,6 +495,8 @@ func FormatCommandNamed(c Command, n action.Names) string {
 		return fmt.Sprintf("reset stream %d of %s", c.Stream, c.Peer)
 	case Request, Respond, Serve, Complete:
 		return formatRequest(c, n)
+	case Provide, FindProviders, FoundPeers, HTTPGrant:
+		return formatDHT(c)
 	}
 	return fmt.Sprintf("%T", c)
 }

@@ -44,7 +44,7 @@ func Violations(err error) []*Violation {
 // CheckPeers after every input and Check at every checkpoint, a running
 // node Check on every Tick and at every checkpoint.
 func (s *State) Check() error {
-	return errors.Join(append(s.checkPeers(), s.checkBook()...)...)
+	return errors.Join(append(append(s.checkPeers(), s.checkBook()...), append(s.checkDHT(), s.checkHTTP()...)...)...)
 }
 
 // CheckPeers is the part of Check whose cost grows with the peers rather

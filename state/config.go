@@ -163,6 +163,35 @@ type Config struct {
 
 	// MaxMessageSize is the global ceiling on any message.
 	MaxMessageSize int
+
+	// DHTMode turns the Kademlia DHT on (client, server, or auto:
+	// server when listening on a public address). Capabilities are
+	// advertised as provider records, re-advertised at three quarters
+	// of CapabilityTTL, failures retried after a jittered backoff in
+	// [AdvertiseRetryMin, AdvertiseRetryMax]. The node keeps at least
+	// WantPeersPerCapability address-book entries of each of
+	// WantCapabilities, looking again every DHTLookupInterval while
+	// short; a lookup or advertisement unanswered after DHTQueryTimeout
+	// has failed. See state/dht.go.
+	DHTMode                DHTMode
+	Capabilities           []string
+	WantCapabilities       []string
+	WantPeersPerCapability int
+	CapabilityTTL          time.Duration
+	AdvertiseRetryMin      time.Duration
+	AdvertiseRetryMax      time.Duration
+	DHTLookupInterval      time.Duration
+	DHTQueryTimeout        time.Duration
+
+	// HTTPRateLimit requests per HTTPRateWindow may start to one peer
+	// from our HTTP client; more wait (at most HTTPMaxWaiting per peer)
+	// and give up after HTTPQueueTimeout. HTTPStreamTimeout bounds
+	// opening the stream of one request. See state/http.go.
+	HTTPRateLimit     int
+	HTTPRateWindow    time.Duration
+	HTTPQueueTimeout  time.Duration
+	HTTPMaxWaiting    int
+	HTTPStreamTimeout time.Duration
 	// Channels configures each channel, indexed by Channel: the control
 	// channel first, then the application's (see ChannelConfig and
 	// MinaChannels).
@@ -271,6 +300,8 @@ func DefaultConfig(network string) Config {
 		MaxMessageSize: 10 * MiB,
 	}
 	c.Channels = append([]ChannelConfig{ControlChannel()}, MinaChannels()...)
+	c.dhtDefaults()
+	c.httpDefaults()
 	return c
 }
 
@@ -349,6 +380,8 @@ func (c *Config) Validate() error {
 		bad("MaxMessageSize", "is %d; at most 64 MiB", c.MaxMessageSize)
 	}
 	c.validateChannels(bad)
+	c.validateDHT(bad)
+	c.validateHTTP(bad)
 	for i, b := range c.Bootnodes {
 		if b.ID == "" || len(b.Addrs) == 0 {
 			bad(fmt.Sprintf("Bootnodes[%d]", i), "needs a peer ID and at least one address")

@@ -29,6 +29,10 @@ type State struct {
 	Gossip Gossip
 	// Requests are our requests waiting for their responses.
 	Requests Requests
+	// DHT is capability advertisement and discovery.
+	DHT DHT
+	// HTTP is the HTTP client's per-peer rate limit.
+	HTTP HTTP
 	// Bans maps a peer ID or an IP address to its ban.
 	Bans map[string]Ban
 	// Counters are the node's metrics.
@@ -66,6 +70,8 @@ func New(cfg Config, self Self, seed uint64, now int64) *State {
 		Gossip:   Gossip{Pending: make(map[uint64]PendingGossip), Authors: make(map[PeerID]*Author)},
 		Requests: Requests{Out: make(map[uint64]*OutRequest)},
 		Bans:     make(map[string]Ban),
+		DHT:      newDHT(&cfg, now),
+		HTTP:     HTTP{Peers: make(map[PeerID]*HTTPPeer)},
 		Channels: make([]ChannelState, len(cfg.Channels)),
 		Counters: Counters{
 			SendFailures:      make([]uint64, len(cfg.Channels)),
