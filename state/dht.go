@@ -157,6 +157,8 @@ func (s *State) WithCapability(c string) int {
 // them): the DHT is off unless asked for.
 func (c *Config) dhtDefaults() {
 	c.DHTMode = DHTOff
+	// Empty, not nil: a config file read back gives empty lists.
+	c.Capabilities, c.WantCapabilities = []string{}, []string{}
 	c.WantPeersPerCapability = 4
 	c.CapabilityTTL = 3 * time.Hour
 	c.AdvertiseRetryMin = time.Second
