@@ -44,6 +44,9 @@ type Endpoint struct {
 	OnComplete func(service.Complete)
 	// Saved is the last peer store the node asked to persist.
 	Saved *state.PeerStore
+	// OnFound, if set, sees the answers to the node's own lookups
+	// (FindPeers).
+	OnFound func(service.FoundPeers)
 }
 
 var _ service.Service = (*Endpoint)(nil)
