@@ -33,6 +33,7 @@ import (
 	"github.com/p2pcore/p2pcore/action"
 	"github.com/p2pcore/p2pcore/reducer"
 	"github.com/p2pcore/p2pcore/replay"
+	"github.com/p2pcore/p2pcore/service"
 	p2p "github.com/p2pcore/p2pcore/service/libp2p"
 	"github.com/p2pcore/p2pcore/state"
 	"github.com/p2pcore/p2pcore/store"
@@ -82,6 +83,8 @@ type Node struct {
 	recErr           error
 	// Owned by the loop: our requests waiting for their outcome, by ID.
 	pending map[uint64]chan requestResult
+	// Owned by the loop: FindPeers calls waiting for their lookup, by ID.
+	lookups map[uint64]chan service.FoundPeers
 
 	handlers   handlers
 	handlerCtx context.Context
@@ -107,7 +110,7 @@ func New(cfg Config) (*Node, error) {
 		return nil, err
 	}
 	n := &Node{cfg: cfg, rules: rules, log: cfg.Logger, sendWaiters: map[sendKey]*[]*waiter{},
-		pending: map[uint64]chan requestResult{}}
+		pending: map[uint64]chan requestResult{}, lookups: map[uint64]chan service.FoundPeers{}}
 	n.handlerCtx, n.stopHandle = context.WithCancel(context.Background())
 	return n, nil
 }
@@ -155,7 +158,7 @@ func (n *Node) Start(ctx context.Context) error {
 	svc, err := p2p.New(p2p.Config{
 		Network: cfg.Network, Key: key, ListenAddrs: cfg.Listen, WebSocket: cfg.WebSocket, Rules: n.rules,
 		Validators: serviceValidators(cfg.Validators),
-		Sink:       n.sink, Deliver: n.deliver, Serve: n.serve, Complete: n.complete,
+		Sink:       n.sink, Deliver: n.deliver, Serve: n.serve, Complete: n.complete, Found: n.found,
 		PeerStorePath: peerStorePath, Logger: n.log,
 	})
 	if err != nil {

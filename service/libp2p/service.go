@@ -24,6 +24,7 @@ import (
 	"time"
 
 	golibp2p "github.com/libp2p/go-libp2p"
+	dht "github.com/libp2p/go-libp2p-kad-dht"
 	pubsub "github.com/libp2p/go-libp2p-pubsub"
 	"github.com/libp2p/go-libp2p/core/connmgr"
 	"github.com/libp2p/go-libp2p/core/crypto"
@@ -82,6 +83,9 @@ type Config struct {
 	Validators map[state.Channel]Validator
 	// PeerStorePath is where SavePeerStore writes ("" keeps nothing).
 	PeerStorePath string
+	// Found hands the application the answers to its DHT lookups; it is
+	// called from the store's goroutine and must not block.
+	Found func(service.FoundPeers)
 	// Logger, if nil, discards.
 	Logger *slog.Logger
 }
@@ -129,6 +133,9 @@ type Service struct {
 	saver     *saver
 	gossip    *gossip
 	gossipSeq atomic.Uint64
+
+	// dht is the Kademlia DHT (nil when Rules.DHTMode is off).
+	dht *dht.IpfsDHT
 }
 
 type dial struct {
@@ -229,6 +236,11 @@ func New(cfg Config) (*Service, error) {
 	}
 	h.Network().Notify(&network.NotifyBundle{ConnectedF: s.connected, DisconnectedF: s.disconnected})
 	h.SetStreamHandler(s.direct, s.handleStream)
+	if err := s.startDHT(); err != nil {
+		h.Close()
+		cancel()
+		return nil, err
+	}
 	s.pub = newPublisher(s)
 	s.saver = newSaver(cfg.PeerStorePath, log)
 	s.wg.Add(1)
@@ -292,6 +304,9 @@ func (s *Service) ListenAddrs() []state.Addr {
 // closes. The caller's Sink must not block from now on.
 func (s *Service) Shutdown() error {
 	s.cancel()
+	if s.dht != nil {
+		s.dht.Close()
+	}
 	s.gossip.mu.Lock()
 	s.gossip.room.Broadcast() // readers waiting for room give up
 	s.gossip.mu.Unlock()
