@@ -85,6 +85,9 @@ type Node struct {
 	pending map[uint64]chan requestResult
 	// Owned by the loop: FindPeers calls waiting for their lookup, by ID.
 	lookups map[uint64]chan service.FoundPeers
+	// Owned by the loop: HTTP requests waiting for the rate limit, by
+	// ticket.
+	httpWaits map[uint64]chan bool
 
 	handlers   handlers
 	handlerCtx context.Context
@@ -110,7 +113,8 @@ func New(cfg Config) (*Node, error) {
 		return nil, err
 	}
 	n := &Node{cfg: cfg, rules: rules, log: cfg.Logger, sendWaiters: map[sendKey]*[]*waiter{},
-		pending: map[uint64]chan requestResult{}, lookups: map[uint64]chan service.FoundPeers{}}
+		pending: map[uint64]chan requestResult{}, lookups: map[uint64]chan service.FoundPeers{},
+		httpWaits: map[uint64]chan bool{}}
 	n.handlerCtx, n.stopHandle = context.WithCancel(context.Background())
 	return n, nil
 }
@@ -158,7 +162,7 @@ func (n *Node) Start(ctx context.Context) error {
 	svc, err := p2p.New(p2p.Config{
 		Network: cfg.Network, Key: key, ListenAddrs: cfg.Listen, WebSocket: cfg.WebSocket, Rules: n.rules,
 		Validators: serviceValidators(cfg.Validators),
-		Sink:       n.sink, Deliver: n.deliver, Serve: n.serve, Complete: n.complete, Found: n.found,
+		Sink:       n.sink, Deliver: n.deliver, Serve: n.serve, Complete: n.complete, Found: n.found, Grant: n.granted,
 		PeerStorePath: peerStorePath, Logger: n.log,
 	})
 	if err != nil {

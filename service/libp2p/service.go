@@ -86,6 +86,9 @@ type Config struct {
 	// Found hands the application the answers to its DHT lookups; it is
 	// called from the store's goroutine and must not block.
 	Found func(service.FoundPeers)
+	// Grant hands the node the state machine's answer to its HTTPAsk;
+	// called from the store's goroutine, it must not block.
+	Grant func(service.HTTPGrant)
 	// Logger, if nil, discards.
 	Logger *slog.Logger
 }
@@ -136,6 +139,8 @@ type Service struct {
 
 	// dht is the Kademlia DHT (nil when Rules.DHTMode is off).
 	dht *dht.IpfsDHT
+	// http serves HTTP over libp2p once a handler is set.
+	http httpServer
 }
 
 type dial struct {
@@ -307,6 +312,7 @@ func (s *Service) Shutdown() error {
 	if s.dht != nil {
 		s.dht.Close()
 	}
+	s.closeHTTP()
 	s.gossip.mu.Lock()
 	s.gossip.room.Broadcast() // readers waiting for room give up
 	s.gossip.mu.Unlock()
