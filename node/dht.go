@@ -69,3 +69,12 @@ func (n *Node) Host() host.Host {
 	}
 	return n.svc.Host()
 }
+
+// GateRefused is how many connections the host's gate refused because
+// the node was at its connection ceiling (see service/libp2p/gate.go).
+func (n *Node) GateRefused() uint64 {
+	if n.svc == nil {
+		return 0
+	}
+	return n.svc.GateRefused()
+}

@@ -156,6 +156,9 @@ func (s *State) checkPeersIn(sorted bool) []error {
 	if c.Outbound > cfg.OutboundTarget {
 		fail("outbound-over-target", "%d automatic outbound peers exceed the target of %d", c.Outbound, cfg.OutboundTarget)
 	}
+	if c.Service > cfg.MaxServicePeers {
+		fail("service-over-max", "%d service peers exceed the maximum of %d", c.Service, cfg.MaxServicePeers)
+	}
 	if c.Inbound > cfg.MaxInbound {
 		fail("inbound-over-max", "%d inbound peers exceed the maximum of %d", c.Inbound, cfg.MaxInbound)
 	}

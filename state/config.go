@@ -40,6 +40,13 @@ type Config struct {
 	MaxInbound int
 	// MaxPendingInbound caps inbound connections still in their handshake.
 	MaxPendingInbound int
+	// MaxServicePeers caps the outbound connections other parts of
+	// go-libp2p (the DHT, GossipSub) open beyond OutboundTarget; each is
+	// closed ServicePeerLinger after it came. With them, the node's
+	// connections never exceed OutboundTarget + MaxInbound +
+	// MaxServicePeers (and its manual peers).
+	MaxServicePeers   int
+	ServicePeerLinger time.Duration
 	// MaxDialsPerTick bounds how many outbound dials one Tick starts.
 	MaxDialsPerTick int
 	// DialTimeout is how long a dial may take before it is abandoned. It
@@ -248,6 +255,8 @@ func DefaultConfig(network string) Config {
 		OutboundTarget:    8,
 		MaxInbound:        64,
 		MaxPendingInbound: 16,
+		MaxServicePeers:   8,
+		ServicePeerLinger: 30 * time.Second,
 		MaxDialsPerTick:   8,
 		DialTimeout:       10 * time.Second,
 		BackoffBase:       10 * time.Second,
@@ -329,7 +338,7 @@ func (c *Config) Validate() error {
 		bad("Software", "is %d bytes long; at most 64", len(c.Software))
 	}
 	nonNeg := map[string]int{
-		"OutboundTarget": c.OutboundTarget, "MaxInbound": c.MaxInbound,
+		"OutboundTarget": c.OutboundTarget, "MaxInbound": c.MaxInbound, "MaxServicePeers": c.MaxServicePeers,
 	}
 	for _, name := range SortedKeys(nonNeg) {
 		if nonNeg[name] < 0 {
@@ -361,6 +370,7 @@ func (c *Config) Validate() error {
 		"WriteStallTimeout": c.WriteStallTimeout, "GossipStallTimeout": c.GossipStallTimeout,
 		"CloseTimeout": c.CloseTimeout, "CloseLinger": c.CloseLinger, "DisconnectTimeout": c.DisconnectTimeout,
 		"FrameTimeout": c.FrameTimeout, "RequestTimeout": c.RequestTimeout, "FloodWindow": c.FloodWindow,
+		"ServicePeerLinger": c.ServicePeerLinger,
 	}
 	for _, name := range SortedKeys(durations) {
 		if durations[name] <= 0 {

@@ -54,6 +54,8 @@ var settings = map[reflect.Type]map[string]setting{
 		"OutboundTarget":         {unitPlain, "outbound peers kept"},
 		"MaxInbound":             {unitPlain, "inbound peers accepted (handshaking or ready)"},
 		"MaxPendingInbound":      {unitPlain, "inbound connections still in their handshake"},
+		"MaxServicePeers":        {unitPlain, "outbound connections the DHT or GossipSub open beyond OutboundTarget (service peers)"},
+		"ServicePeerLinger":      {unitPlain, "time a service peer is kept"},
 		"MaxDialsPerTick":        {unitPlain, "outbound dials one tick may start"},
 		"DialTimeout":            {unitPlain, "time a dial may take"},
 		"BackoffBase":            {unitPlain, "first redial delay after a failure, doubled per failure, minus up to 20 % jitter"},

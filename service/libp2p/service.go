@@ -137,6 +137,13 @@ type Service struct {
 	gossip    *gossip
 	gossipSeq atomic.Uint64
 
+	// gate refuses connections beyond the state machine's limits
+	// (gate.go); outboundOurs counts the peers our own dials connected,
+	// whose places it keeps free.
+	gate         *gate
+	outboundOurs atomic.Int64
+	ours         map[peer.ID]bool
+
 	// dht is the Kademlia DHT (nil when Rules.DHTMode is off).
 	dht *dht.IpfsDHT
 	// http serves HTTP over libp2p once a handler is set.
@@ -189,7 +196,9 @@ func New(cfg Config) (*Service, error) {
 	if err != nil {
 		return nil, err
 	}
+	g := &gate{}
 	opts := []golibp2p.Option{
+		golibp2p.ConnectionGater(g),
 		golibp2p.Identity(cfg.Key),
 		golibp2p.ResourceManager(rm),
 		golibp2p.ListenAddrs(listen...),
@@ -231,7 +240,10 @@ func New(cfg Config) (*Service, error) {
 		streams:   map[uint64]chan bool{},
 		finishing: map[peer.ID]bool{},
 		reported:  map[peer.ID]bool{},
+		ours:      map[peer.ID]bool{},
+		gate:      g,
 	}
+	g.s = s
 	s.gossip = newGossip(s)
 	s.flow = newFlowControl(cfg.PubSubQueue*3/4, log, s.gossip)
 	if err := s.startPubSub(); err != nil {
@@ -356,14 +368,27 @@ func (s *Service) connEvent(p peer.ID, c network.Conn) {
 	}
 	s.mu.Unlock()
 	if ours {
+		if !s.ours[p] {
+			s.ours[p] = true
+			s.outboundOurs.Add(1)
+		}
 		s.emit(action.Connected{Peer: state.PeerID(p.String()), Addr: addr})
 		return
 	}
 	s.emit(action.IncomingConnection{Peer: state.PeerID(p.String()), Addr: addr, Outbound: out})
 }
 
+// forgetOurs forgets a peer our dial connected. Callers hold emitMu.
+func (s *Service) forgetOurs(p peer.ID) {
+	if s.ours[p] {
+		delete(s.ours, p)
+		s.outboundOurs.Add(-1)
+	}
+}
+
 // connected is the swarm's notification of a new connection.
 func (s *Service) connected(_ network.Network, c network.Conn) {
+	s.gate.settle(c.RemotePeer())
 	s.emitMu.Lock()
 	defer s.emitMu.Unlock()
 	s.connEvent(c.RemotePeer(), c)
@@ -379,6 +404,7 @@ func (s *Service) disconnected(n network.Network, c network.Conn) {
 		return
 	}
 	delete(s.reported, p)
+	s.forgetOurs(p)
 	s.mu.Lock()
 	closing := s.closing[p]
 	w := s.writers[p]
@@ -535,6 +561,7 @@ func (s *Service) finishClose(p peer.ID) {
 	s.emitMu.Lock()
 	defer s.emitMu.Unlock()
 	delete(s.reported, p)
+	s.forgetOurs(p)
 	s.mu.Lock()
 	delete(s.closing, p)
 	if w := s.writers[p]; w != nil && w.closed() {
