@@ -103,7 +103,9 @@ func tickHTTP(s *state.State, q action.Queue) {
 		}
 		clear(p.Waiting[len(kept):])
 		p.Waiting = kept
-		if len(p.Waiting) == 0 && s.Now >= p.WindowStart+int64(s.Config.HTTPRateWindow) {
+		// Nothing waiting and nothing granted in the current window
+		// (rollWindow has cleared an old one): nothing to remember.
+		if len(p.Waiting) == 0 && p.Used == 0 {
 			delete(s.HTTP.Peers, id)
 		}
 	}
