@@ -198,3 +198,39 @@ func reduceLookupDone(s *state.State, a action.LookupDone) {
 		w.NextAt = s.Now + min(retryDelay(s, w.Failures), int64(s.Config.DHTLookupInterval))
 	}
 }
+
+// preferCapable picks the next outbound dial when a wanted capability has
+// fewer than OutboundPerCapability outbound peers: a random candidate
+// carrying it (tried or new), or nil to choose as usual. Counted are the
+// automatic outbound peers not disconnecting, and the dials this tick has
+// already queued are not (a later tick corrects the count).
+func preferCapable(s *state.State, tried, fresh []*state.AddrEntry) *state.AddrEntry {
+	n := s.Config.OutboundPerCapability
+	if n <= 0 || s.Config.DHTMode == state.DHTOff {
+		return nil
+	}
+	for _, c := range s.Config.WantCapabilities {
+		have := 0
+		for _, id := range state.SortedKeys(s.Peers) {
+			p := s.Peers[id]
+			if e, ok := s.Discovery.Book[id]; ok && p.Outbound() && p.Status != state.StatusDisconnecting && e.HasCapability(c) {
+				have++
+			}
+		}
+		if have >= n {
+			continue
+		}
+		var capable []*state.AddrEntry
+		for _, list := range [][]*state.AddrEntry{tried, fresh} {
+			for _, e := range list {
+				if e.HasCapability(c) {
+					capable = append(capable, e)
+				}
+			}
+		}
+		if len(capable) > 0 {
+			return capable[s.RNG.Intn(len(capable))]
+		}
+	}
+	return nil
+}

@@ -35,11 +35,14 @@ func tickOutbound(s *state.State, q action.Queue) {
 		fresh = boot
 	}
 	for ; need > 0 && len(tried)+len(fresh) > 0; need-- {
-		from := &fresh
-		if len(fresh) == 0 || (len(tried) > 0 && s.RNG.Intn(2) == 0) {
-			from = &tried
+		e := preferCapable(s, tried, fresh)
+		if e == nil {
+			from := &fresh
+			if len(fresh) == 0 || (len(tried) > 0 && s.RNG.Intn(2) == 0) {
+				from = &tried
+			}
+			e = (*from)[s.RNG.Intn(len(*from))]
 		}
-		e := (*from)[s.RNG.Intn(len(*from))]
 		q.Push(action.Connect{Peer: e.ID, Addrs: slices.Clone(e.Addrs)})
 		sameGroup := func(x *state.AddrEntry) bool { return x.Group == e.Group }
 		tried = slices.DeleteFunc(tried, sameGroup)

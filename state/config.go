@@ -184,11 +184,15 @@ type Config struct {
 	Capabilities           []string
 	WantCapabilities       []string
 	WantPeersPerCapability int
-	CapabilityTTL          time.Duration
-	AdvertiseRetryMin      time.Duration
-	AdvertiseRetryMax      time.Duration
-	DHTLookupInterval      time.Duration
-	DHTQueryTimeout        time.Duration
+	// OutboundPerCapability makes the dialler prefer, while fewer of
+	// its outbound peers carry a wanted capability, candidates that do
+	// (0: no preference).
+	OutboundPerCapability int
+	CapabilityTTL         time.Duration
+	AdvertiseRetryMin     time.Duration
+	AdvertiseRetryMax     time.Duration
+	DHTLookupInterval     time.Duration
+	DHTQueryTimeout       time.Duration
 
 	// HTTPRateLimit requests per HTTPRateWindow may start to one peer
 	// from our HTTP client; more wait (at most HTTPMaxWaiting per peer)

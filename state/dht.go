@@ -190,6 +190,9 @@ func (c *Config) validateDHT(bad func(field, format string, args ...any)) {
 	if c.WantPeersPerCapability < 0 {
 		bad("WantPeersPerCapability", "is %d; must not be negative", c.WantPeersPerCapability)
 	}
+	if c.OutboundPerCapability < 0 || c.OutboundPerCapability > c.OutboundTarget {
+		bad("OutboundPerCapability", "is %d; must be in 0..OutboundTarget (%d)", c.OutboundPerCapability, c.OutboundTarget)
+	}
 	for _, d := range []struct {
 		name string
 		v    time.Duration

@@ -103,6 +103,7 @@ var settings = map[reflect.Type]map[string]setting{
 		"Capabilities":           {unitPlain, `capabilities advertised in the DHT ("archival", "gossip", "relay" or the application's)`},
 		"WantCapabilities":       {unitPlain, "capabilities of which the address book keeps WantPeersPerCapability peers, found through the DHT"},
 		"WantPeersPerCapability": {unitPlain, "peers of each wanted capability kept in the address book"},
+		"OutboundPerCapability":  {unitPlain, "outbound peers with each wanted capability the dialler prefers to keep (0: no preference)"},
 		"CapabilityTTL":          {unitPlain, "lifetime of a capability's provider record; re-advertised at three quarters of it"},
 		"AdvertiseRetryMin":      {unitPlain, "shortest delay before a failed advertisement or lookup is retried (jittered)"},
 		"AdvertiseRetryMax":      {unitPlain, "longest such delay (doubling per failure)"},
