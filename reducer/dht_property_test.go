@@ -90,3 +90,25 @@ func TestDHTAndHTTPRandomInputs(t *testing.T) {
 		}
 	}
 }
+
+// TestPeerStoreLoadedKeepsCapabilities: capabilities saved with the
+// address book come back with it; a name that is not a capability's is
+// dropped.
+func TestPeerStoreLoadedKeepsCapabilities(t *testing.T) {
+	start := int64(1767225600) * int64(time.Second)
+	st := state.New(state.DefaultConfig("testnet"), state.Self{ID: "self"}, 1, start)
+	s := store.New(st, nil, &stepClock{now: start}, store.Options{})
+	s.Dispatch(action.PeerStoreLoaded{Store: state.PeerStore{Entries: []state.AddrEntry{
+		{ID: "A", Addrs: []state.Addr{"/ip4/10.1.0.1/tcp/1"}, Caps: []string{"archival", "Bad Name", "relay"}},
+	}}})
+	e, ok := st.Discovery.Book["A"]
+	if !ok {
+		t.Fatal("entry not loaded")
+	}
+	if got := fmt.Sprint(e.Caps); got != "[archival relay]" {
+		t.Errorf("capabilities %s, want [archival relay]", got)
+	}
+	if err := st.Check(); err != nil {
+		t.Error(err)
+	}
+}
