@@ -14,7 +14,7 @@ FUZZ_TARGETS := \
 	./message:FuzzAddrListRequest ./message:FuzzAddrListResponse \
 	./message:FuzzAddrAnnounce ./message:FuzzDisconnect
 
-.PHONY: all build test lint fuzz bench bench-net demo clean
+.PHONY: all build test lint fuzz bench bench-net bench-sim demo clean
 
 all: build
 
@@ -60,3 +60,8 @@ bench-net:
 	$(GO) test -run '^$$' -bench '^BenchmarkNetBroadcastLatency$$' -benchtime 300x -count 5 ./node | tee bench-net.txt
 	$(GO) test -run '^$$' -bench '^BenchmarkNet(BroadcastBurst|BroadcastBurstRawDefaults|Direct)$$' -benchtime 2x -count 5 ./node | tee -a bench-net.txt
 	@echo; $(GO) run ./internal/benchtable < bench-net.txt
+
+## bench-sim: whole simulations at scale (100 and 1,000 nodes × 60 s, invariants on), as a table
+bench-sim:
+	$(GO) test -run '^$$' -bench '^BenchmarkSim' -benchtime 1x -count 3 -timeout 60m ./sim | tee bench-sim.txt
+	@echo; $(GO) run ./internal/benchtable -sim < bench-sim.txt

@@ -166,6 +166,23 @@ func (a AddrListSend) EncodeCBOR(e *codec.Encoder) {
 	encodePeerAddrs(e, a.Peers)
 }
 
+// AddrListAsk asks a ready peer for addresses (an AddrListRequest): a
+// new outbound peer after its handshake, or, when a node is below its
+// outbound target with nobody left to dial, one peer it has not asked yet
+// in either direction.
+type AddrListAsk struct {
+	Peer state.PeerID
+}
+
+// Kind is KindAddrListAsk.
+func (AddrListAsk) Kind() Kind { return KindAddrListAsk }
+
+// EncodeCBOR writes the action as a CBOR array of its fields.
+func (a AddrListAsk) EncodeCBOR(e *codec.Encoder) {
+	e.Array(1)
+	e.String(string(a.Peer))
+}
+
 // AddrAnnounceSend announces addresses to one peer: our own after a
 // handshake, or addresses new to us that we relay.
 type AddrAnnounceSend struct {
@@ -210,6 +227,11 @@ func init() {
 		return PeerStoreLoaded{Store: decodePeerStore(d)}
 	})
 	register(KindAddrListRequestReceived, "AddrListRequestReceived", false, func(d *codec.Decoder) (a AddrListRequestReceived) {
+		d.ArrayLen(1)
+		a.Peer = peerID(d)
+		return
+	})
+	register(KindAddrListAsk, "AddrListAsk", false, func(d *codec.Decoder) (a AddrListAsk) {
 		d.ArrayLen(1)
 		a.Peer = peerID(d)
 		return

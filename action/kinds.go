@@ -60,6 +60,7 @@ const (
 	KindRequestDone              Kind = 49
 	KindRequestRefused           Kind = 50
 	KindServeRequest             Kind = 51
+	KindAddrListAsk              Kind = 52
 
 	// DHT and HTTP over libp2p (action/dht.go, action/http.go): inputs
 	// 80–89, derived 110–119.

@@ -64,8 +64,8 @@ func Run(s *state.State, m action.Meta, a action.Action, out Out, q action.Queue
 		out.Command(service.Complete{Peer: a.Peer, ID: a.ID, Status: a.Status, Data: a.Data, Size: a.Size, Sum: a.Sum})
 	case action.HelloReceived:
 		answerHello(s, a.Peer, out)
-	case action.PeerReady:
-		askForAddrs(s, a.Peer, out)
+	case action.AddrListAsk:
+		sendControl(out, a.Peer, message.AddrListRequest{})
 	case action.PingSend:
 		sendPing(s, a.Peer, out)
 	case action.PingRequestReceived:

@@ -161,6 +161,14 @@ func reduceIncomingConnection(s *state.State, a action.IncomingConnection, q act
 		Open:   true,
 	})
 	reason := admission(s, p)
+	if reason == state.ReasonTooManyPeers && dir == state.Inbound && s.Config.AddrsWhenFull &&
+		s.Counts().PendingInbound < s.Config.MaxPendingInbound {
+		// No inbound place is free, but the newcomer need not leave with
+		// nothing: it is let through its handshake to be given addresses,
+		// and then let go (see reduceAddrListRequestReceived).
+		p.AddrOnly = true
+		reason = state.ReasonNone
+	}
 	s.Peers[a.Peer] = p
 	if reason != state.ReasonNone {
 		q.Push(action.Disconnect{Peer: a.Peer, Reason: reason})
@@ -297,7 +305,7 @@ func reduceDisconnectReceived(s *state.State, a action.DisconnectReceived) {
 // is a failure and backs off exponentially; a peer we were connected to,
 // in either direction, waits at least one base interval before we dial it,
 // so a peer that has just said it is shutting down is not dialled straight
-// back.
+// back — unless it left only to release us as its bootnode.
 func removePeer(s *state.State, p *state.Peer, q action.Queue) {
 	delete(s.Peers, p.ID)
 	abortRequests(s, p.ID, q)
@@ -306,16 +314,33 @@ func removePeer(s *state.State, p *state.Peer, q action.Queue) {
 		return
 	}
 	switch {
+	case p.Dir == state.Outbound && !p.Handshake.Done && e.Boot && busy(p.RemoteReason):
+		// A bootnode that is full now is no failing address, and for a
+		// newcomer it is the only door: retry within BackoffBase, at a
+		// time drawn from the state RNG, so that a crowd the bootnode
+		// turned away together comes back spread out rather than in the
+		// same instant, or after doubling waits.
+		base := int64(s.Config.BackoffBase)
+		e.RetryAt = s.Now + base/10 + s.RNG.Int63n(base-base/10+1)
 	case p.Dir == state.Outbound && !p.Handshake.Done:
 		e.Failures++
 		e.RetryAt = s.Now + backoff(s, e.Failures)
 	case p.Dir == state.Outbound:
 		e.Failures = 0
 		e.RetryAt = s.Now + int64(s.Config.BackoffBase)
+	case p.RemoteReason == state.ReasonBootstrapDone:
+		// An inbound peer that only let us go as its bootnode is there to
+		// be dialled: a bootnode that all its first peers release at
+		// once would otherwise have nobody to dial for BackoffBase.
 	default:
 		e.RetryAt = max(e.RetryAt, s.Now+int64(s.Config.BackoffBase))
 	}
 	s.Discovery.Dirty = true
+}
+
+// busy reports whether a peer's reason for refusing us is its capacity.
+func busy(r state.Reason) bool {
+	return r == state.ReasonTooManyPeers || r == state.ReasonTooManyPending
 }
 
 // backoff is the wait after the n-th consecutive failure: BackoffBase ×

@@ -13,8 +13,9 @@ import (
 // outbound target.
 //
 // Peer exchange has two parts. A node asks each new outbound peer once for
-// addresses (AddrListRequest, answered once per inbound peer with at most
-// MaxAddrList entries). And, as in Bitcoin, a node announces its own
+// addresses (AddrListRequest, answered once per connection with at most
+// MaxAddrList entries), and, when below its outbound target with nobody
+// left to dial, one more peer per tick that it has not asked yet. And, as in Bitcoin, a node announces its own
 // address to each new outbound peer; a node relays addresses that are new
 // to it to AddrRelayFanout random peers. Without the second part the
 // earliest nodes of a network, which asked the bootnode before anyone else
@@ -32,6 +33,7 @@ func tickOutbound(s *state.State, q action.Queue) {
 	used := s.OutboundGroups()
 	tried, fresh, boot := dialCandidates(s, used)
 	if len(tried)+len(fresh) == 0 {
+		askAnotherPeer(s, q)
 		fresh = boot
 	}
 	for ; need > 0 && len(tried)+len(fresh) > 0; need-- {
@@ -48,6 +50,35 @@ func tickOutbound(s *state.State, q action.Queue) {
 		tried = slices.DeleteFunc(tried, sameGroup)
 		fresh = slices.DeleteFunc(fresh, sameGroup)
 	}
+}
+
+// askAnotherPeer asks one ready peer we have not asked yet, inbound ones
+// included, for addresses: a node below its outbound target with nobody
+// left to dial has learned all its outbound peers and bootnodes had to
+// say, and its inbound peers may know the rest of the network. One a
+// tick, chosen with the state RNG.
+func askAnotherPeer(s *state.State, q action.Queue) {
+	var unasked []state.PeerID
+	for _, id := range state.SortedKeys(s.Peers) {
+		if p := s.Peers[id]; p.Status == state.StatusReady && !p.AddrAsked && !p.AddrOnly {
+			unasked = append(unasked, id)
+		}
+	}
+	if len(unasked) > 0 {
+		q.Push(action.AddrListAsk{Peer: unasked[s.RNG.Intn(len(unasked))]})
+	}
+}
+
+// enabledAddrListAsk: a ready peer is asked at most once a connection.
+func enabledAddrListAsk(s *state.State, a action.AddrListAsk) error {
+	p, err := readyForExchange(s, a.Peer, "AddrListAsk")
+	switch {
+	case err != nil:
+		return err
+	case p.AddrAsked:
+		return ErrWrongStatus
+	}
+	return nil
 }
 
 // dialCandidates lists the book entries we could dial now, in ID order:
@@ -216,8 +247,6 @@ func enabledAddrListRequestReceived(s *state.State, a action.AddrListRequestRece
 	switch {
 	case err != nil:
 		return err
-	case p.Dir != state.Inbound:
-		return ErrWrongStatus // only inbound peers are answered
 	case p.AddrAnswered:
 		return violation("a second AddrListRequest")
 	}
@@ -225,9 +254,14 @@ func enabledAddrListRequestReceived(s *state.State, a action.AddrListRequestRece
 }
 
 // reduceAddrListRequestReceived answers once with a random sample of the
-// book, drawn from the state RNG.
+// book, drawn from the state RNG; a peer admitted only for addresses is
+// then let go.
 func reduceAddrListRequestReceived(s *state.State, a action.AddrListRequestReceived, q action.Queue) {
-	s.Peers[a.Peer].AddrAnswered = true
+	p := s.Peers[a.Peer]
+	p.AddrAnswered = true
+	if p.AddrOnly {
+		defer q.Push(action.Disconnect{Peer: a.Peer, Reason: state.ReasonTooManyPeers})
+	}
 	var pool []state.PeerAddr
 	for _, id := range state.SortedKeys(s.Discovery.Book) {
 		e := s.Discovery.Book[id]
@@ -304,7 +338,7 @@ func reduceAddrAnnounceReceived(s *state.State, a action.AddrAnnounceReceived, q
 	}
 	var targets []state.PeerID
 	for _, id := range s.ReadyPeers() {
-		if id != a.Peer && !slices.ContainsFunc(relay, func(pa state.PeerAddr) bool { return pa.ID == id }) {
+		if id != a.Peer && !s.Peers[id].AddrOnly && !slices.ContainsFunc(relay, func(pa state.PeerAddr) bool { return pa.ID == id }) {
 			targets = append(targets, id)
 		}
 	}

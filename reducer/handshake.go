@@ -155,12 +155,12 @@ func enabledPeerReady(s *state.State, a action.PeerReady) error {
 }
 
 // reducePeerReady starts peer exchange with a new outbound peer: we ask it
-// for addresses once and announce our own address to it. The peer's listen
+// for addresses (AddrListAsk) and announce our own address to it. The peer's listen
 // addresses go into the book as heard first-hand.
 func reducePeerReady(s *state.State, a action.PeerReady, q action.Queue) {
 	p := s.Peers[a.Peer]
 	if p.Dir == state.Outbound {
-		p.AddrAsked = true
+		q.Push(action.AddrListAsk{Peer: p.ID})
 		markTried(s, p)
 		if len(s.Self.ListenAddrs) > 0 {
 			self := state.PeerAddr{ID: s.Self.ID, Addrs: message.Sendable(s.Self.ListenAddrs)}
@@ -175,7 +175,8 @@ func reducePeerReady(s *state.State, a action.PeerReady, q action.Queue) {
 }
 
 // tickHandshakes drops peers that did not finish a dial or a handshake in
-// time.
+// time, and peers admitted only for addresses that did not ask for them
+// within HandshakeTimeout of the handshake.
 func tickHandshakes(s *state.State, q action.Queue) {
 	for _, id := range state.SortedKeys(s.Peers) {
 		p := s.Peers[id]
@@ -185,6 +186,8 @@ func tickHandshakes(s *state.State, q action.Queue) {
 			q.Push(action.Disconnect{Peer: id, Reason: state.ReasonDialTimeout})
 		case p.Status == state.StatusHandshaking && age >= int64(s.Config.HandshakeTimeout):
 			q.Push(action.Disconnect{Peer: id, Reason: state.ReasonHandshakeTimeout})
+		case p.Status == state.StatusReady && p.AddrOnly && age >= int64(s.Config.HandshakeTimeout):
+			q.Push(action.Disconnect{Peer: id, Reason: state.ReasonTooManyPeers})
 		case p.Status == state.StatusDisconnecting && age >= int64(s.Config.DisconnectTimeout):
 			q.Push(action.CloseTimedOut{Peer: id})
 		}

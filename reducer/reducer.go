@@ -121,6 +121,8 @@ func Enabled(s *state.State, a action.Action) error {
 		return enabledAddrAnnounceReceived(s, a)
 	case action.AddrListSend:
 		return readyPeer(s, a.Peer)
+	case action.AddrListAsk:
+		return enabledAddrListAsk(s, a)
 	case action.AddrAnnounceSend:
 		return readyPeer(s, a.Peer)
 	case action.SavePeerStore:
@@ -251,6 +253,8 @@ func Reduce(s *state.State, m action.Meta, a action.Action, q action.Queue) {
 		reduceAddrAnnounceReceived(s, a, q)
 	case action.AddrListSend, action.AddrAnnounceSend:
 		// Sent by the effect.
+	case action.AddrListAsk:
+		s.Peers[a.Peer].AddrAsked = true
 	case action.SavePeerStore:
 		reduceSavePeerStore(s)
 	case action.FrameRejected:

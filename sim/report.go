@@ -11,15 +11,20 @@ import (
 
 // Report summarises a simulation; it is what `p2pnode sim --json` prints.
 type Report struct {
-	Seed       uint64       `json:"seed"`
-	Nodes      int          `json:"nodes"`
-	Duration   string       `json:"duration"`
-	Actions    uint64       `json:"actions"`
-	Events     uint64       `json:"events"`
-	Violations uint64       `json:"invariant_violations"`
-	AtTarget   int          `json:"nodes_at_outbound_target"`
-	Delivery   Delivery     `json:"delivery"`
-	PerNode    []NodeReport `json:"per_node"`
+	Seed       uint64 `json:"seed"`
+	Nodes      int    `json:"nodes"`
+	Duration   string `json:"duration"`
+	Actions    uint64 `json:"actions"`
+	Events     uint64 `json:"events"`
+	Violations uint64 `json:"invariant_violations"`
+	AtTarget   int    `json:"nodes_at_outbound_target"`
+	// Islands are the sizes of the connected parts of the live nodes'
+	// graph of ready connections, largest first: one entry when the
+	// network is whole.
+	Islands  []int        `json:"islands"`
+	Delivery Delivery     `json:"delivery"`
+	Gossip   Gossip       `json:"gossip"`
+	PerNode  []NodeReport `json:"per_node"`
 }
 
 // Delivery describes the broadcasts published after the warm-up.
@@ -32,6 +37,25 @@ type Delivery struct {
 	Refused   int     `json:"refused"`
 	P50ms     float64 `json:"latency_p50_ms"`
 	P99ms     float64 `json:"latency_p99_ms"`
+	// Missing accounts for every expected delivery that did not happen;
+	// Duplicates counts broadcasts handed to one application twice.
+	Missing    Missing `json:"missing"`
+	Duplicates int     `json:"duplicates"`
+}
+
+// Gossip is the simulated GossipSub's traffic over the whole run.
+type Gossip struct {
+	// Amplification is the copies of a broadcast a node received for each
+	// one it needed (go-libp2p's GossipSub: about 4× on 20 hosts, 6× on
+	// 100).
+	Amplification float64 `json:"amplification"`
+	Copies        uint64  `json:"copies"`
+	Graft         uint64  `json:"graft"`
+	Prune         uint64  `json:"prune"`
+	IHave         uint64  `json:"ihave"`
+	IWant         uint64  `json:"iwant"`
+	// Fetched counts messages sent in answer to an IWANT.
+	Fetched uint64 `json:"fetched"`
 }
 
 // NodeReport is one node's line of the report.
@@ -83,15 +107,52 @@ func (s *Sim) Report() *Report {
 		r.Violations += v
 		r.PerNode = append(r.PerNode, nr)
 	}
+	r.Islands = s.islands()
 	d := &s.stats
-	r.Delivery = Delivery{Published: d.published, Expected: d.expected, Delivered: d.got, Refused: d.refused}
+	r.Delivery = Delivery{Published: d.published, Expected: d.expected, Delivered: d.got, Refused: d.refused,
+		Missing: s.account(), Duplicates: d.dups}
+	g := s.Net.Gossip()
+	r.Gossip = Gossip{Amplification: g.Amplification(), Copies: g.Arrivals, Graft: g.Graft, Prune: g.Prune,
+		IHave: g.IHave, IWant: g.IWant, Fetched: g.Fetched}
 	if len(d.latencies) > 0 {
-		l := slices.Clone(d.latencies)
-		slices.Sort(l)
+		l := d.sortedLatencies()
 		ms := func(q int) float64 { return float64(l[(len(l)-1)*q/100]) / float64(time.Millisecond) }
 		r.Delivery.P50ms, r.Delivery.P99ms = ms(50), ms(99)
 	}
 	return r
+}
+
+// islands returns the sizes of the connected components of the live
+// nodes' ready connections, largest first.
+func (s *Sim) islands() []int {
+	index := map[state.PeerID]int{}
+	for i, n := range s.Nodes {
+		index[n.ID] = i
+	}
+	seen := make([]bool, len(s.Nodes))
+	var sizes []int
+	for i, n := range s.Nodes {
+		if seen[i] || n.EP.Down() || n.EP.Silent() {
+			continue
+		}
+		seen[i] = true
+		size, stack := 0, []int{i}
+		for len(stack) > 0 {
+			j := stack[len(stack)-1]
+			stack = stack[:len(stack)-1]
+			size++
+			for id, p := range s.Nodes[j].Store.State().Peers {
+				k, ok := index[id]
+				if ok && !seen[k] && p.Status == state.StatusReady && !s.Nodes[k].EP.Down() && !s.Nodes[k].EP.Silent() {
+					seen[k] = true
+					stack = append(stack, k)
+				}
+			}
+		}
+		sizes = append(sizes, size)
+	}
+	slices.SortFunc(sizes, func(a, b int) int { return b - a })
+	return sizes
 }
 
 // canDialMore reports whether node i could still add an outbound peer: a
@@ -146,7 +207,14 @@ func (r *Report) WriteText(w io.Writer) {
 	}
 	fmt.Fprintf(w, "broadcasts after warm-up: %d published, %d/%d deliveries (%.2f%%), latency p50 %.1f ms p99 %.1f ms, %d refused\n",
 		d.Published, d.Delivered, d.Expected, pct, d.P50ms, d.P99ms, d.Refused)
-	fmt.Fprintf(w, "nodes at outbound target: %d/%d; invariant violations: %d\n", r.AtTarget, r.Nodes, r.Violations)
+	m := d.Missing
+	fmt.Fprintf(w, "missing deliveries: %d crash, %d partition, %d loss, %d closed connection, %d in flight, %d refused by the receiver, %d not yet joined, %d unexplained\n",
+		m.Crash, m.Partition, m.Loss, m.Closed, m.InFlight, m.Refused, m.NotJoined, m.Unexplained)
+	g := r.Gossip
+	fmt.Fprintf(w, "gossip: amplification %.2f (%d copies), graft %d, prune %d, ihave %d, iwant %d, fetched %d\n",
+		g.Amplification, g.Copies, g.Graft, g.Prune, g.IHave, g.IWant, g.Fetched)
+	fmt.Fprintf(w, "nodes at outbound target: %d/%d; connected parts (sizes): %v; invariant violations: %d\n",
+		r.AtTarget, r.Nodes, r.Islands, r.Violations)
 }
 
 func formatCounts(m map[string]uint64) string {

@@ -530,8 +530,14 @@ func TestInboundLimitRefusesExcessWithTooManyPeers(t *testing.T) {
 	const nodes, maxInbound = 201, 64
 	s := newSim(t, quiet(sim.Config{Nodes: nodes, Seed: 404, Duration: 4 * time.Second,
 		Tweak: func(i int, c *state.Config) {
+			// A bootnode that refused us for capacity is retried after a
+			// tenth of BackoffBase at the soonest: make that later than
+			// the run, so every node dials node 0 once.
+			c.BackoffBase = time.Minute
 			if i == 0 {
-				c.MaxInbound, c.MaxPendingInbound = maxInbound, maxInbound
+				// Refusal proper: no address-only admissions past the
+				// limit (AddrsWhenFull has its own scenario).
+				c.MaxInbound, c.MaxPendingInbound, c.AddrsWhenFull = maxInbound, maxInbound, false
 			}
 		}}))
 	boot := sim.NodeID(0)
@@ -563,8 +569,8 @@ func TestInboundLimitRefusesExcessWithTooManyPeers(t *testing.T) {
 	}
 	st0 := s.Nodes[0].Store.State()
 	refused := st0.Counters.Disconnects[state.ReasonTooManyPeers]
-	// Every node dialled node 0 once (a refused dial backs off for longer
-	// than the run): each one either got in or was refused.
+	// Every node dialled node 0 once (a refused dial waits longer than the
+	// run): each one either got in or was refused.
 	if want := uint64(nodes - 1 - len(gotIn)); refused != want {
 		t.Errorf("node 0 refused %d connections with %q; %d of %d nodes never got in",
 			refused, state.ReasonTooManyPeers, want, nodes-1)

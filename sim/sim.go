@@ -6,7 +6,6 @@
 package sim
 
 import (
-	"encoding/binary"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -42,6 +41,9 @@ type Config struct {
 	LatencyMin, LatencyMax time.Duration
 	// LossPPM drops messages and dials, per million.
 	LossPPM int
+	// Gossip shapes the simulated GossipSub mesh (zero: go-libp2p-pubsub's
+	// defaults, D 6, Dlo 5, Dhi 12).
+	Gossip simnet.GossipConfig
 	// TickInterval is each node's Tick period (default 1 s).
 	TickInterval time.Duration
 	// CheckpointEvery is the log's checkpoint interval (default 1024).
@@ -193,7 +195,7 @@ func New(cfg Config) (*Sim, error) {
 	s := &Sim{cfg: cfg, rng: state.NewRNG(cfg.Seed ^ 0x5eed)}
 	seeds := state.NewRNG(cfg.Seed)
 	s.Net = simnet.New(simnet.Config{Seed: seeds.Uint64(), Start: Epoch,
-		LatencyMin: cfg.LatencyMin, LatencyMax: cfg.LatencyMax, LossPPM: cfg.LossPPM})
+		LatencyMin: cfg.LatencyMin, LatencyMax: cfg.LatencyMax, LossPPM: cfg.LossPPM, Gossip: cfg.Gossip})
 	if cfg.RecordDir != "" {
 		if err := os.MkdirAll(cfg.RecordDir, 0o755); err != nil {
 			return nil, fmt.Errorf("sim: --record: %w", err)
@@ -229,7 +231,7 @@ func New(cfg Config) (*Sim, error) {
 		n.EP = s.Net.Add(n.ID, n.Addr, nil)
 		n.Store = store.New(st, n.EP, s.Net, opts)
 		n.EP.SetDispatcher(func(a action.Action) { n.Store.Dispatch(a) })
-		n.EP.OnDeliver = func(_ state.PeerID, _ state.Channel, data []byte) { s.stats.delivered(s.Net.Now(), data) }
+		n.EP.OnDeliver = func(_ state.PeerID, _ state.Channel, data []byte) { s.stats.delivered(s.Net.Now(), n.Index, data) }
 		s.Nodes = append(s.Nodes, n)
 	}
 	s.schedule()
@@ -275,9 +277,17 @@ func (s *Sim) every(interval time.Duration, end int64, ch state.Channel, size in
 			// end to arrive everywhere.
 			now := s.Net.Now()
 			counts := now >= Epoch+int64(s.cfg.WarmUp) && now+int64(time.Second+20*s.cfg.LatencyMax) <= end
-			data := s.stats.message(now, n.Index, size, counts, s.live()-1)
-			if _, err := n.Store.Dispatch(action.BroadcastMessage{Channel: ch, Data: data}); err != nil {
-				s.stats.refused++
+			data, t := s.stats.message(now, n.Index, size, counts, s.live()-1)
+			before := s.Net.LastMsg()
+			s.Net.TrackNext(counts)
+			_, err := n.Store.Dispatch(action.BroadcastMessage{Channel: ch, Data: data})
+			s.Net.TrackNext(false)
+			if err != nil || s.Net.LastMsg() == before {
+				s.stats.refuse(t)
+			} else if counts {
+				t.msg = s.Net.LastMsg()
+				t.mark(len(s.Nodes), func(i int) bool { return !s.Nodes[i].EP.Down() && !s.Nodes[i].EP.Silent() },
+					func(i int) bool { return s.Nodes[i].Store.State().Counts().Ready > 0 })
 			}
 		}
 		if s.Net.Now()+int64(interval) < end {
@@ -308,12 +318,14 @@ func (s *Sim) apply(f Fault) {
 	case FaultHeal:
 		s.Net.Heal()
 	case FaultCrash:
-		for _, ep := range eps {
+		for i, ep := range eps {
 			ep.Crash()
+			s.stats.wentDown(f.Nodes[i], s.Net.Now())
 		}
 	case FaultSilence:
-		for _, ep := range eps {
+		for i, ep := range eps {
 			ep.Silence()
+			s.stats.wentDown(f.Nodes[i], s.Net.Now())
 		}
 	}
 }
@@ -344,53 +356,4 @@ func (s *Sim) Close() error {
 		}
 	}
 	return first
-}
-
-// deliveryStats tracks every broadcast: who got it and how fast.
-type deliveryStats struct {
-	seq       uint32
-	counted   map[uint64]*tracked
-	published int
-	expected  int
-	got       int
-	latencies []int64
-	refused   int
-}
-
-type tracked struct {
-	at     int64
-	counts bool
-}
-
-// message builds a broadcast payload whose first 16 bytes identify it.
-func (d *deliveryStats) message(now int64, origin, size int, counts bool, receivers int) []byte {
-	if d.counted == nil {
-		d.counted = map[uint64]*tracked{}
-	}
-	d.seq++
-	data := make([]byte, size)
-	id := uint64(origin)<<32 | uint64(d.seq)
-	binary.BigEndian.PutUint64(data, id)
-	binary.BigEndian.PutUint64(data[8:], uint64(now))
-	for i := 16; i < size; i++ {
-		data[i] = byte(i * 31)
-	}
-	d.counted[id] = &tracked{at: now, counts: counts}
-	if counts {
-		d.published++
-		d.expected += receivers
-	}
-	return data
-}
-
-func (d *deliveryStats) delivered(now int64, data []byte) {
-	if len(data) < 16 {
-		return
-	}
-	t, ok := d.counted[binary.BigEndian.Uint64(data)]
-	if !ok || !t.counts {
-		return
-	}
-	d.got++
-	d.latencies = append(d.latencies, now-t.at)
 }

@@ -61,13 +61,14 @@ func AddrGroup(a Addr) string {
 
 // firstComponent splits "/ip4/1.2.3.4/tcp/1" into "ip4" and "1.2.3.4".
 func firstComponent(a Addr) (proto, value string, ok bool) {
-	s := string(a)
-	if !strings.HasPrefix(s, "/") {
+	s, found := strings.CutPrefix(string(a), "/")
+	if !found {
 		return "", "", false
 	}
-	parts := strings.SplitN(s[1:], "/", 3)
-	if len(parts) < 2 || parts[0] == "" || parts[1] == "" {
+	proto, rest, found := strings.Cut(s, "/")
+	value, _, _ = strings.Cut(rest, "/")
+	if !found || proto == "" || value == "" {
 		return "", "", false
 	}
-	return parts[0], parts[1], true
+	return proto, value, true
 }

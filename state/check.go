@@ -92,60 +92,10 @@ func (s *State) checkPeersIn(sorted bool) []error {
 			continue
 		}
 		c.add(p)
-		// where is built lazily: Check runs after every action in tests.
-		where := lazyPeer(id)
-		if p.ID != id {
-			fail("peer-id", "%s: entry holds ID %s", where, p.ID)
-		}
-		if id == s.Self.ID {
-			fail("peer-self", "%s: is ourselves", where)
-		}
-		if p.Since > s.Now {
-			fail("peer-since", "%s: status since %d is after now %d", where, p.Since, s.Now)
-		}
-		switch p.Status {
-		case StatusConnecting:
-			if p.Dir != Outbound {
-				fail("connecting-inbound", "%s: connecting but not outbound", where)
-			}
-		case StatusHandshaking:
-		case StatusReady:
-			if !p.Handshake.Done || p.Handshake.Version == 0 {
-				fail("ready-without-handshake", "%s: ready without a completed handshake", where)
-			}
-			if p.Score >= cfg.BanThreshold {
-				fail("ready-over-ban-threshold", "%s: ready with score %d at or above the ban threshold", where, p.Score)
-			}
-		case StatusDisconnecting:
-			if p.Reason == ReasonNone {
-				fail("disconnecting-without-reason", "%s: disconnecting without a reason", where)
-			}
-		default:
-			fail("peer-status", "%s: invalid status %s in the peer table", where, p.Status)
-		}
-		if s.Stopping && p.Status != StatusDisconnecting {
-			fail("active-while-stopping", "%s: %s while the node is stopping", where, p.Status)
-		}
-		if p.Status != StatusReady && p.Ping.Outstanding {
-			fail("ping-not-ready", "%s: ping outstanding while %s", where, p.Status)
-		}
-		if p.Dir != Outbound && p.Dir != Inbound {
-			fail("peer-direction", "%s: invalid direction %d", where, p.Dir)
-		}
-		if p.Score < 0 {
-			fail("negative-score", "%s: negative score %d", where, p.Score)
-		}
-		if len(p.Streams) > cfg.MaxInboundStreams {
-			fail("streams-over-limit", "%s: %d inbound streams, limit %d", where, len(p.Streams), cfg.MaxInboundStreams)
-		}
-		for ch, n := range p.InFlight {
-			if n < 0 || n > cfg.Channels[ch].QueueLimit {
-				fail("send-queue-over-limit", "%s: %d messages in flight on %s, limit %d", where, n, Channel(ch), cfg.Channels[ch].QueueLimit)
-			}
-		}
+		s.checkPeer(id, p, fail)
 		if p.Outbound() && p.Status != StatusDisconnecting && p.Group != "" {
 			if other, ok := groups[p.Group]; ok {
-				fail("outbound-group-shared", "%s: shares outbound address group %s with %s", where, p.Group, other)
+				fail("outbound-group-shared", "%s: shares outbound address group %s with %s", lazyPeer(id), p.Group, other)
 			}
 			if groups == nil {
 				groups = make(map[string]PeerID)
@@ -166,16 +116,99 @@ func (s *State) checkPeersIn(sorted bool) []error {
 		fail("pending-over-max", "%d pending inbound handshakes exceed the maximum of %d", c.PendingInbound, cfg.MaxPendingInbound)
 	}
 
+	s.checkShared(fail)
+	return append(errs, s.checkRequests(sorted)...)
+}
+
+// checkPeer checks the invariants of one peer entry on its own.
+func (s *State) checkPeer(id PeerID, p *Peer, fail func(rule, format string, args ...any)) {
+	cfg := &s.Config
+	// where is built lazily: Check runs after every action in tests.
+	where := lazyPeer(id)
+	if p.ID != id {
+		fail("peer-id", "%s: entry holds ID %s", where, p.ID)
+	}
+	if id == s.Self.ID {
+		fail("peer-self", "%s: is ourselves", where)
+	}
+	if p.Since > s.Now {
+		fail("peer-since", "%s: status since %d is after now %d", where, p.Since, s.Now)
+	}
+	switch p.Status {
+	case StatusConnecting:
+		if p.Dir != Outbound {
+			fail("connecting-inbound", "%s: connecting but not outbound", where)
+		}
+	case StatusHandshaking:
+	case StatusReady:
+		if !p.Handshake.Done || p.Handshake.Version == 0 {
+			fail("ready-without-handshake", "%s: ready without a completed handshake", where)
+		}
+		if p.Score >= cfg.BanThreshold {
+			fail("ready-over-ban-threshold", "%s: ready with score %d at or above the ban threshold", where, p.Score)
+		}
+	case StatusDisconnecting:
+		if p.Reason == ReasonNone {
+			fail("disconnecting-without-reason", "%s: disconnecting without a reason", where)
+		}
+	default:
+		fail("peer-status", "%s: invalid status %s in the peer table", where, p.Status)
+	}
+	if s.Stopping && p.Status != StatusDisconnecting {
+		fail("active-while-stopping", "%s: %s while the node is stopping", where, p.Status)
+	}
+	if p.Status != StatusReady && p.Ping.Outstanding {
+		fail("ping-not-ready", "%s: ping outstanding while %s", where, p.Status)
+	}
+	if p.Dir != Outbound && p.Dir != Inbound {
+		fail("peer-direction", "%s: invalid direction %d", where, p.Dir)
+	}
+	if p.Score < 0 {
+		fail("negative-score", "%s: negative score %d", where, p.Score)
+	}
+	if len(p.Streams) > cfg.MaxInboundStreams {
+		fail("streams-over-limit", "%s: %d inbound streams, limit %d", where, len(p.Streams), cfg.MaxInboundStreams)
+	}
+	for ch, n := range p.InFlight {
+		if n < 0 || n > cfg.Channels[ch].QueueLimit {
+			fail("send-queue-over-limit", "%s: %d messages in flight on %s, limit %d", where, n, Channel(ch), cfg.Channels[ch].QueueLimit)
+		}
+	}
+}
+
+// CheckPeer is the part of CheckPeers that an input can break when its
+// reducer changed only one peer's entry (its budgets and counts) and
+// sections that are not per peer, and queued nothing: that peer's
+// invariants, and the limits on channels and gossip authors. The
+// simulator runs it instead of CheckPeers after such inputs (see
+// reducer.PeerLocal); a test checks that the two agree.
+func (s *State) CheckPeer(id PeerID) error {
+	var errs []error
+	fail := func(rule, format string, args ...any) {
+		errs = append(errs, &Violation{Rule: rule, Detail: fmt.Sprintf(format, args...)})
+	}
+	if p, ok := s.Peers[id]; ok {
+		if p == nil {
+			fail("peer-nil", "peer %s: nil entry", id)
+		} else {
+			s.checkPeer(id, p, fail)
+		}
+	}
+	s.checkShared(fail)
+	return errors.Join(errs...)
+}
+
+// checkShared checks the limits that are not per peer.
+func (s *State) checkShared(fail func(rule, format string, args ...any)) {
+	cfg := &s.Config
 	for ch, cs := range s.Channels {
 		if cs.InFlight < 0 || cs.InFlight > cfg.Channels[ch].QueueLimit {
 			fail("broadcast-queue-over-limit", "channel %s: %d broadcasts in flight, limit %d", Channel(ch), cs.InFlight, cfg.Channels[ch].QueueLimit)
 		}
 	}
-
 	if n := len(s.Gossip.Authors); n > cfg.MaxGossipAuthors {
 		fail("authors-over-limit", "%d gossip authors kept, limit %d", n, cfg.MaxGossipAuthors)
 	}
-	return append(errs, s.checkRequests(sorted)...)
 }
 
 func (s *State) checkBook() []error {

@@ -38,8 +38,17 @@ type Config struct {
 	OutboundTarget int
 	// MaxInbound is the most inbound peers accepted (handshaking or ready).
 	MaxInbound int
-	// MaxPendingInbound caps inbound connections still in their handshake.
+	// MaxPendingInbound caps inbound connections still in their handshake
+	// (and those admitted only for addresses, see AddrsWhenFull).
 	MaxPendingInbound int
+	// AddrsWhenFull makes a node whose inbound places are all taken give a
+	// newcomer addresses rather than turn it away with nothing, as a
+	// CometBFT seed node does: within MaxPendingInbound, the newcomer's
+	// handshake completes, its AddrListRequest is answered, and then it
+	// is disconnected (too many peers). Without it, the first MaxInbound
+	// nodes to reach a bootnode are the only ones that learn anything
+	// from it.
+	AddrsWhenFull bool
 	// MaxServicePeers caps the outbound connections other parts of
 	// go-libp2p (the DHT, GossipSub) open beyond OutboundTarget; each is
 	// closed ServicePeerLinger after it came. With them, the node's
@@ -259,6 +268,7 @@ func DefaultConfig(network string) Config {
 		OutboundTarget:    8,
 		MaxInbound:        64,
 		MaxPendingInbound: 16,
+		AddrsWhenFull:     true,
 		MaxServicePeers:   8,
 		ServicePeerLinger: 30 * time.Second,
 		MaxDialsPerTick:   8,

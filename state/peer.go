@@ -83,6 +83,13 @@ type Peer struct {
 	AddrAsked    bool
 	AddrReceived bool
 	AddrAnswered bool
+	// AddrOnly marks an inbound peer that came when every inbound place
+	// was taken and was admitted only to be given addresses, as a seed
+	// node answers a newcomer (Config.AddrsWhenFull): it is not one of
+	// our inbound peers but counts as a pending one until it goes, and it
+	// is disconnected (too many peers) once its AddrListRequest is
+	// answered, or if none comes within HandshakeTimeout of the handshake.
+	AddrOnly bool
 	// Announced is set once the peer announced its own address; only the
 	// first such announcement is relayed. AddrRateAt paces the addresses it
 	// announces (see the reducer's takeAddrToken).
@@ -153,11 +160,13 @@ type PeerCounts struct {
 	// OutboundReady counts automatic outbound peers that are ready.
 	OutboundReady int
 	// Inbound counts inbound peers handshaking or ready (not manual ones:
-	// a manual dial that yielded in a simultaneous open).
+	// a manual dial that yielded in a simultaneous open; not AddrOnly
+	// ones).
 	Inbound int
 	// InboundReady counts inbound peers that are ready.
 	InboundReady int
-	// PendingInbound counts inbound peers still in their handshake.
+	// PendingInbound counts inbound peers still in their handshake, and
+	// AddrOnly peers until they are disconnecting.
 	PendingInbound int
 	// Ready counts all ready peers, manual ones included.
 	Ready int
@@ -193,6 +202,8 @@ func (c *PeerCounts) add(p *Peer) {
 		if p.Status == StatusReady {
 			c.OutboundReady++
 		}
+	case p.AddrOnly:
+		c.PendingInbound++
 	case p.Dir == Inbound && !p.Manual:
 		c.Inbound++
 		if p.Status == StatusReady {

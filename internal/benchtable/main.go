@@ -4,7 +4,8 @@
 // figure (raw GossipSub runs with the node's options), the median ratio and
 // the goal. Below the table, on lines of their own, come figures that are
 // not compared with the node: raw GossipSub's burst at go-libp2p's default
-// options (BenchmarkNetBroadcastBurstRawDefaults). Lines that are not
+// options (BenchmarkNetBroadcastBurstRawDefaults). With -sim it tables the
+// simulator's benchmarks instead (package sim, BenchmarkSim*). Lines that are not
 // benchmark results are passed through to stderr so failures stay visible.
 package main
 
@@ -47,7 +48,11 @@ func main() {
 		fmt.Fprintln(os.Stderr, "benchtable:", err)
 		os.Exit(1)
 	}
-	if !print(os.Stdout, results) {
+	table := print
+	if len(os.Args) > 1 && os.Args[1] == "-sim" {
+		table = printSim
+	}
+	if !table(os.Stdout, results) {
 		os.Exit(1)
 	}
 }

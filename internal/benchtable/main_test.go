@@ -79,3 +79,32 @@ func TestMissingDefaultsIsNotAFailure(t *testing.T) {
 		t.Errorf("missing row not shown:\n%s", out.String())
 	}
 }
+
+const simSample = `BenchmarkSim100-2   	       1	     5.0 wall-s	  12.0 x-realtime	 1000 events/s	 2000 actions/s	 100 at-target	 100 nodes	 100 delivered-%	 0 unexplained	 6.4 amplification	 90 heap-MiB	 0 ns/op
+BenchmarkSim1000-2  	       1	    40.0 wall-s	   1.5 x-realtime	 1000 events/s	 2000 actions/s	 1000 at-target	 1000 nodes	 99.5 delivered-%	 0 unexplained	 7.0 amplification	 900 heap-MiB	 0 ns/op
+BenchmarkSim1000-2  	       1	    44.0 wall-s	   1.4 x-realtime	 1000 events/s	 2000 actions/s	 1000 at-target	 1000 nodes	 99.5 delivered-%	 0 unexplained	 7.0 amplification	 900 heap-MiB	 0 ns/op
+BenchmarkSim1000Boot3-2 	   1	    42.0 wall-s	   1.4 x-realtime	 1000 events/s	 2000 actions/s	 999 at-target	 1000 nodes	 99.5 delivered-%	 0 unexplained	 7.0 amplification	 900 heap-MiB	 0 ns/op
+`
+
+// The simulator's table: a row per benchmark with medians, and a node below
+// its target misses the goal.
+func TestPrintSim(t *testing.T) {
+	results, err := parse(strings.NewReader(simSample), &bytes.Buffer{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out bytes.Buffer
+	if printSim(&out, results) {
+		t.Error("a 1,000-node run with a node below target met the goals")
+	}
+	lines := strings.Split(strings.TrimSpace(out.String()), "\n")
+	if len(lines) != 4 {
+		t.Fatalf("want a header and 3 rows:\n%s", out.String())
+	}
+	if !strings.Contains(lines[2], "42.0s") || !strings.Contains(lines[2], " met") {
+		t.Errorf("1,000 nodes: want the median wall time 42.0 s and the goal met:\n%s", lines[2])
+	}
+	if !strings.Contains(lines[3], "999/1000") || !strings.Contains(lines[3], "MISSED") {
+		t.Errorf("3 bootnodes: want 999/1000 and MISSED:\n%s", lines[3])
+	}
+}

@@ -21,8 +21,10 @@ type Endpoint struct {
 	silent   bool // frozen: connections stay open, nothing in or out
 
 	links map[state.PeerID]*link
+	// peers are the endpoints at the other end of links, by ID.
+	peers []*Endpoint
 	dials map[state.PeerID]*dial
-	seen  map[uint64]bool
+	g     gossipNode
 	// held are broadcasts waiting for the node's verdict (relayed only
 	// once accepted), and those its validator is looking at.
 	held      map[uint64]heldMsg
@@ -52,10 +54,8 @@ type Endpoint struct {
 var _ service.Service = (*Endpoint)(nil)
 
 type heldMsg struct {
-	from   *Endpoint
-	author state.PeerID
-	ch     state.Channel
-	data   []byte
+	from *Endpoint
+	*gossipMsg
 }
 
 type sentKey struct {
@@ -93,14 +93,37 @@ func (n *Network) Add(id state.PeerID, addr state.Addr, dispatch Dispatcher) *En
 	ep := &Endpoint{
 		net: n, ID: id, Addr: addr, dispatch: dispatch,
 		links: map[state.PeerID]*link{}, dials: map[state.PeerID]*dial{},
-		seen: map[uint64]bool{}, sent: map[sentKey]uint32{},
+		g: newGossipNode(), sent: map[sentKey]uint32{},
 		held: map[uint64]heldMsg{}, validated: map[uint64]heldMsg{},
 	}
 	n.nodes = append(n.nodes, ep)
 	if addr != "" {
 		n.byAddr[addr] = ep
 	}
+	// Heartbeats are spread over the period, as nodes' start times are.
+	var beat func()
+	beat = func() {
+		ep.heartbeat()
+		n.After(n.gossip.Heartbeat, beat)
+	}
+	n.At(n.now+n.rng.Int63n(int64(n.gossip.Heartbeat)), beat)
 	return ep
+}
+
+// link records a new connection to other.
+func (ep *Endpoint) link(other *Endpoint, l *link) {
+	ep.links[other.ID] = l
+	i, _ := slices.BinarySearchFunc(ep.peers, other.ID, func(p *Endpoint, id state.PeerID) int {
+		return strings.Compare(string(p.ID), string(id))
+	})
+	ep.peers = slices.Insert(ep.peers, i, other)
+}
+
+// unlink forgets the connection to other.
+func (ep *Endpoint) unlink(other *Endpoint) {
+	delete(ep.links, other.ID)
+	ep.peers = slices.DeleteFunc(ep.peers, func(p *Endpoint) bool { return p == other })
+	ep.leaveMeshes(other)
 }
 
 // SetDispatcher sets where the node's input actions go.
@@ -165,8 +188,8 @@ func (ep *Endpoint) arrive(d *dial) {
 		n.linkSeq++
 		l = &link{id: n.linkSeq, ends: [2]*Endpoint{ep, target}, alive: [2]bool{false, true}}
 		l.last[0] = n.now + back
-		ep.links[target.ID] = l
-		target.links[ep.ID] = l
+		ep.link(target, l)
+		target.link(ep, l)
 	}
 	// Schedule the dialler's Connected before the listener reacts, so that
 	// anything the listener sends at once arrives after it.
@@ -207,7 +230,7 @@ func (ep *Endpoint) closeLink(l *link) {
 	s := l.side(ep)
 	l.alive[s] = false
 	other := l.ends[1-s]
-	delete(ep.links, other.ID)
+	ep.unlink(other)
 	at := max(n.now+n.latency(), l.last[1-s])
 	l.last[1-s] = at
 	n.At(at, func() {
@@ -216,7 +239,7 @@ func (ep *Endpoint) closeLink(l *link) {
 		}
 		l.alive[1-s] = false
 		if other.links[ep.ID] == l {
-			delete(other.links, ep.ID)
+			other.unlink(ep)
 		}
 		if d, ok := other.dials[ep.ID]; ok {
 			// The connection died before our dial completed.
@@ -253,46 +276,46 @@ func (ep *Endpoint) transmit(l *link, fn func(to *Endpoint)) {
 	if !n.reachable(ep, to) || n.lost() {
 		return
 	}
-	at := max(n.now+n.latency(), l.last[1-s])
-	l.last[1-s] = at
-	n.At(at, func() {
+	n.At(l.arrival(n, 1-s), func() {
 		if l.alive[1-s] {
 			fn(to)
 		}
 	})
 }
 
-// Publish floods a broadcast to every node reachable over open
-// connections.
+// arrival draws when a message sent now reaches side s of l: a latency
+// after now, and not before what was sent earlier.
+func (l *link) arrival(n *Network, s int) int64 {
+	at := max(n.now+n.latency(), l.last[s])
+	l.last[s] = at
+	return at
+}
+
+// Publish sends a broadcast of ours to every peer (flood publishing).
 func (ep *Endpoint) Publish(ch state.Channel, data []byte) {
 	n := ep.net
 	n.msgSeq++
-	id := n.msgSeq
-	ep.seen[id] = true
-	ep.forward(nil, ep.ID, id, ch, data)
+	m := &gossipMsg{id: n.msgSeq, author: ep.ID, ch: ch, data: data}
+	ep.markSeen(m.id)
+	ep.remember(m)
+	if n.trackNext {
+		n.trackNext = false
+		if n.fates == nil {
+			n.fates = map[uint64]*Fate{}
+		}
+		m.fate = &Fate{}
+		n.fates[m.id] = m.fate
+	}
+	ep.relay(m, nil, true)
 	ep.complete(sentKey{ch: ch}, int(ch))
 }
 
-func (ep *Endpoint) forward(from *Endpoint, author state.PeerID, id uint64, ch state.Channel, data []byte) {
-	for _, peer := range state.SortedKeys(ep.links) {
-		l := ep.links[peer]
-		if !l.alive[l.side(ep)] || l.ends[1-l.side(ep)] == from {
-			continue
-		}
-		ep.transmit(l, func(to *Endpoint) { to.gossip(ep, author, id, ch, data) })
-	}
-}
-
-// gossip is a broadcast arriving from a neighbour: the node is asked
-// about it once (GossipReceived), and it is passed on only if the node
-// accepts it, as GossipSub does after validation.
-func (ep *Endpoint) gossip(from *Endpoint, author state.PeerID, id uint64, ch state.Channel, data []byte) {
-	if ep.down || ep.silent || ep.seen[id] {
-		return
-	}
-	ep.seen[id] = true
-	ep.held[id] = heldMsg{from: from, author: author, ch: ch, data: data}
-	ep.Input(action.GossipReceived{Peer: from.ID, Author: author, Channel: ch, Msg: id, Data: data})
+// gossip hands a new broadcast from a neighbour to the node, once
+// (GossipReceived); it is relayed only if the node accepts it, as
+// GossipSub does after validation.
+func (ep *Endpoint) gossip(from *Endpoint, m *gossipMsg) {
+	ep.held[m.id] = heldMsg{from: from, gossipMsg: m}
+	ep.Input(action.GossipReceived{Peer: from.ID, Author: m.author, Channel: m.ch, Msg: m.id, Data: m.data})
 }
 
 // Verdict relays an accepted broadcast and forgets the rest.
@@ -304,7 +327,8 @@ func (ep *Endpoint) Verdict(msg uint64, v state.Verdict) {
 	delete(ep.held, msg)
 	delete(ep.validated, msg)
 	if v == state.VerdictAccept {
-		ep.forward(m.from, m.author, msg, m.ch, m.data)
+		ep.remember(m.gossipMsg)
+		ep.relay(m.gossipMsg, m.from, false)
 	}
 }
 

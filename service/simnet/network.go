@@ -10,13 +10,14 @@
 // are drawn from or scheduled by the same seed, so one seed reproduces a
 // whole run, byte for byte.
 //
-// Broadcasts are flooded over open connections with a seen-set per node,
-// which delivers every message once to every reachable node, as GossipSub
-// aims to; the flooding lives here, in the service, as GossipSub's does.
+// Broadcasts travel as GossipSub carries them (gossip.go): a publisher
+// sends to all its peers, a node relays what it accepts to its mesh of
+// about six peers per channel, and tells a few others what it has so that
+// what the mesh lost can be fetched; duplicates are dropped by a pruned
+// seen-cache. This lives here, in the service, as GossipSub's does.
 package simnet
 
 import (
-	"container/heap"
 	"time"
 
 	"github.com/p2pcore/p2pcore/action"
@@ -33,6 +34,8 @@ type Config struct {
 	LatencyMin, LatencyMax time.Duration
 	// LossPPM is the chance, per million, that a message or a dial is lost.
 	LossPPM int
+	// Gossip shapes the simulated GossipSub (zero: its defaults).
+	Gossip GossipConfig
 }
 
 // Network is the simulated network and its clock. It is not safe for
@@ -52,6 +55,11 @@ type Network struct {
 	msgSeq    uint64
 	linkSeq   uint64
 
+	gossip    GossipConfig
+	gstats    GossipStats
+	fates     map[uint64]*Fate
+	trackNext bool
+
 	// Events counts processed events.
 	Events uint64
 	// dht is the DHT model (dht.go), made on first use.
@@ -63,7 +71,9 @@ func New(cfg Config) *Network {
 	if cfg.LatencyMax < cfg.LatencyMin {
 		cfg.LatencyMax = cfg.LatencyMin
 	}
-	return &Network{cfg: cfg, now: cfg.Start, rng: state.NewRNG(cfg.Seed), byAddr: map[state.Addr]*Endpoint{}}
+	cfg.Gossip.defaults()
+	return &Network{cfg: cfg, now: cfg.Start, rng: state.NewRNG(cfg.Seed), byAddr: map[state.Addr]*Endpoint{},
+		gossip: cfg.Gossip}
 }
 
 // Now is the virtual time; the network is the clock of every store on it.
@@ -75,7 +85,7 @@ func (n *Network) At(t int64, fn func()) {
 		t = n.now
 	}
 	n.seq++
-	heap.Push(&n.events, event{at: t, seq: n.seq, fn: fn})
+	n.events.push(event{at: t, seq: n.seq, fn: fn})
 }
 
 // After schedules fn after d.
@@ -85,10 +95,14 @@ func (n *Network) After(d time.Duration, fn func()) { n.At(n.now+int64(d), fn) }
 // t, then sets the clock to t.
 func (n *Network) RunUntil(t int64) {
 	for n.events.Len() > 0 && n.events[0].at <= t {
-		ev := heap.Pop(&n.events).(event)
+		ev := n.events.pop()
 		n.now = ev.at
 		n.Events++
-		ev.fn()
+		if ev.fn != nil {
+			ev.fn()
+		} else {
+			ev.copy.arrive()
+		}
 	}
 	if t > n.now {
 		n.now = t
@@ -143,30 +157,65 @@ func (n *Network) SetLoss(ppm int) { n.cfg.LossPPM = ppm }
 func (n *Network) Endpoints() []*Endpoint { return n.nodes }
 
 type event struct {
-	at  int64
-	seq uint64
-	fn  func()
+	at   int64
+	seq  uint64
+	fn   func()
+	copy copyOf // when fn is nil
 }
 
-// eventQueue is a min-heap on (time, sequence): events at the same time
-// run in the order they were scheduled.
+func (e *event) before(o *event) bool {
+	return e.at < o.at || e.at == o.at && e.seq < o.seq
+}
+
+// eventQueue is a 4-ary min-heap on (time, sequence): events at the same
+// time run in the order they were scheduled. It is written out rather than
+// built on container/heap, whose interface boxed every event on the heap
+// (an allocation per event, millions a simulated minute).
 type eventQueue []event
 
 func (q eventQueue) Len() int { return len(q) }
-func (q eventQueue) Less(i, j int) bool {
-	if q[i].at != q[j].at {
-		return q[i].at < q[j].at
+
+func (q *eventQueue) push(e event) {
+	*q = append(*q, e)
+	h := *q
+	i := len(h) - 1
+	for i > 0 {
+		parent := (i - 1) / 4
+		if !h[i].before(&h[parent]) {
+			break
+		}
+		h[i], h[parent] = h[parent], h[i]
+		i = parent
 	}
-	return q[i].seq < q[j].seq
 }
-func (q eventQueue) Swap(i, j int) { q[i], q[j] = q[j], q[i] }
-func (q *eventQueue) Push(x any)   { *q = append(*q, x.(event)) }
-func (q *eventQueue) Pop() any {
-	old := *q
-	ev := old[len(old)-1]
-	old[len(old)-1] = event{}
-	*q = old[:len(old)-1]
-	return ev
+
+func (q *eventQueue) pop() event {
+	h := *q
+	top := h[0]
+	last := len(h) - 1
+	h[0] = h[last]
+	h[last] = event{}
+	h = h[:last]
+	*q = h
+	i := 0
+	for {
+		first := 4*i + 1
+		if first >= len(h) {
+			break
+		}
+		best := first
+		for c := first + 1; c < first+4 && c < len(h); c++ {
+			if h[c].before(&h[best]) {
+				best = c
+			}
+		}
+		if !h[best].before(&h[i]) {
+			break
+		}
+		h[i], h[best] = h[best], h[i]
+		i = best
+	}
+	return top
 }
 
 // Dispatcher receives the input actions meant for one node.

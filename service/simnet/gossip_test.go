@@ -1,0 +1,157 @@
+package simnet
+
+import (
+	"fmt"
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/p2pcore/p2pcore/action"
+	"github.com/p2pcore/p2pcore/state"
+)
+
+func TestEventQueuePopsInTimeThenScheduleOrder(t *testing.T) {
+	rng := state.NewRNG(3)
+	var q eventQueue
+	var want []event
+	for i := 0; i < 2000; i++ {
+		e := event{at: rng.Int63n(50), seq: uint64(i)}
+		q.push(e)
+		want = append(want, e)
+	}
+	slices.SortFunc(want, func(a, b event) int {
+		if a.at != b.at {
+			return int(a.at - b.at)
+		}
+		return int(a.seq) - int(b.seq)
+	})
+	for i, w := range want {
+		if got := q.pop(); got.at != w.at || got.seq != w.seq {
+			t.Fatalf("pop %d: got (%d, %d), want (%d, %d)", i, got.at, got.seq, w.at, w.seq)
+		}
+	}
+}
+
+func TestSeenCacheForgetsByAge(t *testing.T) {
+	n := New(Config{Seed: 1})
+	ep := n.Add("a", "/ip4/10.0.0.1/tcp/1", nil)
+	ttl := int64(time.Minute)
+	for id := uint64(1); id <= 200; id++ {
+		n.now = int64(id) * int64(time.Second)
+		if !ep.markSeen(id) {
+			t.Fatalf("%d: new ID reported seen", id)
+		}
+		if ep.markSeen(id) {
+			t.Fatalf("%d: seen ID reported new", id)
+		}
+	}
+	ep.g.forgetSeen(n.now, ttl)
+	for id := uint64(1); id <= 200; id++ {
+		if want := int64(id)*int64(time.Second)+ttl > n.now; ep.Seen(id) != want {
+			t.Errorf("ID %d seen at %ds: Seen=%v at %ds, want %v", id, id, ep.Seen(id), n.now/int64(time.Second), want)
+		}
+	}
+	if ep.g.seenBase == 0 || ep.g.seenBase > 141 {
+		t.Errorf("bitmap base %d: want its words below the oldest ID left (141) dropped", ep.g.seenBase)
+	}
+	if ep.markSeen(3) {
+		t.Error("an ID older than the cache's window was taken as new")
+	}
+}
+
+// gossipNet connects nodes endpoints, each dialling degree random others,
+// and accepts every broadcast, counting deliveries per message.
+type gossipNet struct {
+	n     *Network
+	eps   []*Endpoint
+	got   map[uint64]int
+	dupes int
+}
+
+func newGossipNet(t *testing.T, cfg Config, nodes, degree int) *gossipNet {
+	g := &gossipNet{n: New(cfg), got: map[uint64]int{}}
+	for i := 0; i < nodes; i++ {
+		id := state.PeerID(fmt.Sprintf("n%03d", i))
+		var ep *Endpoint
+		ep = g.n.Add(id, state.Addr(fmt.Sprintf("/ip4/10.%d.0.1/tcp/1", i)), func(a action.Action) {
+			if gr, ok := a.(action.GossipReceived); ok {
+				g.got[gr.Msg]++
+				ep.Verdict(gr.Msg, state.VerdictAccept)
+			}
+		})
+		g.eps = append(g.eps, ep)
+	}
+	rng := state.NewRNG(9)
+	for i, ep := range g.eps {
+		for k := 0; k < degree; k++ {
+			j := rng.Intn(nodes)
+			if j != i {
+				ep.Dial(g.eps[j].ID, []state.Addr{g.eps[j].Addr})
+			}
+		}
+	}
+	g.n.RunUntil(g.n.Now() + int64(2*time.Second))
+	return g
+}
+
+// publish sends count broadcasts on channel 1 from rotating nodes, one
+// every 100 ms, and lets them settle.
+func (g *gossipNet) publish(count int) []uint64 {
+	var ids []uint64
+	for i := 0; i < count; i++ {
+		g.eps[i%len(g.eps)].Publish(1, []byte{byte(i)})
+		ids = append(ids, g.n.LastMsg())
+		g.n.RunUntil(g.n.Now() + int64(100*time.Millisecond))
+	}
+	g.n.RunUntil(g.n.Now() + int64(10*time.Second))
+	return ids
+}
+
+func TestMeshKeepsItsDegreeAndReachesEveryNode(t *testing.T) {
+	g := newGossipNet(t, Config{Seed: 5, LatencyMin: 5 * time.Millisecond, LatencyMax: 20 * time.Millisecond}, 60, 8)
+	ids := g.publish(100)
+	for _, id := range ids {
+		if g.got[id] != len(g.eps)-1 {
+			t.Errorf("message %d reached %d of %d other nodes", id, g.got[id], len(g.eps)-1)
+		}
+	}
+	cfg := g.n.gossip
+	for _, ep := range g.eps {
+		m := len(ep.topic(1).mesh)
+		if m > cfg.Dhi || m < min(cfg.Dlo, len(ep.peers)) {
+			t.Errorf("%s: mesh of %d with %d peers, want %d to %d", ep.ID, m, len(ep.peers), cfg.Dlo, cfg.Dhi)
+		}
+		for _, p := range ep.topic(1).mesh {
+			if ep.links[p.ID] == nil {
+				t.Errorf("%s: mesh peer %s is not connected", ep.ID, p.ID)
+			}
+		}
+	}
+	mesh := g.n.Gossip().Amplification()
+	flood := newGossipNet(t, Config{Seed: 5, LatencyMin: 5 * time.Millisecond, LatencyMax: 20 * time.Millisecond,
+		Gossip: GossipConfig{Flood: true}}, 60, 8)
+	flood.publish(100)
+	if f := flood.n.Gossip().Amplification(); mesh <= 1 || mesh >= f {
+		t.Errorf("amplification %.2f with the mesh, %.2f flooding: want the mesh between 1 and flooding", mesh, f)
+	}
+	t.Logf("amplification: mesh %.2f, flooding %.2f", mesh, flood.n.Gossip().Amplification())
+}
+
+// What the mesh loses is fetched through IHAVE/IWANT.
+func TestLazyGossipRecoversLostCopies(t *testing.T) {
+	g := newGossipNet(t, Config{Seed: 6, LatencyMin: 5 * time.Millisecond, LatencyMax: 20 * time.Millisecond}, 40, 8)
+	g.n.SetLoss(100_000) // 10 %
+	ids := g.publish(100)
+	var missing int
+	for _, id := range ids {
+		missing += len(g.eps) - 1 - g.got[id]
+	}
+	st := g.n.Gossip()
+	if st.Fetched == 0 || st.IWant == 0 {
+		t.Errorf("no message was fetched by IWANT (%+v)", st)
+	}
+	if total := 100 * (len(g.eps) - 1); missing*1000 > total {
+		t.Errorf("%d of %d deliveries missing at 10%% loss; IHAVE/IWANT should recover all but a few", missing, total)
+	}
+	t.Logf("at 10%% loss: %d deliveries missing, %+v", missing, st)
+}
