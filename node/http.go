@@ -71,6 +71,8 @@ type peerTransport struct {
 // tickets numbers HTTPAsk across the process, so that tickets never repeat.
 var tickets atomic.Uint64
 
+// RoundTrip refuses other hosts, waits for the state machine's leave
+// and sends the request on its own stream.
 func (t *peerTransport) RoundTrip(r *http.Request) (*http.Response, error) {
 	fail := func(err error) (*http.Response, error) {
 		if r.Body != nil {

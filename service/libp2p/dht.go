@@ -48,8 +48,9 @@ func capabilityCID(network, capability string) (cid.Cid, error) {
 	return cid.NewCidV1(cid.Raw, mh), nil
 }
 
-// dhtMode resolves the configured mode: auto is server when the node
-// listens on a public address, client otherwise.
+// dhtMode resolves the configured mode: auto is server when one of the
+// host's addresses (its listen addresses with unspecified ones expanded to
+// the interfaces') is public, client otherwise.
 func dhtMode(m state.DHTMode, listen []ma.Multiaddr) dht.ModeOpt {
 	switch m {
 	case state.DHTServer:
@@ -86,7 +87,7 @@ func (s *Service) startDHT() error {
 		boot = append(boot, info)
 	}
 	d, err := dht.New(s.h,
-		dht.Mode(dhtMode(r.DHTMode, s.h.Network().ListenAddresses())),
+		dht.Mode(dhtMode(r.DHTMode, s.h.Addrs())),
 		dht.ProtocolPrefix(DHTPrefix(s.cfg.Network)),
 		dht.DisableValues(),
 		dht.BootstrapPeers(boot...),

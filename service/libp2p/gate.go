@@ -47,6 +47,9 @@ const pendingFor = 10 * time.Second
 
 var _ connmgr.ConnectionGater = (*gate)(nil)
 
+// InterceptPeerDial, InterceptAddrDial, InterceptAccept and
+// InterceptUpgraded let everything through: the decision is taken once
+// the peer is known (InterceptSecured).
 func (g *gate) InterceptPeerDial(peer.ID) bool               { return true }
 func (g *gate) InterceptAddrDial(peer.ID, ma.Multiaddr) bool { return true }
 func (g *gate) InterceptAccept(network.ConnMultiaddrs) bool  { return true }

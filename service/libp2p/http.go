@@ -102,6 +102,7 @@ type statusWriter struct {
 	bytes  int64
 }
 
+// WriteHeader remembers the first status.
 func (w *statusWriter) WriteHeader(code int) {
 	if w.status == 0 {
 		w.status = code
@@ -109,6 +110,7 @@ func (w *statusWriter) WriteHeader(code int) {
 	w.ResponseWriter.WriteHeader(code)
 }
 
+// Write counts the body (an implicit 200 if no status came first).
 func (w *statusWriter) Write(b []byte) (int, error) {
 	if w.status == 0 {
 		w.status = http.StatusOK
@@ -226,6 +228,7 @@ type countingBody struct {
 	done  func(n int64, err error)
 }
 
+// Read counts what the caller reads; its end reports the exchange.
 func (b *countingBody) Read(p []byte) (int, error) {
 	n, err := b.ReadCloser.Read(p)
 	b.n += int64(n)
@@ -235,6 +238,7 @@ func (b *countingBody) Read(p []byte) (int, error) {
 	return n, err
 }
 
+// Close reports the exchange if its end did not.
 func (b *countingBody) Close() error {
 	err := b.ReadCloser.Close()
 	if b.ended.CompareAndSwap(false, true) {
