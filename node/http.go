@@ -51,8 +51,8 @@ func HTTPPeer(r *http.Request) state.PeerID {
 // host is refused (ErrOtherHost). A request fails with reducer.ErrNotReady
 // unless the peer is ready (the client never opens a connection of its
 // own), with ErrQueueingTimeout when the peer's rate limit kept it waiting
-// too long, and when opening its stream takes longer than
-// state.Config.HTTPStreamTimeout.
+// too long, and when opening its stream and getting the response header
+// take longer than state.Config.HTTPStreamTimeout.
 func (n *Node) HTTPClient(peer state.PeerID) *http.Client {
 	return &http.Client{
 		Transport: &peerTransport{n: n, peer: peer},

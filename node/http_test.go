@@ -116,3 +116,32 @@ func TestHTTPOverLibp2p(t *testing.T) {
 	}, func() bool { return exchanges(a) >= 11 && exchanges(b) >= 11 })
 	c.closeAndVerify()
 }
+
+// TestHTTPStreamTimeout: a peer that takes the request and does not
+// answer holds the client no longer than HTTPStreamTimeout, even when
+// the caller set no deadline of its own.
+func TestHTTPStreamTimeout(t *testing.T) {
+	rules := state.DefaultConfig("test")
+	rules.HTTPStreamTimeout = 500 * time.Millisecond
+	c := newCluster(t)
+	a := c.start("a", &rules)
+	b := c.start("b", &rules, a)
+	waitFor(t, 10*time.Second, describePeers(a, b), func() bool { return readyWith(b, a.ID()) })
+	release := make(chan struct{})
+	defer close(release)
+	if err := a.HandleHTTP("/slow", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		select {
+		case <-release:
+		case <-time.After(10 * time.Second):
+		}
+	})); err != nil {
+		t.Fatal(err)
+	}
+	start := time.Now()
+	_, err := b.HTTPClient(a.ID()).Get("http://" + string(a.ID()) + "/slow")
+	took := time.Since(start)
+	if err == nil || took > 3*time.Second {
+		t.Fatalf("a silent handler: %v after %v; want an error after about 500ms", err, took)
+	}
+	t.Logf("gave up after %v: %v", took.Round(time.Millisecond), err)
+}

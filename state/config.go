@@ -206,7 +206,8 @@ type Config struct {
 	// HTTPRateLimit requests per HTTPRateWindow may start to one peer
 	// from our HTTP client; more wait (at most HTTPMaxWaiting per peer)
 	// and give up after HTTPQueueTimeout. HTTPStreamTimeout bounds
-	// opening the stream of one request. See state/http.go.
+	// opening the stream of one request and waiting for its response
+	// header. See state/http.go.
 	HTTPRateLimit     int
 	HTTPRateWindow    time.Duration
 	HTTPQueueTimeout  time.Duration

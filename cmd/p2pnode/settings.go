@@ -114,7 +114,7 @@ var settings = map[reflect.Type]map[string]setting{
 		"HTTPRateWindow":         {unitPlain, "the HTTP rate limit's window"},
 		"HTTPQueueTimeout":       {unitPlain, "time an HTTP request may wait for room in its peer's window (then ErrQueueingTimeout)"},
 		"HTTPMaxWaiting":         {unitPlain, "HTTP requests waiting for one peer's window (more fail at once)"},
-		"HTTPStreamTimeout":      {unitPlain, "time opening the stream of one HTTP request may take"},
+		"HTTPStreamTimeout":      {unitPlain, "time an HTTP request over libp2p may take to open its stream and get its response header"},
 	},
 	channelType: {
 		"Name":       {unitPlain, "a-z, 0-9, '_', '-', '.' (at most 32); names the channel to peers and in GossipSub topics"},

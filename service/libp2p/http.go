@@ -25,8 +25,9 @@ import (
 // each exchange, ours or a peer's, is reported as HTTPExchanged (method,
 // path, status, bytes, duration; no bodies). The client side opens a
 // stream only on a connection the state machine already has — it never
-// dials — within Rules.HTTPStreamTimeout (go-algorand hung on catchpoint
-// downloads without one); the rate limit is the state machine's, asked by
+// dials — and must have the response header within
+// Rules.HTTPStreamTimeout (go-algorand hung on catchpoint downloads
+// without such a bound); the rate limit is the state machine's, asked by
 // the node before each request.
 
 // HTTPProtocol names p2pcore's HTTP service in the well-known protocol map.
@@ -193,16 +194,28 @@ func (s *Service) HTTPRoundTrip(id state.PeerID, r *http.Request) (*http.Respons
 			r.Body.Close()
 		}
 	}()
-	if d, ok := r.Context().Deadline(); ok {
-		st.SetReadDeadline(d)
+	// The response header must come within HTTPStreamTimeout too: a
+	// peer that takes the stream and never answers must not hold the
+	// caller for ever (go-algorand's catchpoint downloads hung so). The
+	// body then has the caller's deadline, if any.
+	headerBy := time.Now().Add(s.cfg.Rules.HTTPStreamTimeout)
+	callerBy, hasDeadline := r.Context().Deadline()
+	if hasDeadline && callerBy.Before(headerBy) {
+		headerBy = callerBy
 	}
+	st.SetReadDeadline(headerBy)
 	// Stop a request whose caller gave up without a deadline.
 	stop := context.AfterFunc(r.Context(), func() { st.Reset() })
 	resp, err := http.ReadResponse(bufio.NewReader(st), r)
 	if err != nil {
 		stop()
 		st.Reset()
-		return fail(err)
+		return fail(fmt.Errorf("no response from %s within %v: %w", id.Short(), s.cfg.Rules.HTTPStreamTimeout, err))
+	}
+	if hasDeadline {
+		st.SetReadDeadline(callerBy)
+	} else {
+		st.SetReadDeadline(time.Time{})
 	}
 	ev.Status = resp.StatusCode
 	resp.Body = &countingBody{ReadCloser: resp.Body, done: func(n int64, err error) {
