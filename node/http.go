@@ -7,10 +7,9 @@ import (
 	"net/http"
 	"sync/atomic"
 
-	libp2phttp "github.com/libp2p/go-libp2p/p2p/http"
-
 	"github.com/p2pcore/p2pcore/action"
 	"github.com/p2pcore/p2pcore/service"
+	p2p "github.com/p2pcore/p2pcore/service/libp2p"
 	"github.com/p2pcore/p2pcore/state"
 )
 
@@ -42,9 +41,7 @@ func (n *Node) HandleHTTP(pattern string, handler http.Handler) error {
 }
 
 // HTTPPeer is the peer that sent r, in a handler set with HandleHTTP.
-func HTTPPeer(r *http.Request) state.PeerID {
-	return state.PeerID(libp2phttp.ClientPeerID(r).String())
-}
+func HTTPPeer(r *http.Request) state.PeerID { return p2p.HTTPPeer(r) }
 
 // HTTPClient returns an HTTP client for one ready peer. URLs name the
 // peer as their host — http://<peer ID>/path — and a URL naming any other

@@ -65,6 +65,16 @@ func TestHTTPOverLibp2p(t *testing.T) {
 		t.Errorf("body %q, want %q", body, want)
 	}
 
+	if wk, err := get("/.well-known/libp2p/protocols"); err != nil || !strings.Contains(wk, `"/p2pcore/test/http/1"`) {
+		t.Errorf("the well-known protocol map: %q, %v", wk, err)
+	}
+	big, _ := http.NewRequestWithContext(ctx, http.MethodGet, "http://"+string(a.ID())+"/block/8", nil)
+	big.Header.Set("X-Padding", strings.Repeat("x", 32<<10))
+	if resp, err := client.Do(big); err != nil || resp.StatusCode != http.StatusRequestHeaderFieldsTooLarge {
+		t.Errorf("a 32 KiB header: %v %v, want status 431", resp, err)
+	} else {
+		resp.Body.Close()
+	}
 	if _, err := client.Get("http://example.com/block/7"); !errors.Is(err, node.ErrOtherHost) {
 		t.Errorf("a URL for another host: %v, want ErrOtherHost", err)
 	}
@@ -72,7 +82,7 @@ func TestHTTPOverLibp2p(t *testing.T) {
 		t.Errorf("a peer we are not connected to: %v, want ErrUnknownPeer", err)
 	}
 
-	// The first request used one place of its window; wait it out.
+	// The first requests used places of their window; wait it out.
 	time.Sleep(1100 * time.Millisecond)
 	const n = 12
 	var wg sync.WaitGroup

@@ -6,14 +6,19 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log"
+	"log/slog"
+	"net"
 	"net/http"
 	"sync"
 	"sync/atomic"
 	"time"
 
 	"github.com/libp2p/go-libp2p/core/network"
+	"github.com/libp2p/go-libp2p/core/peer"
 	"github.com/libp2p/go-libp2p/core/protocol"
 	libp2phttp "github.com/libp2p/go-libp2p/p2p/http"
+	"github.com/libp2p/go-libp2p/p2p/net/gostream"
 
 	"github.com/p2pcore/p2pcore/action"
 	"github.com/p2pcore/p2pcore/service"
@@ -40,37 +45,73 @@ const (
 	maxLoggedMethod = 16
 )
 
-// httpServer is the server side: go-libp2p's HTTP host on our stream host.
+// httpServer is the server side: an http.Server on the /http/1.1
+// streams of our host (go-libp2p's gostream listener), the same protocol
+// and well-known resource as go-libp2p's p2p/http, with the limits a
+// server open to any peer needs: the request header within
+// HTTPStreamTimeout and at most maxHeaderBytes of it.
 type httpServer struct {
 	mu     sync.Mutex
-	host   *libp2phttp.Host
 	mux    *http.ServeMux
+	srv    *http.Server
 	closed bool
 }
 
+// maxHeaderBytes bounds a peer's request header.
+const maxHeaderBytes = 16 << 10
+
+// httpPeerKey carries the caller's peer ID in a request's context.
+type httpPeerKey struct{}
+
+// HTTPPeer is the peer that sent r, in a handler set with HandleHTTP.
+func HTTPPeer(r *http.Request) state.PeerID {
+	if id, ok := r.Context().Value(httpPeerKey{}).(peer.ID); ok {
+		return state.PeerID(id.String())
+	}
+	return ""
+}
+
 // HandleHTTP serves handler for pattern (http.ServeMux patterns) to peers,
-// over libp2p streams. The handler learns the caller with
-// libp2phttp.ClientPeerID(r) (node.HTTPPeer wraps it).
+// over libp2p streams; HTTPPeer tells it who is asking. The first call
+// starts the server.
 func (s *Service) HandleHTTP(pattern string, handler http.Handler) error {
 	s.http.mu.Lock()
 	defer s.http.mu.Unlock()
 	if s.http.closed {
 		return errors.New("the service is shut down")
 	}
-	if s.http.host == nil {
+	if s.http.srv == nil {
+		ln, err := gostream.Listen(s.h, libp2phttp.ProtocolIDForMultistreamSelect)
+		if err != nil {
+			return fmt.Errorf("http over libp2p: %w", err)
+		}
 		s.http.mux = http.NewServeMux()
-		s.http.host = &libp2phttp.Host{StreamHost: s.h, ServeMux: s.http.mux}
-		s.http.host.WellKnownHandler.AddProtocolMeta(HTTPProtocol(s.cfg.Network), libp2phttp.ProtocolMeta{Path: "/"})
+		wk := &libp2phttp.WellKnownHandler{}
+		wk.AddProtocolMeta(HTTPProtocol(s.cfg.Network), libp2phttp.ProtocolMeta{Path: "/"})
+		s.http.mux.Handle(libp2phttp.WellKnownProtocols, wk)
+		s.http.srv = &http.Server{
+			Handler:           s.http.mux,
+			ReadHeaderTimeout: s.cfg.Rules.HTTPStreamTimeout,
+			IdleTimeout:       s.cfg.Rules.HTTPStreamTimeout,
+			MaxHeaderBytes:    maxHeaderBytes,
+			ErrorLog:          slogLogger(s.log),
+			ConnContext: func(ctx context.Context, c net.Conn) context.Context {
+				if a := c.RemoteAddr(); a.Network() == gostream.Network {
+					if id, err := peer.Decode(a.String()); err == nil {
+						return context.WithValue(ctx, httpPeerKey{}, id)
+					}
+				}
+				return ctx
+			},
+		}
+		srv := s.http.srv
 		s.wg.Add(1)
 		go func() {
 			defer s.wg.Done()
-			if err := s.http.host.Serve(); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
 				s.log.Error("http over libp2p stopped", "err", err)
 			}
 		}()
-		// Addrs returns once Serve listens on the stream host: peers
-		// can reach the handler when HandleHTTP returns.
-		s.http.host.Addrs()
 	}
 	// ServeMux panics on a bad or duplicate pattern: an error instead.
 	return registerPattern(s.http.mux, pattern, s.recordHandler(handler))
@@ -91,8 +132,8 @@ func (s *Service) closeHTTP() {
 	s.http.mu.Lock()
 	defer s.http.mu.Unlock()
 	s.http.closed = true
-	if s.http.host != nil {
-		s.http.host.Close()
+	if s.http.srv != nil {
+		s.http.srv.Close()
 	}
 }
 
@@ -131,7 +172,7 @@ func (s *Service) recordHandler(handler http.Handler) http.Handler {
 				sw.status = http.StatusOK
 			}
 			ev := action.HTTPExchanged{
-				Peer: state.PeerID(libp2phttp.ClientPeerID(r).String()), Inbound: true,
+				Peer: HTTPPeer(r), Inbound: true,
 				Method: clip(r.Method, maxLoggedMethod), Path: clip(r.URL.Path, maxLoggedPath),
 				Status: sw.status, Bytes: sw.bytes, Duration: time.Since(start),
 			}
@@ -269,3 +310,9 @@ func (s *Service) HTTPGrant(c service.HTTPGrant) {
 }
 
 var _ service.HTTPService = (*Service)(nil)
+
+// slogLogger routes net/http's own messages (a peer's malformed request,
+// a handler's panic) to the service's logger at debug level.
+func slogLogger(l *slog.Logger) *log.Logger {
+	return slog.NewLogLogger(l.Handler(), slog.LevelDebug)
+}
