@@ -52,3 +52,15 @@ func (sc CapabilityScenario) Found(s *Sim, step time.Duration) []time.Duration {
 	}
 	return at
 }
+
+// Reached counts the nodes whose address book holds
+// WantPeersPerCapability entries with the capability now, of all nodes.
+func (sc CapabilityScenario) Reached(s *Sim) (reached, total int) {
+	for _, n := range s.Nodes {
+		st := n.Store.State()
+		if st.WithCapability(sc.Capability) >= st.Config.WantPeersPerCapability {
+			reached++
+		}
+	}
+	return reached, len(s.Nodes)
+}

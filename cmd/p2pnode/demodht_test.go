@@ -35,3 +35,14 @@ func TestDHTDemoLogsReplay(t *testing.T) {
 		t.Error("demo dht --nodes 2 was accepted")
 	}
 }
+
+// TestSimCapability: p2pnode sim --capability runs discovery by
+// capability through the simulated DHT and says how many nodes found
+// their peers; a malformed value is refused.
+func TestSimCapability(t *testing.T) {
+	r := cli("sim", "--nodes", "30", "--duration", "20s", "--capability", "archival:5")
+	if r.code != 0 || !strings.Contains(r.stdout, "capability archival: 30 of 30 nodes have 4 peers") {
+		t.Errorf("sim --capability\n%v", r)
+	}
+	wantOneLine(t, cli("sim", "--capability", "archival"), "sim", 2, "NAME:EVERY")
+}

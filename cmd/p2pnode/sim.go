@@ -10,6 +10,7 @@ import (
 
 	"github.com/p2pcore/p2pcore/internal/progress"
 	"github.com/p2pcore/p2pcore/sim"
+	"github.com/p2pcore/p2pcore/state"
 )
 
 func runSim(args []string, stdout, stderr io.Writer) error {
@@ -31,6 +32,7 @@ func runSim(args []string, stdout, stderr io.Writer) error {
 	fs.IntVar(&cfg.TxRate, "tx-rate", 200, "transactions per second across the network (negative: none)")
 	fs.DurationVar(&cfg.BlockInterval, "block-interval", time.Second, "time between blocks (negative: none)")
 	fs.Var(&faults, "fault", "schedule a fault AT:KIND[:NODES], e.g. 20s:partition:0-4, 40s:heal, 30s:crash:3 (repeatable)")
+	capability := fs.String("capability", "", "discovery by capability through the simulated DHT: `NAME:EVERY`, every node wanting 4 peers of NAME, which every EVERY-th node advertises (e.g. archival:10)")
 	seeds := fs.String("seeds", "", "explore the seeds `FROM-TO`: one run per seed with --faults random, checking safety and liveness")
 	faultMode := fs.String("faults", "", "with --seeds: \"random\" draws each seed's fault schedule from the seed")
 	jobs := fs.Int("jobs", 0, "with --seeds: runs at once (default: every core)")
@@ -49,6 +51,16 @@ func runSim(args []string, stdout, stderr io.Writer) error {
 	cfg.LossPPM = int(*loss * 1e6)
 	if cfg.LatencyMin, cfg.LatencyMax, err = parseRange(*latency); err != nil {
 		return usagef("--latency %q: %v", *latency, err)
+	}
+	var sc *sim.CapabilityScenario
+	if *capability != "" {
+		name, every, ok := strings.Cut(*capability, ":")
+		n, err := strconv.Atoi(every)
+		if !ok || err != nil || n < 1 || !state.ValidCapability(name) {
+			return usagef("--capability %q: want NAME:EVERY, e.g. archival:10", *capability)
+		}
+		sc = &sim.CapabilityScenario{Capability: name, Every: n}
+		sc.Apply(&cfg)
 	}
 	if err := cfg.Validate(); err != nil {
 		return usagef("%v", err)
@@ -86,6 +98,15 @@ func runSim(args []string, stdout, stderr io.Writer) error {
 		report.WriteText(stdout)
 		if cfg.RecordDir != "" {
 			fmt.Fprintf(stdout, "logs: %s (verify with: p2pnode replay %s/node-000.log)\n", cfg.RecordDir, cfg.RecordDir)
+		}
+	}
+	if sc != nil {
+		reached, total := sc.Reached(s)
+		fmt.Fprintf(stdout, "capability %s: %d of %d nodes have %d peers with it in their address book\n",
+			sc.Capability, reached, total, s.Nodes[0].Store.State().Config.WantPeersPerCapability)
+		if reached < total {
+			fmt.Fprintf(stderr, "p2pnode sim: %d nodes did not find their %s peers\n", total-reached, sc.Capability)
+			return errQuiet
 		}
 	}
 	if report.Violations > 0 {
