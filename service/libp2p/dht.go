@@ -8,6 +8,7 @@ import (
 
 	"github.com/ipfs/go-cid"
 	dht "github.com/libp2p/go-libp2p-kad-dht"
+	"github.com/libp2p/go-libp2p-kad-dht/records"
 	"github.com/libp2p/go-libp2p/core/peer"
 	"github.com/libp2p/go-libp2p/core/protocol"
 	ma "github.com/multiformats/go-multiaddr"
@@ -91,6 +92,11 @@ func (s *Service) startDHT() error {
 		dht.ProtocolPrefix(DHTPrefix(s.cfg.Network)),
 		dht.DisableValues(),
 		dht.BootstrapPeers(boot...),
+		// Records we hold for others last CapabilityTTL (Algorand's
+		// 3 h, not IPFS's 48 h): a node that stops advertising a
+		// capability stops being found for it within that time, and
+		// the reducers re-advertise ours at three quarters of it.
+		dht.ProviderManagerOpts(records.ProvideValidity(r.CapabilityTTL)),
 	)
 	if err != nil {
 		return fmt.Errorf("dht: %w", err)

@@ -41,14 +41,15 @@ type dhtModel struct {
 	joined  map[*Endpoint]bool
 	// records held by each server: key → provider → expiry.
 	records map[*Endpoint]map[string]map[*Endpoint]int64
-	// ttl of a stored record, as the DHT's own (48 h in go-libp2p-kad-dht).
+	// ttl of a stored record: the default CapabilityTTL, which the
+	// production service gives go-libp2p-kad-dht as its record validity.
 	ttl int64
 }
 
 func (n *Network) dhtOf() *dhtModel {
 	if n.dht == nil {
 		n.dht = &dhtModel{joined: map[*Endpoint]bool{}, records: map[*Endpoint]map[string]map[*Endpoint]int64{},
-			ttl: int64(48 * time.Hour)}
+			ttl: int64(3 * time.Hour)}
 	}
 	return n.dht
 }
