@@ -102,7 +102,57 @@ func (s *Service) startDHT() error {
 		return fmt.Errorf("dht: %w", err)
 	}
 	s.dht = d
-	return d.Bootstrap(s.ctx)
+	if err := d.Bootstrap(s.ctx); err != nil {
+		return err
+	}
+	s.wg.Add(1)
+	go s.feedDiscovery(d)
+	return nil
+}
+
+// feedInterval is how often the DHT's routing table is read for peers new
+// to the address book.
+const feedInterval = 5 * time.Second
+
+// feedDiscovery reports the peers the DHT's lookups put in its routing
+// table as PeersDiscovered, so that the address book — and the dialler,
+// by its own rules — knows them. Each peer is reported once (the set is
+// forgotten when it outgrows a few routing tables), at most maxFeed per
+// report.
+func (s *Service) feedDiscovery(d *dht.IpfsDHT) {
+	defer s.wg.Done()
+	const maxFeed = 64
+	seen := map[peer.ID]bool{}
+	t := time.NewTicker(feedInterval)
+	defer t.Stop()
+	for {
+		select {
+		case <-s.ctx.Done():
+			return
+		case <-t.C:
+		}
+		if len(seen) > 4096 {
+			clear(seen)
+		}
+		var found []state.PeerAddr
+		for _, p := range d.RoutingTable().ListPeers() {
+			if seen[p] || len(found) >= maxFeed {
+				continue
+			}
+			var addrs []state.Addr
+			for _, a := range s.h.Peerstore().Addrs(p) {
+				addrs = append(addrs, state.Addr(a.String()))
+			}
+			if len(addrs) == 0 {
+				continue
+			}
+			seen[p] = true
+			found = append(found, state.PeerAddr{ID: state.PeerID(p.String()), Addrs: addrs})
+		}
+		if len(found) > 0 && s.ctx.Err() == nil {
+			s.report(action.PeersDiscovered{Peers: found, Source: "dht"})
+		}
+	}
 }
 
 // DHTMode is the mode the DHT runs in ("off" without one).
