@@ -7,6 +7,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/p2pcore/p2pcore/action"
+	"github.com/p2pcore/p2pcore/replay"
 	"github.com/p2pcore/p2pcore/state"
 )
 
@@ -89,5 +91,26 @@ func TestCapabilityDiscoveryOverTheDHT(t *testing.T) {
 	if _, err := c.nodes[1].FindPeers(ctx, "Not A Name", 3); err == nil {
 		t.Error("FindPeers accepted an invalid capability name")
 	}
+	// The DHT's routing table feeds the address book (every 5 s).
+	time.Sleep(6 * time.Second)
 	c.closeAndVerify()
+	rd, err := replay.Open(c.nodes[9].log)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rd.Close()
+	fed := 0
+	for {
+		rec, err := rd.Next()
+		if err != nil || rec == nil {
+			break
+		}
+		if a, ok := rec.Action.(action.PeersDiscovered); ok && a.Source == "dht" {
+			fed += len(a.Peers)
+		}
+	}
+	if fed == 0 {
+		t.Error("the DHT's routing table fed no peers to the address book")
+	}
+	t.Logf("the DHT fed %d peers to n9's address book", fed)
 }
