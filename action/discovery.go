@@ -38,7 +38,13 @@ func (a PeerStoreLoaded) EncodeCBOR(e *codec.Encoder) {
 	e.Array(2)
 	e.Array(len(a.Store.Entries))
 	for _, x := range a.Store.Entries {
-		e.Array(11)
+		// An entry without capabilities keeps the 11 fields it had
+		// before they existed, so older files and logs read the same.
+		if len(x.Caps) > 0 {
+			e.Array(12)
+		} else {
+			e.Array(11)
+		}
 		e.String(string(x.ID))
 		encodeAddrs(e, x.Addrs)
 		e.Bool(x.Tried)
@@ -50,6 +56,12 @@ func (a PeerStoreLoaded) EncodeCBOR(e *codec.Encoder) {
 		e.Int(x.LastSuccess)
 		e.Int(int64(x.Failures))
 		e.Int(x.RetryAt)
+		if len(x.Caps) > 0 {
+			e.Array(len(x.Caps))
+			for _, c := range x.Caps {
+				e.String(c)
+			}
+		}
 	}
 	e.Array(len(a.Store.Bans))
 	for _, b := range a.Store.Bans {
@@ -66,10 +78,19 @@ func decodePeerStore(d *codec.Decoder) (s state.PeerStore) {
 	n := d.ArrayMax(MaxList)
 	for i := 0; i < n && d.Err() == nil; i++ {
 		var x state.AddrEntry
-		d.ArrayLen(11)
+		fields := d.Array()
+		if fields != 11 && fields != 12 && d.Err() == nil {
+			d.Fail("peer store entry has %d fields; want 11 or 12", fields)
+		}
 		x.ID, x.Addrs, x.Tried, x.Boot, x.Source = peerID(d), decodeAddrs(d), d.Bool(), d.Bool(), peerID(d)
 		x.AddedAt, x.LastSeen, x.LastAttempt, x.LastSuccess = d.Int(), d.Int(), d.Int(), d.Int()
 		x.Failures, x.RetryAt = int(d.Int()), d.Int()
+		if fields == 12 {
+			n := d.ArrayMax(state.MaxCapabilities)
+			for j := 0; j < n && d.Err() == nil; j++ {
+				x.Caps = append(x.Caps, str(d))
+			}
+		}
 		s.Entries = append(s.Entries, x)
 	}
 	n = d.ArrayMax(MaxList)

@@ -62,4 +62,17 @@ const (
 	KindRequestRefused           Kind = 50
 	KindServeRequest             Kind = 51
 	KindAddrListAsk              Kind = 52
+
+	// DHT and HTTP over libp2p (action/dht.go, action/http.go): inputs
+	// 80–89, derived 110–119.
+	KindAdvertised     Kind = 80
+	KindProvidersFound Kind = 81
+	KindFindPeers      Kind = 82
+	KindHTTPAsk        Kind = 83
+	KindHTTPCancel     Kind = 84
+	KindHTTPExchanged  Kind = 85
+	KindAdvertise      Kind = 110
+	KindFindProviders  Kind = 111
+	KindLookupDone     Kind = 112
+	KindHTTPGrant      Kind = 113
 )

@@ -78,6 +78,8 @@ func Run(s *state.State, m action.Meta, a action.Action, out Out, q action.Queue
 		answerStream(s, a, out)
 	case action.SavePeerStore:
 		out.Command(service.SavePeerStore{Store: s.PeerStore()})
+	case action.Advertise, action.FindProviders, action.ProvidersFound, action.LookupDone, action.HTTPGrant:
+		runDHT(s, a, out)
 	default:
 		session(s, a, out)
 	}

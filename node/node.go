@@ -33,6 +33,7 @@ import (
 	"github.com/p2pcore/p2pcore/action"
 	"github.com/p2pcore/p2pcore/reducer"
 	"github.com/p2pcore/p2pcore/replay"
+	"github.com/p2pcore/p2pcore/service"
 	p2p "github.com/p2pcore/p2pcore/service/libp2p"
 	"github.com/p2pcore/p2pcore/session"
 	"github.com/p2pcore/p2pcore/state"
@@ -84,6 +85,11 @@ type Node struct {
 	recErr           error
 	// Owned by the loop: our requests waiting for their outcome, by ID.
 	pending map[uint64]chan requestResult
+	// Owned by the loop: FindPeers calls waiting for their lookup, by ID.
+	lookups map[uint64]chan service.FoundPeers
+	// Owned by the loop: HTTP requests waiting for the rate limit, by
+	// ticket.
+	httpWaits map[uint64]chan bool
 
 	handlers   handlers
 	sessions   *session.Runner
@@ -110,7 +116,8 @@ func New(cfg Config) (*Node, error) {
 		return nil, err
 	}
 	n := &Node{cfg: cfg, rules: rules, log: cfg.Logger, sendWaiters: map[sendKey]*[]*waiter{},
-		pending: map[uint64]chan requestResult{}}
+		pending: map[uint64]chan requestResult{}, lookups: map[uint64]chan service.FoundPeers{},
+		httpWaits: map[uint64]chan bool{}}
 	n.sessions = session.NewRunner(func(a action.Action) { n.sink(a) })
 	n.handlerCtx, n.stopHandle = context.WithCancel(context.Background())
 	return n, nil
@@ -160,6 +167,7 @@ func (n *Node) Start(ctx context.Context) error {
 		Network: cfg.Network, Key: key, ListenAddrs: cfg.Listen, WebSocket: cfg.WebSocket, Rules: n.rules,
 		Validators: serviceValidators(cfg.Validators),
 		Sink:       n.sink, Deliver: n.deliver, Serve: n.serve, Complete: n.complete, Sessions: n.sessions,
+		Found: n.found, Grant: n.granted,
 		PeerStorePath: peerStorePath, Logger: n.log,
 	})
 	if err != nil {

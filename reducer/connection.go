@@ -196,14 +196,31 @@ func admission(s *state.State, p *state.Peer) state.Reason {
 		}
 		return state.ReasonNone
 	}
-	// An outbound connection another subsystem opened counts like our own.
+	// An outbound connection another subsystem opened counts like our
+	// own while there is room; beyond, it is a service peer, for a while,
+	// while there is room for those.
 	switch {
+	case c.Outbound < s.Config.OutboundTarget && !s.OutboundGroups()[p.Group]:
+		return state.ReasonNone
+	case c.Service < s.Config.MaxServicePeers:
+		p.Service, p.ServiceUntil = true, s.Now+int64(s.Config.ServicePeerLinger)
+		return state.ReasonNone
 	case c.Outbound >= s.Config.OutboundTarget:
 		return state.ReasonTooManyPeers
-	case s.OutboundGroups()[p.Group]:
-		return state.ReasonGroupLimit
 	}
-	return state.ReasonNone
+	return state.ReasonGroupLimit
+}
+
+// tickServicePeers closes the service peers whose time is up: the DHT
+// query or the GossipSub exchange that opened them has had its chance,
+// and the place is kept for the next.
+func tickServicePeers(s *state.State, q action.Queue) {
+	for _, id := range state.SortedKeys(s.Peers) {
+		p := s.Peers[id]
+		if p.Service && p.Status != state.StatusDisconnecting && p.ServiceUntil <= s.Now {
+			q.Push(action.Disconnect{Peer: id, Reason: state.ReasonTooManyPeers})
+		}
+	}
 }
 
 // reduceShutdown tells every peer not already closing that we are

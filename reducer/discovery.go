@@ -37,11 +37,14 @@ func tickOutbound(s *state.State, q action.Queue) {
 		fresh = boot
 	}
 	for ; need > 0 && len(tried)+len(fresh) > 0; need-- {
-		from := &fresh
-		if len(fresh) == 0 || (len(tried) > 0 && s.RNG.Intn(2) == 0) {
-			from = &tried
+		e := preferCapable(s, tried, fresh)
+		if e == nil {
+			from := &fresh
+			if len(fresh) == 0 || (len(tried) > 0 && s.RNG.Intn(2) == 0) {
+				from = &tried
+			}
+			e = (*from)[s.RNG.Intn(len(*from))]
 		}
-		e := (*from)[s.RNG.Intn(len(*from))]
 		q.Push(action.Connect{Peer: e.ID, Addrs: slices.Clone(e.Addrs)})
 		sameGroup := func(x *state.AddrEntry) bool { return x.Group == e.Group }
 		tried = slices.DeleteFunc(tried, sameGroup)
@@ -415,6 +418,11 @@ func reducePeerStoreLoaded(s *state.State, a action.PeerStoreLoaded) {
 		e.AddedAt, e.LastSeen = saved.AddedAt, saved.LastSeen
 		e.LastAttempt, e.LastSuccess = saved.LastAttempt, saved.LastSuccess
 		e.Failures, e.RetryAt = max(saved.Failures, 0), saved.RetryAt
+		for _, c := range saved.Caps {
+			if state.ValidCapability(c) && e.AddCapability(c) {
+				s.Discovery.Dirty = true
+			}
+		}
 		if saved.Tried && !e.Tried && (e.Boot || makeRoom(s, true, e.Group)) {
 			s.BookMove(e, true)
 		}

@@ -135,6 +135,20 @@ func Enabled(s *state.State, a action.Action) error {
 		return enabledBan(s, a)
 	case action.Unban:
 		return enabledUnban(s, a)
+	case action.Advertised:
+		return enabledAdvertised(s, a)
+	case action.ProvidersFound:
+		return enabledProvidersFound(s, a)
+	case action.FindPeers:
+		return enabledFindPeers(s, a)
+	case action.LookupDone:
+		return enabledLookupDone(s, a)
+	case action.Advertise, action.FindProviders, action.HTTPGrant, action.HTTPExchanged:
+		return nil
+	case action.HTTPAsk:
+		return enabledHTTPAsk(s, a)
+	case action.HTTPCancel:
+		return enabledHTTPCancel(s, a)
 	}
 	if ok, err := enabledSession(s, a); ok {
 		return err
@@ -254,6 +268,22 @@ func Reduce(s *state.State, m action.Meta, a action.Action, q action.Queue) {
 		reduceBan(s, a, q)
 	case action.Unban:
 		reduceUnban(s, a, q)
+	case action.Advertised:
+		reduceAdvertised(s, a)
+	case action.ProvidersFound:
+		reduceProvidersFound(s, a, q)
+	case action.FindPeers:
+		reduceFindPeers(s, a, q)
+	case action.LookupDone:
+		reduceLookupDone(s, a)
+	case action.Advertise, action.FindProviders, action.HTTPGrant:
+		// Carried out by the effect.
+	case action.HTTPAsk:
+		reduceHTTPAsk(s, a, q)
+	case action.HTTPCancel:
+		reduceHTTPCancel(s, a)
+	case action.HTTPExchanged:
+		reduceHTTPExchanged(s, a)
 	default:
 		reduceSession(s, a, q)
 	}

@@ -12,6 +12,7 @@ import (
 // free are refilled on the next tick.
 func reduceTick(s *state.State, q action.Queue) {
 	tickHandshakes(s, q)
+	tickServicePeers(s, q)
 	tickThrottles(s, q)
 	tickPings(s, q)
 	tickRequests(s, q)
@@ -19,7 +20,9 @@ func reduceTick(s *state.State, q action.Queue) {
 	if !s.Stopping {
 		tickBootnodes(s, q)
 		tickOutbound(s, q)
+		tickDHT(s, q)
 	}
 	tickSessions(s, q)
+	tickHTTP(s, q)
 	tickSave(s, q)
 }

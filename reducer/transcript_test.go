@@ -383,6 +383,18 @@ func setFields(target any, s string) error {
 			f.SetString(value)
 		case reflect.Bool:
 			f.SetBool(value == "true")
+		case reflect.Slice:
+			if f.Type().Elem().Kind() != reflect.String {
+				return fmt.Errorf("config field %s cannot be set here", name)
+			}
+			// A list of names, comma-separated: Capabilities=archival,relay.
+			list := reflect.MakeSlice(f.Type(), 0, 0)
+			for _, v := range strings.Split(value, ",") {
+				if v != "" {
+					list = reflect.Append(list, reflect.ValueOf(v).Convert(f.Type().Elem()))
+				}
+			}
+			f.Set(list)
 		default:
 			return fmt.Errorf("config field %s cannot be set here", name)
 		}

@@ -44,14 +44,15 @@ const (
 	CmdThrottle      CommandKind = 11
 	CmdUnthrottle    CommandKind = 12
 	CmdDeliverHeld   CommandKind = 13
-	// 14–17: request.go; 20–23: session.go.
-	numCommandKinds CommandKind = 24
+	// 14–17: request.go; 20–23: session.go; 24–27: dht.go.
+	numCommandKinds CommandKind = 30
 )
 
 var commandNames = [numCommandKinds]string{"", "Dial", "Close", "Send", "Publish", "Deliver", "SavePeerStore",
 	"AcceptStream", "ResetStream", "Verdict", "Validate", "Throttle", "Unthrottle", "DeliverHeld",
 	"Request", "Respond", "Serve", "Complete", "", "",
-	"OpenSession", "SessionWrite", "SessionDeliver", "EndSession"}
+	"OpenSession", "SessionWrite", "SessionDeliver", "EndSession",
+	"Provide", "FindProviders", "FoundPeers", "HTTPGrant"}
 
 // String names the kind.
 func (k CommandKind) String() string {
@@ -62,7 +63,7 @@ func (k CommandKind) String() string {
 }
 
 // Known reports whether k is a command kind of this build.
-func (k CommandKind) Known() bool { return k > 0 && k < numCommandKinds }
+func (k CommandKind) Known() bool { return k > 0 && k < numCommandKinds && commandNames[k] != "" }
 
 // Dial connects to a peer. Outcome: Connected or ConnectionFailed (or, if
 // Close comes first, only Disconnected).
@@ -245,6 +246,8 @@ func Execute(svc Service, c Command) {
 		svc.Complete(c)
 	case OpenSession, SessionWrite, SessionDeliver, EndSession:
 		executeSession(svc, c)
+	case Provide, FindProviders, FoundPeers, HTTPGrant:
+		executeDHT(svc, c)
 	}
 }
 
@@ -421,6 +424,8 @@ func (g *Digester) Digest(c Command) Digest {
 		b, payload = g.digestRequest(c, b, &d)
 	case OpenSession, SessionWrite, SessionDeliver, EndSession:
 		b, payload = g.digestSession(c, b, &d)
+	case Provide, FindProviders, FoundPeers, HTTPGrant:
+		b = digestDHT(c, b, &d)
 	}
 	g.buf = b
 	if g.castagnoli == nil {
@@ -501,6 +506,8 @@ func FormatCommandNamed(c Command, n action.Names) string {
 		return formatRequest(c, n)
 	case OpenSession, SessionWrite, SessionDeliver, EndSession:
 		return formatSession(c)
+	case Provide, FindProviders, FoundPeers, HTTPGrant:
+		return formatDHT(c)
 	}
 	return fmt.Sprintf("%T", c)
 }

@@ -44,7 +44,7 @@ func Violations(err error) []*Violation {
 // CheckPeers after every input and Check at every checkpoint, a running
 // node Check on every Tick and at every checkpoint.
 func (s *State) Check() error {
-	return errors.Join(append(append(s.checkPeers(), s.checkBook()...), s.checkSessions()...)...)
+	return errors.Join(append(append(append(s.checkPeers(), s.checkBook()...), s.checkSessions()...), append(s.checkDHT(), s.checkHTTP()...)...)...)
 }
 
 // CheckPeers is the part of Check whose cost grows with the peers rather
@@ -107,6 +107,9 @@ func (s *State) checkPeersIn(sorted bool) []error {
 	}
 	if c.Outbound > cfg.OutboundTarget {
 		fail("outbound-over-target", "%d automatic outbound peers exceed the target of %d", c.Outbound, cfg.OutboundTarget)
+	}
+	if c.Service > cfg.MaxServicePeers {
+		fail("service-over-max", "%d service peers exceed the maximum of %d", c.Service, cfg.MaxServicePeers)
 	}
 	if c.Inbound > cfg.MaxInbound {
 		fail("inbound-over-max", "%d inbound peers exceed the maximum of %d", c.Inbound, cfg.MaxInbound)

@@ -49,6 +49,13 @@ type Config struct {
 	// nodes to reach a bootnode are the only ones that learn anything
 	// from it.
 	AddrsWhenFull bool
+	// MaxServicePeers caps the outbound connections other parts of
+	// go-libp2p (the DHT, GossipSub) open beyond OutboundTarget; each is
+	// closed ServicePeerLinger after it came. With them, the node's
+	// connections never exceed OutboundTarget + MaxInbound +
+	// MaxServicePeers (and its manual peers).
+	MaxServicePeers   int
+	ServicePeerLinger time.Duration
 	// MaxDialsPerTick bounds how many outbound dials one Tick starts.
 	MaxDialsPerTick int
 	// DialTimeout is how long a dial may take before it is abandoned. It
@@ -184,6 +191,40 @@ type Config struct {
 
 	// MaxMessageSize is the global ceiling on any message.
 	MaxMessageSize int
+
+	// DHTMode turns the Kademlia DHT on (client, server, or auto:
+	// server when listening on a public address). Capabilities are
+	// advertised as provider records, re-advertised at three quarters
+	// of CapabilityTTL, failures retried after a jittered backoff in
+	// [AdvertiseRetryMin, AdvertiseRetryMax]. The node keeps at least
+	// WantPeersPerCapability address-book entries of each of
+	// WantCapabilities, looking again every DHTLookupInterval while
+	// short; a lookup or advertisement unanswered after DHTQueryTimeout
+	// has failed. See state/dht.go.
+	DHTMode                DHTMode
+	Capabilities           []string
+	WantCapabilities       []string
+	WantPeersPerCapability int
+	// OutboundPerCapability makes the dialler prefer, while fewer of
+	// its outbound peers carry a wanted capability, candidates that do
+	// (0: no preference).
+	OutboundPerCapability int
+	CapabilityTTL         time.Duration
+	AdvertiseRetryMin     time.Duration
+	AdvertiseRetryMax     time.Duration
+	DHTLookupInterval     time.Duration
+	DHTQueryTimeout       time.Duration
+
+	// HTTPRateLimit requests per HTTPRateWindow may start to one peer
+	// from our HTTP client; more wait (at most HTTPMaxWaiting per peer)
+	// and give up after HTTPQueueTimeout. HTTPStreamTimeout bounds
+	// opening the stream of one request and waiting for its response
+	// header. See state/http.go.
+	HTTPRateLimit     int
+	HTTPRateWindow    time.Duration
+	HTTPQueueTimeout  time.Duration
+	HTTPMaxWaiting    int
+	HTTPStreamTimeout time.Duration
 	// Channels configures each channel, indexed by Channel: the control
 	// channel first, then the application's (see ChannelConfig and
 	// MinaChannels).
@@ -241,6 +282,8 @@ func DefaultConfig(network string) Config {
 		MaxInbound:        64,
 		MaxPendingInbound: 16,
 		AddrsWhenFull:     true,
+		MaxServicePeers:   8,
+		ServicePeerLinger: 30 * time.Second,
 		MaxDialsPerTick:   8,
 		DialTimeout:       10 * time.Second,
 		BackoffBase:       10 * time.Second,
@@ -298,6 +341,8 @@ func DefaultConfig(network string) Config {
 		MaxMessageSize: 10 * MiB,
 	}
 	c.Channels = append([]ChannelConfig{ControlChannel()}, MinaChannels()...)
+	c.dhtDefaults()
+	c.httpDefaults()
 	return c
 }
 
@@ -325,7 +370,7 @@ func (c *Config) Validate() error {
 		bad("Software", "is %d bytes long; at most 64", len(c.Software))
 	}
 	nonNeg := map[string]int{
-		"OutboundTarget": c.OutboundTarget, "MaxInbound": c.MaxInbound,
+		"OutboundTarget": c.OutboundTarget, "MaxInbound": c.MaxInbound, "MaxServicePeers": c.MaxServicePeers,
 	}
 	for _, name := range SortedKeys(nonNeg) {
 		if nonNeg[name] < 0 {
@@ -358,6 +403,7 @@ func (c *Config) Validate() error {
 		"CloseTimeout": c.CloseTimeout, "CloseLinger": c.CloseLinger, "DisconnectTimeout": c.DisconnectTimeout,
 		"FrameTimeout": c.FrameTimeout, "RequestTimeout": c.RequestTimeout, "FloodWindow": c.FloodWindow,
 		"SessionPruneAfter": c.SessionPruneAfter, "SessionStopGrace": c.SessionStopGrace,
+		"ServicePeerLinger": c.ServicePeerLinger,
 	}
 	for _, name := range SortedKeys(durations) {
 		if durations[name] <= 0 {
@@ -383,6 +429,8 @@ func (c *Config) Validate() error {
 		bad("MaxMessageSize", "is %d; at most 64 MiB", c.MaxMessageSize)
 	}
 	c.validateChannels(bad)
+	c.validateDHT(bad)
+	c.validateHTTP(bad)
 	for i, b := range c.Bootnodes {
 		if b.ID == "" || len(b.Addrs) == 0 {
 			bad(fmt.Sprintf("Bootnodes[%d]", i), "needs a peer ID and at least one address")

@@ -45,6 +45,10 @@ type AddrEntry struct {
 	// time of the next dial (exponential backoff with jitter).
 	Failures int
 	RetryAt  int64
+	// Caps are the capabilities (Algorand's peer roles: archival, relay,
+	// gossip, or the application's) the peer was found to advertise,
+	// sorted, at most MaxCapabilities.
+	Caps []string `json:",omitempty"`
 }
 
 // PeerStore is what is persisted in the data dir and loaded at start: the
@@ -62,6 +66,7 @@ func (s *State) PeerStore() PeerStore {
 	for _, id := range SortedKeys(s.Discovery.Book) {
 		e := *s.Discovery.Book[id]
 		e.Addrs = append([]Addr(nil), e.Addrs...)
+		e.Caps = append([]string(nil), e.Caps...)
 		ps.Entries = append(ps.Entries, e)
 	}
 	for _, target := range SortedKeys(s.Bans) {

@@ -46,6 +46,12 @@ type Peer struct {
 	// through the API, which does not count against OutboundTarget.
 	Dir    Direction
 	Manual bool
+	// Service marks an outbound connection another part of go-libp2p
+	// opened (the DHT, GossipSub, identify) while our outbound places
+	// were taken: it counts against MaxServicePeers, not OutboundTarget,
+	// and is closed at ServiceUntil (ServicePeerLinger after it came).
+	Service      bool
+	ServiceUntil int64
 	// Addr is the remote address of the connection (for an outbound dial,
 	// the addresses tried are in Dialled).
 	Addr    Addr
@@ -145,7 +151,7 @@ func (p *Peer) Shares(ch Channel) bool {
 }
 
 // Outbound reports whether the peer is counted against OutboundTarget.
-func (p *Peer) Outbound() bool { return p.Dir == Outbound && !p.Manual }
+func (p *Peer) Outbound() bool { return p.Dir == Outbound && !p.Manual && !p.Service }
 
 // PeerCounts are the numbers the connection limits are decided on.
 type PeerCounts struct {
@@ -166,6 +172,8 @@ type PeerCounts struct {
 	Ready int
 	// Disconnecting counts peers waiting for the service to confirm a close.
 	Disconnecting int
+	// Service counts service peers (see Peer.Service).
+	Service int
 }
 
 // Counts walks the peers and counts them. It is O(peers); the reducers
@@ -189,6 +197,8 @@ func (c *PeerCounts) add(p *Peer) {
 		c.Ready++
 	}
 	switch {
+	case p.Service:
+		c.Service++
 	case p.Outbound():
 		c.Outbound++
 		if p.Status == StatusReady {

@@ -31,6 +31,10 @@ type State struct {
 	Requests Requests
 	// Sessions are the session networks and their running sessions.
 	Sessions Sessions
+	// DHT is capability advertisement and discovery.
+	DHT DHT
+	// HTTP is the HTTP client's per-peer rate limit.
+	HTTP HTTP
 	// Bans maps a peer ID or an IP address to its ban.
 	Bans map[string]Ban
 	// Counters are the node's metrics.
@@ -69,6 +73,8 @@ func New(cfg Config, self Self, seed uint64, now int64) *State {
 		Requests: Requests{Out: make(map[uint64]*OutRequest)},
 		Sessions: Sessions{Running: make(map[uint64]*Session), Peers: make(map[PeerID]*SessionPeer)},
 		Bans:     make(map[string]Ban),
+		DHT:      newDHT(&cfg, now),
+		HTTP:     HTTP{Peers: make(map[PeerID]*HTTPPeer)},
 		Channels: make([]ChannelState, len(cfg.Channels)),
 		Counters: Counters{
 			SendFailures:      make([]uint64, len(cfg.Channels)),

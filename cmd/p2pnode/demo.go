@@ -29,6 +29,9 @@ func runDemo(args []string, stdout, stderr io.Writer) error {
 	if len(args) > 0 && args[0] == "sessions" {
 		return runSessionDemo(args[1:], stdout, stderr)
 	}
+	if len(args) > 0 && args[0] == "dht" {
+		return runDHTDemo(args[1:], stdout, stderr)
+	}
 	fs := newFlags("demo", "", stdout)
 	nodes := fs.Int("nodes", 5, "number of nodes, the bootnode included (2 to 16)")
 	txs := fs.Int("messages", 10, "transactions each node broadcasts")

@@ -82,6 +82,9 @@ func runNode(args []string, stdout, stderr io.Writer) error {
 	httpToken := fs.String("http-token", "", "require `TOKEN` on every --http request (?token= or Authorization: Bearer)")
 	recordPayloads := fs.String("record-payloads", def.RecordPayloads, "digest: record application payloads over the limit as length and SHA-256; full: record them all")
 	fs.Var(bans, "ban", "ban a peer ID or IP: `TARGET=DURATION` (repeatable)")
+	dhtMode := fs.String("dht", "", "Kademlia DHT `mode`: off, client, server or auto (server when listening on a public address); default the config's (off)")
+	caps := fs.String("capabilities", "", "capabilities to advertise in the DHT, comma-separated `list` (archival, gossip, relay or the application's)")
+	wantCaps := fs.String("want-capabilities", "", "capabilities to keep WantPeersPerCapability peers of in the address book, comma-separated `list`")
 	rest, err := parse(fs, args)
 	if err != nil {
 		return err
@@ -145,6 +148,9 @@ func runNode(args []string, stdout, stderr io.Writer) error {
 		rf.Bans[t] = d
 	}
 	rules := rf.protocolRules()
+	if err := dhtFlags(&rules, set, *dhtMode, *caps, *wantCaps); err != nil {
+		return err
+	}
 	if root != nil {
 		if err := validateRules(&rules, root); err != nil {
 			return err
@@ -266,4 +272,33 @@ func runKeygen(args []string, stdout, _ io.Writer) error {
 	}
 	fmt.Fprintf(stdout, "%s\nwritten to %s (mode 0600)\n", id, path)
 	return nil
+}
+
+// dhtFlags applies --dht, --capabilities and --want-capabilities, which
+// override the config file's rules.
+func dhtFlags(rules *state.Config, set map[string]bool, mode, caps, want string) error {
+	if set["dht"] {
+		if err := rules.DHTMode.UnmarshalText([]byte(mode)); err != nil {
+			return usagef("--dht %q: want off, client, server or auto", mode)
+		}
+	}
+	list := func(s string) []string {
+		out := []string{}
+		for _, c := range strings.Split(s, ",") {
+			if c = strings.TrimSpace(c); c != "" {
+				out = append(out, c)
+			}
+		}
+		return out
+	}
+	if set["capabilities"] {
+		rules.Capabilities = list(caps)
+	}
+	if set["want-capabilities"] {
+		rules.WantCapabilities = list(want)
+	}
+	if (len(rules.Capabilities) > 0 || len(rules.WantCapabilities) > 0) && rules.DHTMode == state.DHTOff && (set["capabilities"] || set["want-capabilities"]) {
+		return usagef("--capabilities and --want-capabilities need the DHT: add --dht auto (or client, server)")
+	}
+	return nil // the names are checked with the rest of the rules
 }

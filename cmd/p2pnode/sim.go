@@ -35,6 +35,7 @@ func runSim(args []string, stdout, stderr io.Writer) error {
 	fs.Var(&faults, "fault", "schedule a fault AT:KIND[:NODES][:VALUE] (repeatable): partition, oneway, crash, silence, restart (NODES); "+
 		"loss (VALUE: rate 0-1, e.g. 20s:loss:0.3); slow and clock (NODES:VALUE in seconds, e.g. 20s:slow:3:0.5, 20s:clock:4:-5); heal; "+
 		"e.g. 20s:partition:0-4, 30s:crash:3, 35s:restart:3, 40s:heal")
+	capability := fs.String("capability", "", "discovery by capability through the simulated DHT: `NAME:EVERY`, every node wanting 4 peers of NAME, which every EVERY-th node advertises (e.g. archival:10)")
 	seeds := fs.String("seeds", "", "explore the seeds `FROM-TO`: one run per seed with --faults random, checking safety and liveness")
 	faultMode := fs.String("faults", "", "with --seeds: \"random\" draws each seed's fault schedule from the seed")
 	jobs := fs.Int("jobs", 0, "with --seeds: runs at once (default: every core)")
@@ -55,6 +56,16 @@ func runSim(args []string, stdout, stderr io.Writer) error {
 	cfg.LossPPM = int(*loss * 1e6)
 	if cfg.LatencyMin, cfg.LatencyMax, err = parseRange(*latency); err != nil {
 		return usagef("--latency %q: %v", *latency, err)
+	}
+	var sc *sim.CapabilityScenario
+	if *capability != "" {
+		name, every, ok := strings.Cut(*capability, ":")
+		n, err := strconv.Atoi(every)
+		if !ok || err != nil || n < 1 || !state.ValidCapability(name) {
+			return usagef("--capability %q: want NAME:EVERY, e.g. archival:10", *capability)
+		}
+		sc = &sim.CapabilityScenario{Capability: name, Every: n}
+		sc.Apply(&cfg)
 	}
 	if err := cfg.Validate(); err != nil {
 		return usagef("%v", err)
@@ -102,6 +113,15 @@ func runSim(args []string, stdout, stderr io.Writer) error {
 		}
 		if cfg.RecordDir != "" {
 			fmt.Fprintf(stdout, "logs: %s (verify with: p2pnode replay %s/node-000.log)\n", cfg.RecordDir, cfg.RecordDir)
+		}
+	}
+	if sc != nil {
+		reached, total := sc.Reached(s)
+		fmt.Fprintf(stdout, "capability %s: %d of %d nodes have %d peers with it in their address book\n",
+			sc.Capability, reached, total, s.Nodes[0].Store.State().Config.WantPeersPerCapability)
+		if reached < total {
+			fmt.Fprintf(stderr, "p2pnode sim: %d nodes did not find their %s peers\n", total-reached, sc.Capability)
+			return errQuiet
 		}
 	}
 	if report.Violations > 0 {

@@ -24,6 +24,7 @@ import (
 	"time"
 
 	golibp2p "github.com/libp2p/go-libp2p"
+	dht "github.com/libp2p/go-libp2p-kad-dht"
 	pubsub "github.com/libp2p/go-libp2p-pubsub"
 	"github.com/libp2p/go-libp2p/core/connmgr"
 	"github.com/libp2p/go-libp2p/core/crypto"
@@ -84,6 +85,12 @@ type Config struct {
 	Validators map[state.Channel]Validator
 	// PeerStorePath is where SavePeerStore writes ("" keeps nothing).
 	PeerStorePath string
+	// Found hands the application the answers to its DHT lookups; it is
+	// called from the store's goroutine and must not block.
+	Found func(service.FoundPeers)
+	// Grant hands the node the state machine's answer to its HTTPAsk;
+	// called from the store's goroutine, it must not block.
+	Grant func(service.HTTPGrant)
 	// Logger, if nil, discards.
 	Logger *slog.Logger
 }
@@ -133,6 +140,18 @@ type Service struct {
 	saver     *saver
 	gossip    *gossip
 	gossipSeq atomic.Uint64
+
+	// gate refuses connections beyond the state machine's limits
+	// (gate.go); outboundOurs counts the peers our own dials connected,
+	// whose places it keeps free.
+	gate         *gate
+	outboundOurs atomic.Int64
+	ours         map[peer.ID]bool
+
+	// dht is the Kademlia DHT (nil when Rules.DHTMode is off).
+	dht *dht.IpfsDHT
+	// http serves HTTP over libp2p once a handler is set.
+	http httpServer
 }
 
 type dial struct {
@@ -181,7 +200,9 @@ func New(cfg Config) (*Service, error) {
 	if err != nil {
 		return nil, err
 	}
+	g := &gate{}
 	opts := []golibp2p.Option{
+		golibp2p.ConnectionGater(g),
 		golibp2p.Identity(cfg.Key),
 		golibp2p.ResourceManager(rm),
 		golibp2p.ListenAddrs(listen...),
@@ -223,7 +244,10 @@ func New(cfg Config) (*Service, error) {
 		streams:   map[uint64]chan bool{},
 		finishing: map[peer.ID]bool{},
 		reported:  map[peer.ID]bool{},
+		ours:      map[peer.ID]bool{},
+		gate:      g,
 	}
+	g.s = s
 	s.gossip = newGossip(s)
 	s.flow = newFlowControl(cfg.PubSubQueue*3/4, log, s.gossip)
 	if err := s.startPubSub(); err != nil {
@@ -234,6 +258,11 @@ func New(cfg Config) (*Service, error) {
 	h.Network().Notify(&network.NotifyBundle{ConnectedF: s.connected, DisconnectedF: s.disconnected})
 	h.SetStreamHandler(s.direct, s.handleStream)
 	s.sessTable() // session streams are taken from the start
+	if err := s.startDHT(); err != nil {
+		h.Close()
+		cancel()
+		return nil, err
+	}
 	s.pub = newPublisher(s)
 	s.saver = newSaver(cfg.PeerStorePath, log)
 	s.wg.Add(1)
@@ -297,6 +326,10 @@ func (s *Service) ListenAddrs() []state.Addr {
 // closes. The caller's Sink must not block from now on.
 func (s *Service) Shutdown() error {
 	s.cancel()
+	if s.dht != nil {
+		s.dht.Close()
+	}
+	s.closeHTTP()
 	s.gossip.mu.Lock()
 	s.gossip.room.Broadcast() // readers waiting for room give up
 	s.gossip.mu.Unlock()
@@ -340,14 +373,27 @@ func (s *Service) connEvent(p peer.ID, c network.Conn) {
 	}
 	s.mu.Unlock()
 	if ours {
+		if !s.ours[p] {
+			s.ours[p] = true
+			s.outboundOurs.Add(1)
+		}
 		s.emit(action.Connected{Peer: state.PeerID(p.String()), Addr: addr})
 		return
 	}
 	s.emit(action.IncomingConnection{Peer: state.PeerID(p.String()), Addr: addr, Outbound: out})
 }
 
+// forgetOurs forgets a peer our dial connected. Callers hold emitMu.
+func (s *Service) forgetOurs(p peer.ID) {
+	if s.ours[p] {
+		delete(s.ours, p)
+		s.outboundOurs.Add(-1)
+	}
+}
+
 // connected is the swarm's notification of a new connection.
 func (s *Service) connected(_ network.Network, c network.Conn) {
+	s.gate.settle(c.RemotePeer())
 	s.emitMu.Lock()
 	defer s.emitMu.Unlock()
 	s.connEvent(c.RemotePeer(), c)
@@ -363,6 +409,7 @@ func (s *Service) disconnected(n network.Network, c network.Conn) {
 		return
 	}
 	delete(s.reported, p)
+	s.forgetOurs(p)
 	s.mu.Lock()
 	closing := s.closing[p]
 	w := s.writers[p]
@@ -519,6 +566,7 @@ func (s *Service) finishClose(p peer.ID) {
 	s.emitMu.Lock()
 	defer s.emitMu.Unlock()
 	delete(s.reported, p)
+	s.forgetOurs(p)
 	s.mu.Lock()
 	delete(s.closing, p)
 	if w := s.writers[p]; w != nil && w.closed() {

@@ -57,6 +57,9 @@ type Endpoint struct {
 	// Sessions, if set, runs the node's session callbacks (session.go).
 	Sessions service.SessionApp
 	sess     *sessionTable
+	// OnFound, if set, sees the answers to the node's own lookups
+	// (FindPeers).
+	OnFound func(service.FoundPeers)
 }
 
 var _ service.Service = (*Endpoint)(nil)

@@ -67,6 +67,8 @@ type Network struct {
 
 	// Events counts processed events.
 	Events uint64
+	// dht is the DHT model (dht.go), made on first use.
+	dht *dhtModel
 }
 
 // New returns an empty network.
