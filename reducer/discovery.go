@@ -52,30 +52,48 @@ func tickOutbound(s *state.State, q action.Queue) {
 	}
 }
 
-// askAnotherPeer asks one ready peer we have not asked yet, inbound ones
-// included, for addresses: a node below its outbound target with nobody
-// left to dial has learned all its outbound peers and bootnodes had to
-// say, and its inbound peers may know the rest of the network. One a
-// tick, chosen with the state RNG.
+// askAnotherPeer asks one ready peer for addresses, one a tick: a node
+// below its outbound target with nobody left to dial has learned all its
+// outbound peers and bootnodes had to say, and its inbound peers may know
+// the rest of the network. A peer not asked yet comes first (chosen with
+// the state RNG); when all were, the one that answered longest ago, if
+// that is AddrRefresh ago: nodes may have joined since, and nobody
+// announces them to a node whose peers are all settled.
 func askAnotherPeer(s *state.State, q action.Queue) {
 	var unasked []state.PeerID
+	var stale state.PeerID
+	var staleAt int64
 	for _, id := range state.SortedKeys(s.Peers) {
-		if p := s.Peers[id]; p.Status == state.StatusReady && !p.AddrAsked && !p.AddrOnly {
+		p := s.Peers[id]
+		switch {
+		case p.Status != state.StatusReady || p.AddrOnly:
+		case !p.AddrAsked:
 			unasked = append(unasked, id)
+		case mayAskAgain(s, p) && (stale == "" || p.AddrAskedAt < staleAt):
+			stale, staleAt = id, p.AddrAskedAt
 		}
 	}
-	if len(unasked) > 0 {
+	switch {
+	case len(unasked) > 0:
 		q.Push(action.AddrListAsk{Peer: unasked[s.RNG.Intn(len(unasked))]})
+	case stale != "":
+		q.Push(action.AddrListAsk{Peer: stale})
 	}
 }
 
-// enabledAddrListAsk: a ready peer is asked at most once a connection.
+// mayAskAgain: the peer answered our last request AddrRefresh ago or more.
+func mayAskAgain(s *state.State, p *state.Peer) bool {
+	return p.AddrReceived && s.Now-p.AddrAskedAt >= int64(s.Config.AddrRefresh)
+}
+
+// enabledAddrListAsk: a ready peer is asked once, and again only
+// AddrRefresh after it answered.
 func enabledAddrListAsk(s *state.State, a action.AddrListAsk) error {
 	p, err := readyForExchange(s, a.Peer, "AddrListAsk")
 	switch {
 	case err != nil:
 		return err
-	case p.AddrAsked:
+	case p.AddrAsked && !mayAskAgain(s, p):
 		return ErrWrongStatus
 	}
 	return nil
@@ -255,7 +273,9 @@ func enabledAddrListRequestReceived(s *state.State, a action.AddrListRequestRece
 	switch {
 	case err != nil:
 		return err
-	case p.AddrAnswered:
+	case p.AddrAnswered && s.Now-p.AddrAnsweredAt < int64(s.Config.AddrRefresh)/2:
+		// The asker waits AddrRefresh after its last ask; half of it here
+		// leaves room for the latencies between our clocks' readings.
 		return violation("a second AddrListRequest")
 	}
 	return nil
@@ -266,7 +286,7 @@ func enabledAddrListRequestReceived(s *state.State, a action.AddrListRequestRece
 // then let go.
 func reduceAddrListRequestReceived(s *state.State, a action.AddrListRequestReceived, q action.Queue) {
 	p := s.Peers[a.Peer]
-	p.AddrAnswered = true
+	p.AddrAnswered, p.AddrAnsweredAt = true, s.Now
 	if p.AddrOnly {
 		defer q.Push(action.Disconnect{Peer: a.Peer, Reason: state.ReasonTooManyPeers})
 	}

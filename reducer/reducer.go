@@ -257,7 +257,8 @@ func Reduce(s *state.State, m action.Meta, a action.Action, q action.Queue) {
 	case action.AddrListSend, action.AddrAnnounceSend:
 		// Sent by the effect.
 	case action.AddrListAsk:
-		s.Peers[a.Peer].AddrAsked = true
+		p := s.Peers[a.Peer]
+		p.AddrAsked, p.AddrReceived, p.AddrAskedAt = true, false, s.Now
 	case action.SavePeerStore:
 		reduceSavePeerStore(s)
 	case action.FrameRejected:

@@ -107,6 +107,12 @@ type Config struct {
 	MaxAddrList     int
 	MaxAddrAnnounce int
 	AddrRelayFanout int
+	// AddrRefresh is how long after its last answer a peer may be asked
+	// for addresses again on the same connection: a node below its
+	// outbound target with nobody left to dial, and every peer asked,
+	// asks again the one it asked longest ago (it may have learned of
+	// nodes that joined since).
+	AddrRefresh time.Duration
 	// AddrBookNew and AddrBookTried bound the two tables of the address
 	// book; AddrBookPerGroup bounds the entries of one address group in
 	// each table, so one /16 cannot fill the book.
@@ -305,6 +311,7 @@ func DefaultConfig(network string) Config {
 		MaxAddrList:      1000,
 		MaxAddrAnnounce:  10,
 		AddrRelayFanout:  2,
+		AddrRefresh:      30 * time.Second,
 		AddrBookNew:      4096,
 		AddrBookTried:    1024,
 		AddrBookPerGroup: 64,

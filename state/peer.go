@@ -79,10 +79,14 @@ type Peer struct {
 	Score int
 
 	// Peer exchange: AddrAsked when we sent AddrListRequest, AddrReceived
-	// when its answer came, AddrAnswered when we answered its request.
-	AddrAsked    bool
-	AddrReceived bool
-	AddrAnswered bool
+	// when its answer came, AddrAnswered when we answered its request;
+	// AddrAskedAt and AddrAnsweredAt when (each may happen again after
+	// Config.AddrRefresh).
+	AddrAsked      bool
+	AddrReceived   bool
+	AddrAnswered   bool
+	AddrAskedAt    int64
+	AddrAnsweredAt int64
 	// AddrOnly marks an inbound peer that came when every inbound place
 	// was taken and was admitted only to be given addresses, as a seed
 	// node answers a newcomer (Config.AddrsWhenFull): it is not one of

@@ -74,6 +74,7 @@ var settings = map[reflect.Type]map[string]setting{
 		"MaxAddrList":            {unitPlain, "addresses in one AddrListResponse"},
 		"MaxAddrAnnounce":        {unitPlain, "addresses in one AddrAnnounce"},
 		"AddrRelayFanout":        {unitPlain, "peers a new address is relayed to"},
+		"AddrRefresh":            {unitPlain, "after this, a peer that answered may be asked for addresses again (by a node short of peers to dial)"},
 		"AddrBookNew":            {unitPlain, "entries of the address book's new table"},
 		"AddrBookTried":          {unitPlain, "entries of the address book's tried table"},
 		"AddrBookPerGroup":       {unitPlain, "entries of one address group (/16, /32) in each table"},
