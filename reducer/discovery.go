@@ -56,7 +56,7 @@ func tickOutbound(s *state.State, q action.Queue) {
 // below its outbound target with nobody left to dial has learned all its
 // outbound peers and bootnodes had to say, and its inbound peers may know
 // the rest of the network. A peer not asked yet comes first (chosen with
-// the state RNG); when all were, the one that answered longest ago, if
+// the state RNG); when all were, the one asked longest ago, if
 // that is AddrRefresh ago: nodes may have joined since, and nobody
 // announces them to a node whose peers are all settled.
 func askAnotherPeer(s *state.State, q action.Queue) {
@@ -81,9 +81,11 @@ func askAnotherPeer(s *state.State, q action.Queue) {
 	}
 }
 
-// mayAskAgain: the peer answered our last request AddrRefresh ago or more.
+// mayAskAgain: we asked the peer AddrRefresh ago or more (answered or
+// not: a request or its answer lost on the way must not leave a node that
+// knows nobody else stranded).
 func mayAskAgain(s *state.State, p *state.Peer) bool {
-	return p.AddrReceived && s.Now-p.AddrAskedAt >= int64(s.Config.AddrRefresh)
+	return s.Now-p.AddrAskedAt >= int64(s.Config.AddrRefresh)
 }
 
 // enabledAddrListAsk: a ready peer is asked once, and again only
