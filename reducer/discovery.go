@@ -57,8 +57,9 @@ func tickOutbound(s *state.State, q action.Queue) {
 // outbound peers and bootnodes had to say, and its inbound peers may know
 // the rest of the network. A peer not asked yet comes first (chosen with
 // the state RNG); when all were, the one asked longest ago, if
-// that is AddrRefresh ago: nodes may have joined since, and nobody
-// announces them to a node whose peers are all settled.
+// that is AddrRefresh ago, and the node asked nobody again in the last
+// AddrRefresh: nodes may have joined since, and nobody announces them to
+// a node whose peers are all settled.
 func askAnotherPeer(s *state.State, q action.Queue) {
 	var unasked []state.PeerID
 	var stale state.PeerID
@@ -76,7 +77,11 @@ func askAnotherPeer(s *state.State, q action.Queue) {
 	switch {
 	case len(unasked) > 0:
 		q.Push(action.AddrListAsk{Peer: unasked[s.RNG.Intn(len(unasked))]})
-	case stale != "":
+	case stale != "" && s.Now-s.Discovery.LastReask >= int64(s.Config.AddrRefresh):
+		// One such request per AddrRefresh for the whole node: a small
+		// network leaves every node short of peers for good, and its
+		// peers must not hear from it about addresses all the time.
+		s.Discovery.LastReask = s.Now
 		q.Push(action.AddrListAsk{Peer: stale})
 	}
 }

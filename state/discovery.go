@@ -18,6 +18,9 @@ type Discovery struct {
 	// Dirty is set when the book or the bans changed since the last save.
 	Dirty    bool
 	LastSave int64
+	// LastReask is when a node short of peers to dial last asked a peer it
+	// had asked before: at most one such request per AddrRefresh.
+	LastReask int64
 	// Announced is set once we announced our own address to a peer.
 	Announced uint64
 }
