@@ -249,3 +249,43 @@ func printDefaults(w io.Writer) error {
 	_, err = w.Write(b)
 	return err
 }
+
+// readRules reads `p2pnode sim --rules FILE`: a JSON object of protocol
+// settings, the keys of run's "rules", onto the defaults of network.
+func readRules(path, network string) (state.Config, error) {
+	rules := state.DefaultConfig(network)
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return rules, fmt.Errorf("--rules: %w", err)
+	}
+	root, err := configfile.Parse(path, data)
+	if err != nil {
+		return rules, inConfig(err)
+	}
+	if root.Kind() != configfile.Object {
+		return rules, inConfig(root.Errorf("", "want a JSON object, got %s", root.Kind()))
+	}
+	if err := root.Decode("", &rules, fileOptions); err != nil {
+		return rules, inConfig(err)
+	}
+	err = rules.Validate()
+	if err == nil {
+		return rules, nil
+	}
+	list := []error{err}
+	if j, ok := err.(interface{ Unwrap() []error }); ok {
+		list = j.Unwrap()
+	}
+	var errs []error
+	for _, e := range list {
+		// "config Field: message", placed at the file's key when it has it.
+		field, msg, ok := strings.Cut(strings.TrimPrefix(e.Error(), "config "), ": ")
+		key, _, _ := strings.Cut(field, ".")
+		if v := root.Get(key); ok && v != nil {
+			errs = append(errs, v.Errorf(field, "%s", msg))
+		} else {
+			errs = append(errs, &configfile.Error{File: root.File(), Path: field, Msg: msg})
+		}
+	}
+	return rules, inConfig(errors.Join(errs...))
+}

@@ -42,6 +42,7 @@ func runSim(args []string, stdout, stderr io.Writer) error {
 	settle := fs.Duration("settle", 30*time.Second, "with --seeds: time the network has to recover after the faults heal")
 	sessions := fs.String("sessions", "", "run Chainweb sessions: `CHAINSxTARGET` session networks per node, each keeping TARGET cut-exchange sessions (e.g. 10x10)")
 	sessionTimeout := fs.Duration("session-timeout", 20*time.Second, "with --sessions: mean session timeout")
+	rulesFile := fs.String("rules", "", "every node's protocol settings from the JSON object in `FILE` (the keys of run's \"rules\"; a key left out keeps its default)")
 	rest, err := parse(fs, args)
 	if err != nil {
 		return err
@@ -67,6 +68,21 @@ func runSim(args []string, stdout, stderr io.Writer) error {
 		sc = &sim.CapabilityScenario{Capability: name, Every: n}
 		sc.Apply(&cfg)
 	}
+	if *rulesFile != "" {
+		rules, err := readRules(*rulesFile, cfg.Network)
+		if err != nil {
+			return err
+		}
+		before := cfg.Tweak
+		cfg.Tweak = func(i int, c *state.Config) {
+			network, boot, channels := c.Network, c.Bootnodes, c.Channels
+			*c = rules
+			c.Network, c.Bootnodes, c.Channels = network, boot, channels
+			if before != nil {
+				before(i, c)
+			}
+		}
+	}
 	if err := cfg.Validate(); err != nil {
 		return usagef("%v", err)
 	}
@@ -74,8 +90,13 @@ func runSim(args []string, stdout, stderr io.Writer) error {
 		if cfg.Sessions, err = parseSessions(*sessions, *sessionTimeout); err != nil {
 			return usagef("--sessions %q: %v", *sessions, err)
 		}
-		target := cfg.Sessions.Target
-		cfg.Tweak = func(_ int, c *state.Config) { c.OutboundTarget = max(c.OutboundTarget, target+2) }
+		target, before := cfg.Sessions.Target, cfg.Tweak
+		cfg.Tweak = func(i int, c *state.Config) {
+			if before != nil {
+				before(i, c)
+			}
+			c.OutboundTarget = max(c.OutboundTarget, target+2)
+		}
 	}
 	if *seeds != "" || *faultMode != "" {
 		if *faultMode != "random" || *seeds == "" || len(faults) > 0 {
