@@ -153,19 +153,19 @@ func tickThrottles(s *state.State, q action.Queue) {
 	for _, id := range throttled {
 		q.Push(action.Unthrottle{Peer: id})
 	}
-	// An author that has recovered is let go, and one whose budgets owe
-	// nothing is forgotten: a fresh entry would be the same, and a node
-	// of a large network hears from more authors than it can keep (the
-	// table filled, and every newcomer then cost a search for the
-	// stalest). Each step touches only its own entry: any order will do.
-	for id, au := range state.Unordered(s.Gossip.Authors) {
+	// An author that has recovered is let go. Each step touches only its
+	// own entry: any order will do.
+	if !s.Gossip.AuthorsThrottled {
+		return
+	}
+	still := false
+	for _, au := range state.Unordered(s.Gossip.Authors) {
 		if au.Throttled {
 			au.Throttled = !recovered(s, au.Budgets)
-		}
-		if !au.Throttled && idle(s.Now, au.Budgets) {
-			delete(s.Gossip.Authors, id)
+			still = still || au.Throttled
 		}
 	}
+	s.Gossip.AuthorsThrottled = still
 }
 
 // idle says whether no bucket owes anything: each is as a new one.

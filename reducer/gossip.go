@@ -94,6 +94,7 @@ func takeGossip(s *state.State, p *state.Peer, author state.PeerID, au *state.Au
 	}
 	if !au.Throttled {
 		au.Throttled = true
+		s.Gossip.AuthorsThrottled = true
 		s.Counters.AuthorThrottles++
 	}
 	refuse(s, p, ch)
@@ -136,6 +137,18 @@ func authorOf(s *state.State, id state.PeerID) *state.Author {
 	g := &s.Gossip
 	if au, ok := g.Authors[id]; ok {
 		return au
+	}
+	if len(g.Authors) >= s.Config.MaxGossipAuthors {
+		// Authors whose budgets owe nothing are forgotten first: a fresh
+		// entry would be the same. A node of a large network hears from
+		// more authors than it keeps, and searching for the stalest on
+		// every newcomer was most of a large simulation's time. Which
+		// entries go does not depend on the order they are visited in.
+		for id, a := range state.Unordered(g.Authors) {
+			if !a.Throttled && idle(s.Now, a.Budgets) {
+				delete(g.Authors, id)
+			}
+		}
 	}
 	if len(g.Authors) >= s.Config.MaxGossipAuthors {
 		var oldest state.PeerID

@@ -44,7 +44,11 @@ func Violations(err error) []*Violation {
 // CheckPeers after every input and Check at every checkpoint, a running
 // node Check on every Tick and at every checkpoint.
 func (s *State) Check() error {
-	return errors.Join(append(append(append(s.checkPeers(), s.checkBook()...), s.checkSessions()...), append(s.checkDHT(), s.checkHTTP()...)...)...)
+	errs := append(append(append(s.checkPeers(), s.checkBook()...), s.checkSessions()...), append(s.checkDHT(), s.checkHTTP()...)...)
+	if !s.Gossip.AuthorsThrottled && !AllOf(s.Gossip.Authors, func(_ PeerID, a *Author) bool { return a == nil || !a.Throttled }) {
+		errs = append(errs, violationf("author-throttle-unflagged", "an author is throttled but Gossip.AuthorsThrottled is unset: it would never recover"))
+	}
+	return errors.Join(errs...)
 }
 
 // CheckPeers is the part of Check whose cost grows with the peers rather

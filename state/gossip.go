@@ -17,6 +17,10 @@ type Gossip struct {
 	// least recently heard is forgotten first). An author's own direct
 	// connection, if any, is charged in its Peer entry instead.
 	Authors map[PeerID]*Author
+	// AuthorsThrottled is set when an author is throttled and cleared by
+	// the tick that finds none still is, so that a tick walks the authors
+	// only when one may have recovered.
+	AuthorsThrottled bool
 }
 
 // Author is what one origin of broadcasts may still send us, whoever
