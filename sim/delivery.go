@@ -10,8 +10,10 @@ import (
 // deliveryStats tracks every broadcast: who got it, how fast, and, for
 // those counted, what became of each delivery that did not happen.
 type deliveryStats struct {
-	seq       uint32
-	counted   map[uint64]*tracked
+	seq uint32
+	// counted holds every broadcast by its sequence number (the low half
+	// of its ID) less one.
+	counted   []*tracked
 	order     []*tracked // counted broadcasts, in publishing order
 	published int
 	expected  int
@@ -40,9 +42,6 @@ func hasBit(b []uint64, i int) bool { return b[i/64]&(1<<(i%64)) != 0 }
 
 // message builds a broadcast payload whose first 16 bytes identify it.
 func (d *deliveryStats) message(now int64, origin, size int, counts bool, receivers int) ([]byte, *tracked) {
-	if d.counted == nil {
-		d.counted = map[uint64]*tracked{}
-	}
 	d.seq++
 	data := make([]byte, size)
 	id := uint64(origin)<<32 | uint64(d.seq)
@@ -52,7 +51,7 @@ func (d *deliveryStats) message(now int64, origin, size int, counts bool, receiv
 		data[i] = byte(i * 31)
 	}
 	t := &tracked{at: now, origin: origin, counts: counts}
-	d.counted[id] = t
+	d.counted = append(d.counted, t)
 	if counts {
 		d.published++
 		d.expected += receivers
@@ -90,8 +89,13 @@ func (d *deliveryStats) delivered(now int64, node int, data []byte) {
 	if len(data) < 16 {
 		return
 	}
-	t, ok := d.counted[binary.BigEndian.Uint64(data)]
-	if !ok || !t.counts {
+	id := binary.BigEndian.Uint64(data)
+	seq := int64(uint32(id)) - 1
+	if seq < 0 || seq >= int64(len(d.counted)) {
+		return
+	}
+	t := d.counted[seq]
+	if uint64(t.origin)<<32|uint64(seq+1) != id || !t.counts {
 		return
 	}
 	if t.got != nil {

@@ -109,8 +109,10 @@ func runSim(args []string, stdout, stderr io.Writer) error {
 		if cfg.RecordDir != "" && from != to {
 			return usagef("--record with --seeds records one seed: give --seeds N-N")
 		}
+		sim.TuneGC()
 		return explore(sim.Explorer{Base: cfg, Settle: *settle, Jobs: *jobs}, from, to, args, stdout, stderr)
 	}
+	sim.TuneGC()
 	s, err := sim.New(cfg)
 	if err != nil {
 		return err
