@@ -21,7 +21,7 @@ func PeerLocal(a action.Action) (state.PeerID, bool) {
 		return a.Peer, true
 	case action.Sent:
 		return a.Peer, true
-	case action.Published:
+	case action.Published, action.BroadcastMessage:
 		return "", true
 	case action.MessageReceived:
 		// On the control channel a message leads to derived actions, and

@@ -3,6 +3,7 @@ package sim
 import (
 	"encoding/binary"
 	"slices"
+	"time"
 
 	"github.com/p2pcore/p2pcore/service/simnet"
 )
@@ -19,7 +20,7 @@ type deliveryStats struct {
 	expected  int
 	got       int
 	dups      int
-	latencies []int64
+	latency   latencyHistogram
 	refused   int
 	// downAt is when each node crashed or froze (0: never).
 	downAt map[int]int64
@@ -106,7 +107,7 @@ func (d *deliveryStats) delivered(now int64, node int, data []byte) {
 		setBit(t.got, node)
 	}
 	d.got++
-	d.latencies = append(d.latencies, now-t.at)
+	d.latency.add(now - t.at)
 }
 
 func (d *deliveryStats) wentDown(node int, now int64) {
@@ -182,9 +183,50 @@ func (s *Sim) account() Missing {
 	return m
 }
 
-// sortedLatencies returns the delivery latencies in order.
-func (d *deliveryStats) sortedLatencies() []int64 {
-	l := slices.Clone(d.latencies)
-	slices.Sort(l)
-	return l
+// latencyHistogram counts delivery latencies in 10 µs buckets up to 10 s,
+// the rest exactly: a list of every latency was a gigabyte-scale slice,
+// sorted at the end, on a large run.
+type latencyHistogram struct {
+	buckets []uint32
+	over    []int64
+	n       int
+}
+
+const (
+	latencyBucket = int64(10 * time.Microsecond)
+	latencyRange  = int64(10 * time.Second)
+)
+
+func (h *latencyHistogram) add(d int64) {
+	h.n++
+	if d < 0 || d >= latencyRange {
+		h.over = append(h.over, d)
+		return
+	}
+	if h.buckets == nil {
+		h.buckets = make([]uint32, latencyRange/latencyBucket)
+	}
+	h.buckets[d/latencyBucket]++
+}
+
+// quantile returns the q-th percentile (the latency of rank (n-1)·q/100),
+// to 10 µs below 10 s.
+func (h *latencyHistogram) quantile(q int) int64 {
+	rank := (h.n - 1) * q / 100
+	slices.Sort(h.over)
+	var neg int
+	for neg < len(h.over) && h.over[neg] < 0 {
+		neg++
+	}
+	if rank < neg {
+		return h.over[rank]
+	}
+	rank -= neg
+	for i, c := range h.buckets {
+		if rank < int(c) {
+			return int64(i) * latencyBucket
+		}
+		rank -= int(c)
+	}
+	return h.over[neg+rank]
 }

@@ -114,9 +114,8 @@ func (s *Sim) Report() *Report {
 	g := s.Net.Gossip()
 	r.Gossip = Gossip{Amplification: g.Amplification(), Copies: g.Arrivals, Graft: g.Graft, Prune: g.Prune,
 		IHave: g.IHave, IWant: g.IWant, Fetched: g.Fetched}
-	if len(d.latencies) > 0 {
-		l := d.sortedLatencies()
-		ms := func(q int) float64 { return float64(l[(len(l)-1)*q/100]) / float64(time.Millisecond) }
+	if d.latency.n > 0 {
+		ms := func(q int) float64 { return float64(d.latency.quantile(q)) / float64(time.Millisecond) }
 		r.Delivery.P50ms, r.Delivery.P99ms = ms(50), ms(99)
 	}
 	return r

@@ -224,6 +224,13 @@ func (ep *Endpoint) sendGossip(to *Endpoint, m *gossipMsg) {
 		return
 	}
 	n := ep.net
+	if to.g.seenHas(m.id) && !to.down && !to.silent && n.reachable(ep, to) {
+		// The peer has the message already, so this copy can only be
+		// dropped as a duplicate when it arrives: it is counted, and
+		// neither drawn nor scheduled (most copies are such).
+		n.gstats.Arrivals++
+		return
+	}
 	s := l.side(ep)
 	if !n.reachable(ep, to) {
 		m.fate.drop(DropPartition)
@@ -234,14 +241,6 @@ func (ep *Endpoint) sendGossip(to *Endpoint, m *gossipMsg) {
 		return
 	}
 	at := l.arrival(n, 1-s)
-	if to.g.seenHas(m.id) && !to.down && !to.silent {
-		// The peer has the message already, so this copy can only be
-		// dropped as a duplicate when it arrives: it is counted now and
-		// not scheduled. Most copies are such, and every random draw and
-		// the link's order are as if it travelled.
-		n.gstats.Arrivals++
-		return
-	}
 	if m.fate != nil {
 		m.fate.InFlight++
 	}

@@ -163,6 +163,7 @@ func TestCalendarMatchesHeap(t *testing.T) {
 	var cal calendar
 	var ref eventQueue
 	now, seq := int64(1767225600)*int64(time.Second), uint64(0)
+	var ties []int64
 	push := func(at int64) {
 		seq++
 		cal.push(event{at: at, seq: seq})
@@ -197,6 +198,16 @@ func TestCalendarMatchesHeap(t *testing.T) {
 				push(now + rng.Int63n(int64(time.Minute))) // beyond the ring
 			case 3:
 				push(now + rng.Int63n(int64(2*time.Millisecond)))
+			case 4:
+				// The same instant from beyond the ring and, later, from
+				// within it: ties between a heap event and ring events.
+				at := now + int64(1500*time.Millisecond)
+				push(at)
+				ties = append(ties, at)
+			}
+			if len(ties) > 0 && ties[0]-now < int64(900*time.Millisecond) {
+				push(ties[0])
+				ties = ties[1:]
 			}
 		}
 	}
