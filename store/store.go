@@ -50,8 +50,8 @@ type Options struct {
 	CheckpointEvery uint64
 	// CheckInvariants runs State.Check after every input (fuzzing,
 	// tests); CheckPeers runs its cheaper part, State.CheckPeers, after
-	// every input — only State.CheckPeer after an input that derived
-	// nothing and changes one peer at most (reducer.PeerLocal) — and the
+	// every input — only State.CheckPeer after an input whose actions
+	// change one peer at most (reducer.Locality) — and the
 	// whole of it at checkpoints (simulations).
 	// Without either, Check runs at checkpoints only.
 	CheckInvariants bool
@@ -161,6 +161,10 @@ func (s *Store) Dispatch(a action.Action) (action.Meta, error) {
 	}
 	err := reducer.Enabled(s.st, a)
 	s.apply(m, a, err)
+	var local reducer.Locality
+	if s.opts.CheckPeers {
+		local.Add(a)
+	}
 
 	for s.head < len(s.queue) {
 		q := s.queue[s.head]
@@ -173,6 +177,9 @@ func (s *Store) Dispatch(a action.Action) (action.Meta, error) {
 			s.opts.Observer.Derived(dm, q.a, derr != nil)
 		}
 		s.apply(dm, q.a, derr)
+		if s.opts.CheckPeers {
+			local.Add(q.a)
+		}
 	}
 	s.queue, s.head = s.queue[:0], 0
 
@@ -185,9 +192,9 @@ func (s *Store) Dispatch(a action.Action) (action.Meta, error) {
 		s.auditDue = false
 		s.audit(s.st.Check)
 	case s.opts.CheckPeers:
-		if peer, ok := reducer.PeerLocal(a); ok && s.lastID == m.ID {
-			// Nothing was derived, and the reducer touched one peer at
-			// most: check what it could have broken.
+		if peer, ok := local.Peer(); ok {
+			// The input and all it caused touched one peer at most:
+			// check what they could have broken.
 			s.audit(func() error { return s.st.CheckPeer(peer) })
 		} else {
 			s.audit(s.st.CheckPeers)
