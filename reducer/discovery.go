@@ -229,7 +229,10 @@ func makeRoom(s *state.State, tried bool, group string) bool {
 }
 
 // evictStalest removes the entry of a table (and of group, if given) seen
-// or used longest ago; ties go to the smaller ID.
+// or used longest ago; ties go to the smaller ID. The smallest (age, ID)
+// is the same whatever order the book is walked in, so it is walked
+// unsorted: a full book evicts on every address it learns, and sorting it
+// each time made peer exchange in a large network quadratic.
 func evictStalest(s *state.State, tried bool, group string) bool {
 	var victim *state.AddrEntry
 	age := func(e *state.AddrEntry) int64 {
@@ -238,12 +241,11 @@ func evictStalest(s *state.State, tried bool, group string) bool {
 		}
 		return e.LastSeen
 	}
-	for _, id := range state.SortedKeys(s.Discovery.Book) {
-		e := s.Discovery.Book[id]
+	for id, e := range state.Unordered(s.Discovery.Book) {
 		if e.Tried != tried || e.Boot || (group != "" && e.Group != group) {
 			continue
 		}
-		if victim == nil || age(e) < age(victim) {
+		if victim == nil || age(e) < age(victim) || (age(e) == age(victim) && id < victim.ID) {
 			victim = e
 		}
 	}
