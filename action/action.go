@@ -124,16 +124,14 @@ func (k Kind) String() string {
 }
 
 // Known reports whether k is a registered kind.
-func (k Kind) Known() bool {
-	_, ok := k.info()
-	return ok
-}
+func (k Kind) Known() bool { return k < maxKind && kinds[k] != nil }
 
 // Input reports whether actions of kind k may enter from outside the state
 // machine (and so are recorded in full).
 func (k Kind) Input() bool {
-	info, ok := k.info()
-	return ok && info.input
+	// Read in place, not through info: this runs for every action, and
+	// copying the whole entry to read one flag showed in profiles.
+	return k < maxKind && kinds[k] != nil && kinds[k].input
 }
 
 // Kinds lists every registered kind in ascending order.
@@ -171,13 +169,12 @@ func Encode(e *codec.Encoder, a Action) { a.EncodeCBOR(e) }
 
 // Decode reads an action of kind k from d and checks that nothing is left.
 func Decode(k Kind, d *codec.Decoder) (Action, error) {
-	info, ok := k.info()
-	if !ok {
+	if !k.Known() {
 		return nil, fmt.Errorf("unknown action kind %d", k)
 	}
-	a := info.decode(d)
+	a := kinds[k].decode(d)
 	if err := d.Finish(); err != nil {
-		return nil, fmt.Errorf("decoding %s: %w", info.name, err)
+		return nil, fmt.Errorf("decoding %s: %w", k, err)
 	}
 	return a, nil
 }
