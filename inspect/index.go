@@ -139,6 +139,8 @@ func Load(path string, opts Options) (*Log, error) {
 	if err != nil {
 		return nil, err
 	}
+	r.ReadAhead()
+	defer r.Close()
 	r.OnAction = l.index
 	r.OnCommands = func(m action.Meta, _ action.Action, cmds []service.Command) {
 		if i := m.ID - 1; i < uint64(len(l.ncmds)) {

@@ -22,6 +22,7 @@ type feed struct {
 	cur  *recordBatch // the batch records are taken from
 	pos  int          // the next record of cur
 	held []*recordBatch
+	size int // records per batch
 }
 
 // recordBatch is a run of records read in a row. After its records it
@@ -44,8 +45,9 @@ const (
 	feedAhead = 4
 )
 
-func startFeed(rd *Reader) *feed {
+func startFeed(rd *Reader, size int) *feed {
 	f := &feed{
+		size:    size,
 		batches: make(chan *recordBatch, feedAhead),
 		free:    make(chan *recordBatch, 2*feedAhead),
 		stop:    make(chan struct{}),
@@ -66,7 +68,7 @@ func (f *feed) read(rd *Reader) {
 			// None given back yet: the replay may be holding many for
 			// one long input. Reading ahead stays bounded by the
 			// channel of decoded batches.
-			b = &recordBatch{recs: make([]Record, feedBatch)}
+			b = &recordBatch{recs: make([]Record, f.size)}
 		}
 		b.n, b.err = 0, nil
 		for b.n < len(b.recs) {

@@ -241,7 +241,7 @@ func (r *Replayer) read() (*Record, error) {
 // itself.
 func (r *Replayer) ReadAhead() {
 	if r.feed == nil {
-		r.feed = startFeed(r.rd)
+		r.feed = startFeed(r.rd, feedBatch)
 	}
 }
 

@@ -1,9 +1,6 @@
 package sim
 
-import (
-	"os"
-	"runtime/debug"
-)
+import "github.com/p2pcore/p2pcore/internal/gctune"
 
 // TuneGC sets the garbage collector for a long simulation, unless GOGC or
 // GOMEMLIMIT says otherwise: collect when the heap has grown fivefold
@@ -12,11 +9,4 @@ import (
 // heap (every node's state) and allocates fast around it; at the default
 // the collector took a tenth of a 1,000-node run. Simulations are the same
 // run, byte for byte, whatever the collector does.
-func TuneGC() {
-	if os.Getenv("GOGC") == "" {
-		debug.SetGCPercent(400)
-	}
-	if os.Getenv("GOMEMLIMIT") == "" {
-		debug.SetMemoryLimit(6 << 30)
-	}
-}
+func TuneGC() { gctune.Throughput(6 << 30) }

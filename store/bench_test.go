@@ -8,6 +8,7 @@ import (
 	"github.com/p2pcore/p2pcore/action"
 	"github.com/p2pcore/p2pcore/channel"
 	"github.com/p2pcore/p2pcore/fuzzsteps"
+	"github.com/p2pcore/p2pcore/internal/gctune"
 	"github.com/p2pcore/p2pcore/message"
 	"github.com/p2pcore/p2pcore/replay"
 	"github.com/p2pcore/p2pcore/state"
@@ -121,7 +122,7 @@ func BenchmarkDispatchMessageReceivedRecorded(b *testing.B) { benchDispatch(b, t
 // BenchmarkReplay replays a log of 100 ready peers and 200,000 messages
 // from its file: reading, checksums, decoding, dispatch through the same
 // reducers and effects, and verification of every derived action and
-// checkpoint.
+// checkpoint; with the collector set as p2pnode replay sets it.
 func BenchmarkReplay(b *testing.B) {
 	path := filepath.Join(b.TempDir(), "replay.log")
 	s, clock, w, ids := readyNode(b, 100, path)
@@ -130,6 +131,7 @@ func BenchmarkReplay(b *testing.B) {
 		b.Fatal(err)
 	}
 	actions := s.LastID()
+	defer gctune.Throughput(4 << 30)() // as p2pnode replay runs
 	b.ReportAllocs()
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {

@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"github.com/p2pcore/p2pcore/internal/gctune"
 	"io"
 	"os"
 	"os/exec"
@@ -76,6 +77,11 @@ func runReplay(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
+	// Decode on a second core while this one applies, with the collector
+	// set for throughput: together about twice as fast on two cores.
+	gctune.Throughput(4 << 30)
+	r.ReadAhead()
+	defer r.Close()
 
 	stop := *to
 	if *diff > stop {

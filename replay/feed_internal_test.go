@@ -1,0 +1,214 @@
+package replay
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"testing"
+
+	"github.com/p2pcore/p2pcore/action"
+	"github.com/p2pcore/p2pcore/message"
+	"github.com/p2pcore/p2pcore/state"
+	"github.com/p2pcore/p2pcore/store"
+)
+
+type feedClock struct{ t int64 }
+
+func (c *feedClock) Now() int64 { return c.t }
+
+// feedLog records a node that handshakes 40 peers, exchanges messages
+// with them and shuts down: the shutdown is one input followed by well
+// over a hundred records (a derived action and commands per peer), longer
+// than any small batch.
+func feedLog(t *testing.T) []byte {
+	const epoch = int64(1_700_000_000) * 1e9
+	cfg := state.DefaultConfig("feed")
+	cfg.MaxInbound, cfg.MaxPendingInbound = 40, 40
+	st := state.New(cfg, state.Self{ID: "self", ListenAddrs: []state.Addr{"/ip4/10.0.0.1/tcp/4001"}}, 1, epoch)
+	var buf bytes.Buffer
+	w, err := NewWriter(&buf, NewHeader(st, 1, 64))
+	if err != nil {
+		t.Fatal(err)
+	}
+	clock := &feedClock{t: epoch}
+	s := store.New(st, nil, clock, store.Options{Observer: w, CheckpointEvery: 64})
+	ids := make([]state.PeerID, 40)
+	for i := range ids {
+		clock.t += 1e6
+		ids[i] = state.PeerID(fmt.Sprintf("peer-%02d", i))
+		s.Dispatch(action.IncomingConnection{Peer: ids[i], Addr: state.Addr(fmt.Sprintf("/ip4/10.%d.0.1/tcp/4001", i+1))})
+		hello := message.Hello{Version: 2, Network: "feed", UnixTime: clock.t / 1e9, Nonce: uint64(i + 1), Channels: message.ChannelInfos(&st.Config)}
+		s.Dispatch(action.MessageReceived{Peer: ids[i], Channel: state.ChannelControl, Data: message.Marshal(hello)})
+	}
+	for i := range 500 {
+		clock.t += 1e6
+		s.Dispatch(action.Tick{})
+		s.Dispatch(action.MessageReceived{Peer: ids[i%len(ids)], Channel: state.ChannelControl, Data: message.Marshal(message.PingRequest{Nonce: uint64(i + 1)})})
+	}
+	clock.t += 1e6
+	s.Dispatch(action.Shutdown{})
+	if err := w.End(s.LastID(), s.State().Hash(), nil); err != nil {
+		t.Fatal(err)
+	}
+	return buf.Bytes()
+}
+
+type seen struct {
+	id    uint64
+	kind  action.Kind
+	input bool
+}
+
+// replayWith replays data with the given batch size (0: no feed, Step
+// reads each record itself) and returns every action it applied.
+func replayWith(t *testing.T, data []byte, batch int) ([]seen, Summary) {
+	rd, err := NewReader(bytes.NewReader(data), int64(len(data)), "feed.log")
+	if err != nil {
+		t.Fatal(err)
+	}
+	r, err := NewReplayer(rd, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []seen
+	r.OnAction = func(e Event) { got = append(got, seen{e.Meta.ID, e.Action.Kind(), e.Input}) }
+	if batch > 0 {
+		r.feed = startFeed(r.rd, batch)
+		defer r.Close()
+	}
+	for {
+		more, err := r.Step()
+		if err != nil {
+			t.Fatalf("batch %d: %v", batch, err)
+		}
+		if !more {
+			break
+		}
+	}
+	sum, err := r.Finish()
+	if err != nil {
+		t.Fatalf("batch %d: %v", batch, err)
+	}
+	return got, sum
+}
+
+// TestFeedMatchesSteps replays one log without reading ahead and with
+// batches of many sizes, down to one record, which puts an input and what
+// follows it across many batches: every replay applies the same actions
+// and ends in the same state.
+func TestFeedMatchesSteps(t *testing.T) {
+	data := feedLog(t)
+	if n := longestGroup(t, data); n < 20 {
+		t.Fatalf("the longest run of records after an input is %d; the test needs inputs that span batches", n)
+	}
+	want, wantSum := replayWith(t, data, 0)
+	if !wantSum.Complete || wantSum.Derived < 100 {
+		t.Fatalf("the log should replay completely with many derived actions: %+v", wantSum)
+	}
+	for _, batch := range []int{1, 2, 3, 7, 64, feedBatch} {
+		got, sum := replayWith(t, data, batch)
+		if sum != wantSum {
+			t.Errorf("batch %d: summary %+v, want %+v", batch, sum, wantSum)
+		}
+		if len(got) != len(want) {
+			t.Fatalf("batch %d: %d actions, want %d", batch, len(got), len(want))
+		}
+		for i := range got {
+			if got[i] != want[i] {
+				t.Fatalf("batch %d: action %d is %+v, want %+v", batch, i, got[i], want[i])
+			}
+		}
+	}
+}
+
+// TestFeedClose stops reading ahead half-way: Close returns, and a later
+// Step says the replay is closed instead of waiting for records.
+func TestFeedClose(t *testing.T) {
+	data := feedLog(t)
+	rd, err := NewReader(bytes.NewReader(data), int64(len(data)), "feed.log")
+	if err != nil {
+		t.Fatal(err)
+	}
+	r, err := NewReplayer(rd, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	r.feed = startFeed(r.rd, 2)
+	for range 10 {
+		if more, err := r.Step(); !more || err != nil {
+			t.Fatalf("step: %v %v", more, err)
+		}
+	}
+	r.Close()
+	r.Close() // twice is harmless
+	for {
+		more, err := r.Step()
+		if errors.Is(err, errClosed) {
+			return
+		}
+		if err != nil || !more {
+			t.Fatalf("after Close: %v %v, want errClosed", more, err)
+		}
+	}
+}
+
+// TestFeedReportsCorruption: a record broken half-way through the log is
+// reported by a replay that reads ahead as by one that does not.
+func TestFeedReportsCorruption(t *testing.T) {
+	data := feedLog(t)
+	data[len(data)/2] ^= 0x40
+	errOf := func(batch int) error {
+		rd, err := NewReader(bytes.NewReader(data), int64(len(data)), "feed.log")
+		if err != nil {
+			t.Fatal(err)
+		}
+		r, err := NewReplayer(rd, Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if batch > 0 {
+			r.feed = startFeed(r.rd, batch)
+			defer r.Close()
+		}
+		for {
+			more, err := r.Step()
+			if err != nil {
+				return err
+			}
+			if !more {
+				_, err := r.Finish()
+				return err
+			}
+		}
+	}
+	want := errOf(0)
+	if want == nil {
+		t.Fatal("a flipped byte went unnoticed")
+	}
+	for _, batch := range []int{1, 5, feedBatch} {
+		if got := errOf(batch); got == nil || got.Error() != want.Error() {
+			t.Errorf("batch %d: %v, want %v", batch, got, want)
+		}
+	}
+}
+
+// longestGroup is the most records the log has between two inputs.
+func longestGroup(t *testing.T, data []byte) int {
+	rd, err := NewReader(bytes.NewReader(data), int64(len(data)), "feed.log")
+	if err != nil {
+		t.Fatal(err)
+	}
+	longest, n := 0, 0
+	for {
+		rec, err := rd.Next()
+		if err != nil {
+			return longest
+		}
+		if rec.Type == RecordInput {
+			n = 0
+			continue
+		}
+		n++
+		longest = max(longest, n)
+	}
+}
