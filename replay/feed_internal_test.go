@@ -20,15 +20,25 @@ func (c *feedClock) Now() int64 { return c.t }
 // with them and shuts down: the shutdown is one input followed by well
 // over a hundred records (a derived action and commands per peer), longer
 // than any small batch.
-func feedLog(t *testing.T) []byte {
+func feedLog(t *testing.T) []byte { return feedLogWith(t, nil, nil) }
+
+// feedLogWith is feedLog with a hook on the header and on the writer.
+func feedLogWith(t *testing.T, header func(*Header), writer func(*Writer)) []byte {
 	const epoch = int64(1_700_000_000) * 1e9
 	cfg := state.DefaultConfig("feed")
 	cfg.MaxInbound, cfg.MaxPendingInbound = 40, 40
 	st := state.New(cfg, state.Self{ID: "self", ListenAddrs: []state.Addr{"/ip4/10.0.0.1/tcp/4001"}}, 1, epoch)
 	var buf bytes.Buffer
-	w, err := NewWriter(&buf, NewHeader(st, 1, 64))
+	h := NewHeader(st, 1, 64)
+	if header != nil {
+		header(&h)
+	}
+	w, err := NewWriter(&buf, h)
 	if err != nil {
 		t.Fatal(err)
+	}
+	if writer != nil {
+		writer(w)
 	}
 	clock := &feedClock{t: epoch}
 	s := store.New(st, nil, clock, store.Options{Observer: w, CheckpointEvery: 64})

@@ -26,8 +26,9 @@
 // CheckpointEvery actions and at the end. A commands record follows the
 // input or derived record of every action whose effects produced
 // commands: for each command its kind, channel and size (payload bytes,
-// addresses, entries or stream number) and a 64-bit checksum (CRC-32C and
-// a multiplicative hash side by side) over all its fields, target and payload included —
+// addresses, entries or stream number) and a 64-bit checksum (a
+// four-lane multiplicative hash; in version 2, CRC-32C and a one-lane
+// hash side by side) over all its fields, target and payload included —
 // a payload over the record limit by its SHA-256 (service.Digester) — so a
 // replay that would dial, send, close or deliver anything else is caught at
 // that action. A log without its end record was cut short: the reader
@@ -46,7 +47,9 @@ import (
 const Magic = "P2PCLOG\n"
 
 // FormatVersion is the version of the record layout.
-const FormatVersion = 2
+// Version 3 changed only the command digest (service.Digester); versions
+// 1 and 2 are still read and replayed.
+const FormatVersion = 3
 
 // Version is the p2pcore release; logs record it with the Go version.
 const Version = "0.1.0"

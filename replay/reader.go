@@ -151,8 +151,8 @@ func NewReader(in io.Reader, size int64, name string) (*Reader, error) {
 	if err := headerDecMode.Unmarshal(payload, &r.header); err != nil {
 		return nil, r.corrupt(start, "header: %v", err)
 	}
-	if r.header.Format != FormatVersion && r.header.Format != 1 {
-		return nil, r.corrupt(start, "log format version %d; this build reads versions 1 and %d", r.header.Format, FormatVersion)
+	if r.header.Format < 1 || r.header.Format > FormatVersion {
+		return nil, r.corrupt(start, "log format version %d; this build reads versions 1 to %d", r.header.Format, FormatVersion)
 	}
 	if len(r.header.InitialHash) != len(state.Hash{}) {
 		return nil, r.corrupt(start, "header: initial hash of %d bytes", len(r.header.InitialHash))

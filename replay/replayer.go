@@ -157,6 +157,7 @@ func NewReplayer(rd *Reader, opts Options) (*Replayer, error) {
 	}
 	r := &Replayer{rd: rd, checkCommands: h.Format >= 2}
 	r.digest.Limit = h.Config.RecordPayloadLimit
+	r.digest.Legacy = h.Format < 3
 	r.st = store.New(st, nil, &r.clock, store.Options{
 		Observer:        (*verifier)(r),
 		CheckpointEvery: h.CheckpointEvery,

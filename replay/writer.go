@@ -71,6 +71,7 @@ func Create(path string, h Header) (*Writer, error) {
 func NewWriter(out io.Writer, h Header) (*Writer, error) {
 	w := &Writer{w: out, bw: bufio.NewWriterSize(out, 256<<10), prevT: h.StartTime, payloadLimit: h.Config.RecordPayloadLimit}
 	w.digest.Limit = h.Config.RecordPayloadLimit
+	w.digest.Legacy = h.Format < 3 // a copy of an older log keeps its digests
 	w.enc.SetLimits(action.Limits())
 	payload, err := headerEncMode.Marshal(h)
 	if err != nil {
