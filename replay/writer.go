@@ -1,7 +1,6 @@
 package replay
 
 import (
-	"bufio"
 	"encoding/binary"
 	"fmt"
 	"hash/crc32"
@@ -28,14 +27,20 @@ var headerEncMode = func() cbor.EncMode {
 // buffered; Flush pushes them to the file, End closes the log with its end
 // record. A write error is sticky: Err reports it and later records are
 // not written, so a log is never silently missing a record in its middle.
+//
+// Records are framed into a buffer of writeBuffer bytes. When it fills,
+// a goroutine of its own computes the buffer's checksums and writes it
+// while the node frames the next records into a second buffer: on two
+// cores the node does not wait for the checksums or the file.
 type Writer struct {
-	w       io.Writer
-	bw      *bufio.Writer
-	file    *os.File
-	enc     codec.Encoder
-	frame   []byte
-	digest  service.Digester
-	digests []service.Digest
+	w        io.Writer
+	out      []byte     // framed records, checksums still to fill in
+	spare    []byte     // the other buffer, when no write is running
+	inflight chan error // the write running in the background, if any
+	file     *os.File
+	enc      codec.Encoder
+	digest   service.Digester
+	digests  []service.Digest
 	// payloadLimit is the largest payload recorded in full; -1: all.
 	payloadLimit int
 	prevID       uint64
@@ -69,7 +74,7 @@ func Create(path string, h Header) (*Writer, error) {
 
 // NewWriter writes a log to out, starting with the magic and the header.
 func NewWriter(out io.Writer, h Header) (*Writer, error) {
-	w := &Writer{w: out, bw: bufio.NewWriterSize(out, 256<<10), prevT: h.StartTime, payloadLimit: h.Config.RecordPayloadLimit}
+	w := &Writer{w: out, out: make([]byte, 0, writeBuffer), prevT: h.StartTime, payloadLimit: h.Config.RecordPayloadLimit}
 	w.digest.Limit = h.Config.RecordPayloadLimit
 	w.digest.Legacy = h.Format < 3 // a copy of an older log keeps its digests
 	w.enc.SetLimits(action.Limits())
@@ -77,7 +82,7 @@ func NewWriter(out io.Writer, h Header) (*Writer, error) {
 	if err != nil {
 		return nil, fmt.Errorf("action log header: %w", err)
 	}
-	if _, err := w.bw.WriteString(Magic); err != nil {
+	if _, err := io.WriteString(out, Magic); err != nil {
 		return nil, fmt.Errorf("action log: %w", err)
 	}
 	w.bytes += uint64(len(Magic))
@@ -85,23 +90,69 @@ func NewWriter(out io.Writer, h Header) (*Writer, error) {
 	return w, w.err
 }
 
-// record frames one record and writes it.
+// writeBuffer is the size of each of a writer's two buffers: a write
+// every few hundred actions, and half a megabyte at most per node, which
+// counts in a simulation that records a thousand.
+const writeBuffer = 128 << 10
+
+// record frames one record into the buffer, its checksum left for
+// seal to fill in, and hands the buffer to the background once it is full.
 func (w *Writer) record(typ byte, payload []byte) {
 	if w.err != nil || w.ended {
 		return
 	}
-	f := append(w.frame[:0], 0, 0, 0, 0)
-	f = binary.AppendUvarint(f, uint64(len(payload)+1))
-	f = append(f, typ)
-	f = append(f, payload...)
-	binary.LittleEndian.PutUint32(f, crc32.Checksum(f[4:], castagnoli))
-	w.frame = f
-	if _, err := w.bw.Write(f); err != nil {
-		w.err = fmt.Errorf("action log: %w", err)
+	start := len(w.out)
+	w.out = append(w.out, 0, 0, 0, 0)
+	w.out = binary.AppendUvarint(w.out, uint64(len(payload)+1))
+	w.out = append(w.out, typ)
+	w.out = append(w.out, payload...)
+	w.records++
+	w.bytes += uint64(len(w.out) - start)
+	if len(w.out) >= writeBuffer {
+		w.writeBehind()
+	}
+}
+
+// seal fills in the checksum of every record framed in b.
+func seal(b []byte) {
+	for len(b) > 0 {
+		n, k := binary.Uvarint(b[4:])
+		end := 4 + k + int(n)
+		binary.LittleEndian.PutUint32(b, crc32.Checksum(b[4:end], castagnoli))
+		b = b[end:]
+	}
+}
+
+// writeBehind hands the full buffer to a goroutine that seals and writes
+// it, after the previous one has finished, and frames on into the other.
+func (w *Writer) writeBehind() {
+	if w.wait() != nil {
 		return
 	}
-	w.records++
-	w.bytes += uint64(len(f))
+	full := w.out
+	w.out = w.spare[:0]
+	if w.out == nil {
+		w.out = make([]byte, 0, writeBuffer)
+	}
+	w.spare = full
+	w.inflight = make(chan error, 1)
+	go func(done chan<- error) {
+		seal(full)
+		_, err := w.w.Write(full)
+		done <- err
+	}(w.inflight)
+}
+
+// wait waits for the background write, if one runs, and returns the
+// sticky error.
+func (w *Writer) wait() error {
+	if w.inflight != nil {
+		if err := <-w.inflight; err != nil && w.err == nil {
+			w.err = fmt.Errorf("action log: %w", err)
+		}
+		w.inflight = nil
+	}
+	return w.err
 }
 
 // KeepPayloads makes the writer record every payload in full, however
@@ -198,13 +249,19 @@ func (w *Writer) Checkpoint(lastID uint64, h state.Hash, sections []state.Sectio
 	w.record(RecordCheckpoint, w.enc.Encoded())
 }
 
-// Flush writes buffered records to the file.
+// Flush writes buffered records to the file, and returns once they are
+// written.
 func (w *Writer) Flush() error {
-	if w.err != nil {
+	if w.wait() != nil {
 		return w.err
 	}
-	if err := w.bw.Flush(); err != nil {
-		w.err = fmt.Errorf("action log: %w", err)
+	if len(w.out) > 0 {
+		seal(w.out)
+		_, err := w.w.Write(w.out)
+		w.out = w.out[:0]
+		if err != nil {
+			w.err = fmt.Errorf("action log: %w", err)
+		}
 	}
 	return w.err
 }
