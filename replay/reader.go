@@ -201,6 +201,25 @@ func (r *Reader) torn(off int64, format string, args ...any) *CorruptError {
 func (r *Reader) frame() (typ byte, payload []byte, start int64, err error) {
 	start = r.off
 	head := &r.head
+	// Most records are read whole from the buffer: checksum and length
+	// straight out of it, no byte-at-a-time reads.
+	if p, _ := r.br.Peek(len(head)); len(p) == len(head) {
+		length, k := binary.Uvarint(p[4:])
+		if k > 0 && length > 0 && length <= MaxRecord && (r.size < 0 || int64(length) <= r.size-(start+4+int64(k))) && int(length) <= r.br.Size()-len(head) {
+			want := binary.LittleEndian.Uint32(p)
+			crc := crc32.Checksum(p[4:4+k], castagnoli)
+			r.br.Discard(4 + k)
+			body, err := r.readBody(int(length))
+			if err != nil {
+				return 0, nil, start, r.torn(start, "record claims %d bytes, the file ends first", length)
+			}
+			if crc = crc32.Update(crc, castagnoli, body); crc != want {
+				return 0, nil, start, r.corrupt(start, "checksum mismatch (stored %08x, computed %08x)", want, crc)
+			}
+			r.off = start + 4 + int64(k) + int64(length)
+			return body[0], body[1:], start, nil
+		}
+	}
 	n, err := io.ReadFull(r.br, head[:4])
 	if err == io.EOF {
 		return 0, nil, start, io.EOF
