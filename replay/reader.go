@@ -346,7 +346,7 @@ func (r *Reader) next(rec *Record) error {
 	// Reuse the record's lists: the replayer reads millions of records
 	// into a few slots.
 	cmds, sections := rec.Commands[:0], rec.Sections[:0]
-	*rec = Record{Type: typ, Offset: start}
+	*rec = Record{Type: typ, Offset: start, Commands: cmds, Sections: sections}
 	d := &r.dec
 	d.Reset(payload)
 	switch typ {

@@ -2,6 +2,7 @@ package store_test
 
 import (
 	"fmt"
+	"io"
 	"path/filepath"
 	"testing"
 
@@ -142,4 +143,37 @@ func BenchmarkReplay(b *testing.B) {
 	}
 	b.ReportMetric(float64(actions)*float64(b.N)/b.Elapsed().Seconds(), "actions/s")
 	b.ReportMetric(float64(w.Bytes())/float64(actions), "bytes/action")
+}
+
+// BenchmarkReplayRead reads the log of BenchmarkReplay without applying
+// it: framing, checksums and decoding alone, the part of a replay that
+// runs on its second goroutine.
+func BenchmarkReplayRead(b *testing.B) {
+	path := filepath.Join(b.TempDir(), "replay.log")
+	s, clock, w, ids := readyNode(b, 100, path)
+	traffic(s, clock, ids, 200_000)
+	if err := w.End(s.LastID(), s.State().Hash(), nil); err != nil {
+		b.Fatal(err)
+	}
+	actions := s.LastID()
+	defer gctune.Throughput(4 << 30)() // as p2pnode replay runs
+	b.ReportAllocs()
+	b.ResetTimer()
+	var rec replay.Record
+	for i := 0; i < b.N; i++ {
+		rd, err := replay.Open(path)
+		if err != nil {
+			b.Fatal(err)
+		}
+		for {
+			if err := rd.NextInto(&rec); err != nil {
+				if err != io.EOF {
+					b.Fatal(err)
+				}
+				break
+			}
+		}
+		rd.Close()
+	}
+	b.ReportMetric(float64(actions)*float64(b.N)/b.Elapsed().Seconds(), "actions/s")
 }
