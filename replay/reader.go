@@ -82,8 +82,12 @@ type Reader struct {
 	off    int64
 	header Header
 
-	buf      []byte
-	head     [4 + binary.MaxVarintLen64]byte // a record's checksum and length
+	buf  []byte
+	head [4 + binary.MaxVarintLen64]byte // a record's checksum and length
+	// win is what the buffered reader holds past the records taken from
+	// it without a read (winUsed bytes, not yet discarded from it).
+	win      []byte
+	winUsed  int
 	dec      codec.Decoder
 	good     uint64
 	prevID   uint64
@@ -200,26 +204,40 @@ func (r *Reader) torn(off int64, format string, args ...any) *CorruptError {
 // only at a record boundary.
 func (r *Reader) frame() (typ byte, payload []byte, start int64, err error) {
 	start = r.off
-	head := &r.head
-	// Most records are read whole from the buffer: checksum and length
-	// straight out of it, no byte-at-a-time reads.
-	if p, _ := r.br.Peek(len(head)); len(p) == len(head) {
+	// Most records lie whole in the read buffer: take them from there.
+	if p := r.win; len(p) > 4 {
 		length, k := binary.Uvarint(p[4:])
-		if k > 0 && length > 0 && length <= MaxRecord && (r.size < 0 || int64(length) <= r.size-(start+4+int64(k))) && int(length) <= r.br.Size()-len(head) {
+		if k > 0 && length > 0 && length <= MaxRecord && uint64(len(p)-4-k) >= length {
+			end := 4 + k + int(length)
 			want := binary.LittleEndian.Uint32(p)
-			crc := crc32.Checksum(p[4:4+k], castagnoli)
-			r.br.Discard(4 + k)
-			body, err := r.readBody(int(length))
-			if err != nil {
-				return 0, nil, start, r.torn(start, "record claims %d bytes, the file ends first", length)
-			}
-			if crc = crc32.Update(crc, castagnoli, body); crc != want {
+			if crc := crc32.Checksum(p[4:end], castagnoli); crc != want {
 				return 0, nil, start, r.corrupt(start, "checksum mismatch (stored %08x, computed %08x)", want, crc)
 			}
-			r.off = start + 4 + int64(k) + int64(length)
-			return body[0], body[1:], start, nil
+			r.win, r.winUsed = p[end:], r.winUsed+end
+			r.off = start + int64(end)
+			return p[4+k], p[5+k : end], start, nil
 		}
 	}
+	// Otherwise, from the reader itself: give back the window first.
+	if r.winUsed > 0 {
+		r.br.Discard(r.winUsed)
+	}
+	r.win, r.winUsed = nil, 0
+	typ, payload, start, err = r.frameRead()
+	if err == nil {
+		// What the reader holds now, without reading: the next window.
+		// Valid until the reader reads again, which only frameRead does,
+		// after the window is given back.
+		r.win, _ = r.br.Peek(r.br.Buffered())
+	}
+	return typ, payload, start, err
+}
+
+// frameRead reads one record from the buffered reader, a piece at a time,
+// checking each length against what the file holds.
+func (r *Reader) frameRead() (typ byte, payload []byte, start int64, err error) {
+	start = r.off
+	head := &r.head
 	n, err := io.ReadFull(r.br, head[:4])
 	if err == io.EOF {
 		return 0, nil, start, io.EOF
