@@ -1,6 +1,9 @@
 package state
 
-import "reflect"
+import (
+	"bytes"
+	"reflect"
+)
 
 // Exported for the tests of package state_test, which build states through
 // the store and the fuzz generator (packages that import state).
@@ -14,18 +17,26 @@ var (
 // of s, in field order, as State.Hashes encodes it.
 func CanonicalSections(s *State) [][]byte {
 	v := reflect.ValueOf(s).Elem()
-	out := make([][]byte, v.NumField())
+	root := statePlan.nodes[statePlan.root]
+	out := make([][]byte, root.n)
 	for i := range out {
-		var enc canonical
-		enc.value(v.Field(i))
-		out[i] = enc.buf
+		// Through a writer, as Hashes writes to its digest, and flushing
+		// the buffer wherever it may be flushed.
+		var w bytes.Buffer
+		enc := encoder{w: &w, flushAt: 1}
+		w.Write(enc.encode(nil, statePlan, statePlan.fields[int(root.first)+i].node, v.Field(i)))
+		out[i] = w.Bytes()
 	}
 	return out
 }
 
-// CanonicalOf encodes any value as hash.go encodes the state.
+// CanonicalOf encodes any value by a plan compiled for its type, through
+// a writer, flushing the buffer wherever it may be flushed.
 func CanonicalOf(x any) []byte {
-	var enc canonical
-	enc.value(reflect.ValueOf(x))
-	return enc.buf
+	var w bytes.Buffer
+	enc := encoder{w: &w, flushAt: 1}
+	v := reflect.ValueOf(x)
+	p := newPlan(v.Type())
+	w.Write(enc.encode(nil, p, p.root, v))
+	return w.Bytes()
 }
