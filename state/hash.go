@@ -7,6 +7,8 @@ import (
 	"encoding/hex"
 	"fmt"
 	"io"
+	"math"
+	"math/bits"
 	"reflect"
 	"slices"
 	"strings"
@@ -36,27 +38,27 @@ func (s *State) Hash() Hash {
 
 // Hashes returns the state digest and the digest of each section.
 //
-// The encoding is derived by reflection from the State type itself, so a
-// field added to any part of the state is covered by the hash without
-// anyone having to remember it. Maps are encoded in sorted key order; a
+// The encoding is derived from the State type itself (see the encoders
+// below), so a field added to any part of the state is covered by the
+// hash without anyone having to remember it. Maps are encoded in sorted key order; a
 // nil pointer is distinguished from a zero value, a nil slice or map is not
 // distinguished from an empty one.
 //
 // The section digests are hashed as the name of each section followed by
 // the full SHA-256 of its encoding.
-func (s *State) Hashes() (Hash, []SectionHash) {
-	v := reflect.ValueOf(s).Elem()
-	root := statePlan.nodes[statePlan.root]
-	sections := make([]SectionHash, root.n)
+func (s *State) Hashes() (Hash, []SectionHash) { return s.hashes(generated) }
+
+// hashes is Hashes by the generated encoder (gen) or by the plan.
+func (s *State) hashes(gen bool) (Hash, []SectionHash) {
+	sections := make([]SectionHash, len(statePlan.names))
 	d := sha256.New()
-	enc := encoder{w: d, flushAt: flushAt}
+	enc := newEncoder(d, flushAt)
 	buf := make([]byte, 0, 2*flushAt)
 	all := make([]byte, 0, 64*len(sections))
 	var sumBuf [sha256.Size]byte
 	for i := range sections {
-		f := statePlan.fields[int(root.first)+i]
 		d.Reset()
-		buf = enc.encode(buf[:0], statePlan, f.node, v.Field(i))
+		buf = enc.section(buf[:0], s, i, gen)
 		d.Write(buf)
 		sum := d.Sum(sumBuf[:0])
 		sections[i].Name = statePlan.names[i]
@@ -67,10 +69,26 @@ func (s *State) Hashes() (Hash, []SectionHash) {
 	return sha256.Sum256(all), sections
 }
 
+// section appends the encoding of section (top-level field) i of s, by
+// the generated encoder (gen) or by the plan.
+func (e *encoder) section(b []byte, s *State, i int, gen bool) []byte {
+	if gen {
+		return e.genSection(b, s, i)
+	}
+	root := statePlan.nodes[statePlan.root]
+	return e.encode(b, statePlan, statePlan.fields[int(root.first)+i].node, reflect.ValueOf(s).Elem().Field(i))
+}
+
 // Canonical is the peer store in the state hash's canonical encoding, so
 // that a command carrying it can be digested like any other.
-func (ps PeerStore) Canonical() []byte {
-	var enc encoder
+func (ps PeerStore) Canonical() []byte { return ps.canonical(generated) }
+
+// canonical is Canonical by the generated encoder (gen) or by the plan.
+func (ps PeerStore) canonical(gen bool) []byte {
+	enc := newEncoder(nil, 0)
+	if gen {
+		return enc.genPeerStore(nil, &ps)
+	}
 	return enc.encode(nil, peerStorePlan, peerStorePlan.root, reflect.ValueOf(&ps).Elem())
 }
 
@@ -92,9 +110,64 @@ func (ps PeerStore) Canonical() []byte {
 //     TestStateHasOnlyHashableTypes keeps out of the state) is written as
 //     "<kind>" whatever its value.
 //
-// hash_reference_test.go keeps the plain reflective walk that defined this
-// encoding; the tests hold the plan below to it byte for byte, because
-// the state hashes recorded in existing logs depend on every byte.
+// Two encoders write it. The plan below is compiled from the types by
+// reflection when the package is initialised, and reads values through
+// reflect.Value. hash_gen.go is generated from the same types and reads
+// fields directly, several times faster; it is used only while the types
+// are those it was generated from (generated), so that a field added
+// without regenerating it is still hashed, by the plan, until
+// TestGeneratedEncoderIsCurrent, which fails meanwhile, is heeded.
+// hash_reference_test.go keeps the plain reflective walk that defined the
+// encoding; the tests hold both encoders to it byte for byte, because the
+// state hashes recorded in existing logs depend on every byte.
+//
+//go:generate go test -tags nohashgen -run ^TestGeneratedEncoderIsCurrent$ -update .
+
+// generated reports whether hash_gen.go was generated from the types of
+// this build.
+var generated = generatedFor != "" && generatedFor == typeFingerprint(reflect.TypeFor[State](), reflect.TypeFor[PeerStore]())
+
+// typeFingerprint is a digest of everything about the types reachable
+// from ts that generated code depends on: each type's package, name and
+// kind, and, by the order in which a walk meets them, the names and types
+// of struct fields, element and key types and array lengths.
+func typeFingerprint(ts ...reflect.Type) string {
+	f := fingerprinter{ids: make(map[reflect.Type]int)}
+	for _, t := range ts {
+		f.walk(t)
+	}
+	sum := sha256.Sum256([]byte(strings.Join(f.lines, "\n")))
+	return hex.EncodeToString(sum[:])
+}
+
+type fingerprinter struct {
+	ids   map[reflect.Type]int
+	lines []string
+}
+
+func (f *fingerprinter) walk(t reflect.Type) int {
+	if id, ok := f.ids[t]; ok {
+		return id
+	}
+	id := len(f.lines)
+	f.ids[t] = id
+	f.lines = append(f.lines, "")
+	line := fmt.Sprintf("%d %s %q %q", id, t.Kind(), t.PkgPath(), t.Name())
+	switch t.Kind() {
+	case reflect.Pointer, reflect.Slice:
+		line += fmt.Sprintf(" elem %d", f.walk(t.Elem()))
+	case reflect.Array:
+		line += fmt.Sprintf(" len %d elem %d", t.Len(), f.walk(t.Elem()))
+	case reflect.Map:
+		line += fmt.Sprintf(" key %d elem %d", f.walk(t.Key()), f.walk(t.Elem()))
+	case reflect.Struct:
+		for i := 0; i < t.NumField(); i++ {
+			line += fmt.Sprintf(" field %q %d", t.Field(i).Name, f.walk(t.Field(i).Type))
+		}
+	}
+	f.lines[id] = line
+	return id
+}
 
 // A plan is the encoding of one type, compiled once by reflection into a
 // table of nodes, and run by encoder.encode over reflect.Values without
@@ -251,15 +324,14 @@ func (p *plan) add(t reflect.Type, made map[reflect.Type]int32) int32 {
 	return i
 }
 
-// encoder runs a plan, appending the encoding to a buffer. Its own
-// buffers are reused from one map to the next.
+// encoder runs a plan, or the generated code, appending the encoding to a
+// buffer. Its own buffers are reused from one map to the next.
 type encoder struct {
 	// w, if not nil, is where the encoding goes: the buffer is written to
-	// it whenever it holds flushAt bytes and no map is being put in order
-	// (pinned is 0), so that it stays small.
+	// it whenever it holds flushAt bytes, so that it stays small. Without
+	// w, and while a map is put in order, flushAt is noFlush.
 	w       io.Writer
 	flushAt int
-	pinned  int
 	// entries holds the entries of the maps being encoded, innermost
 	// last, and order the indexes in entries of each map's, sorted by
 	// key; tmp is where a map's encoded entries are put in order.
@@ -272,8 +344,20 @@ type encoder struct {
 }
 
 // flushAt is how many bytes the encoder of Hashes buffers before writing
-// them to its digest.
-const flushAt = 4096
+// them to its digest; noFlush, that the encoder buffers everything.
+const (
+	flushAt = 2048
+	noFlush = math.MaxInt
+)
+
+// newEncoder returns an encoder that writes to w every flushAt bytes, or
+// that keeps everything in its buffer if w is nil.
+func newEncoder(w io.Writer, flushAt int) *encoder {
+	if w == nil {
+		flushAt = noFlush
+	}
+	return &encoder{w: w, flushAt: flushAt}
+}
 
 // entry is one map entry: its key (a string, or an integer mapped to an
 // unsigned one that sorts the same), and either its value or where its
@@ -287,14 +371,19 @@ type entry struct {
 
 type scratch struct{ keys, elems []reflect.Value }
 
-// flush writes b to w if it is long enough and may be written, and
-// returns what remains to be written.
+// flush writes b to w if it is long enough, and returns what remains to
+// be written.
 func (e *encoder) flush(b []byte) []byte {
-	if e.w != nil && e.pinned == 0 && len(b) >= e.flushAt {
-		e.w.Write(b)
-		return b[:0]
+	if len(b) >= e.flushAt {
+		return e.write(b)
 	}
 	return b
+}
+
+// write writes b to w, out of line so that flush is inlined.
+func (e *encoder) write(b []byte) []byte {
+	e.w.Write(b)
+	return b[:0]
 }
 
 func appendBool(b []byte, x bool) []byte {
@@ -309,11 +398,38 @@ func appendUint(b []byte, u uint64) []byte {
 	if u < 0x80 {
 		return append(b, byte(u))
 	}
-	return binary.AppendUvarint(b, u)
+	return appendUvarint(b, u)
 }
 
-// appendInt is binary.AppendVarint: zigzag, then a varint.
-func appendInt(b []byte, i int64) []byte { return appendUint(b, uint64(i<<1)^uint64(i>>63)) }
+// appendUvarint is binary.AppendUvarint without its loop, which appends
+// byte by byte: the state is full of timestamps, 9 bytes each. The 7-bit
+// groups of u are spread into the bytes of one word, which is appended
+// whole, and cut to the varint's length.
+func appendUvarint(b []byte, u uint64) []byte {
+	switch {
+	case u >= 1<<63:
+		return binary.AppendUvarint(b, u)
+	case u >= 1<<56:
+		return append(binary.LittleEndian.AppendUint64(b, spread7(u)|0x8080808080808080), byte(u>>56))
+	}
+	n := (bits.Len64(u) + 6) / 7                        // 2 to 8 bytes
+	more := uint64(0x8080808080808080) >> (8 * (9 - n)) // the continuation bits of all but the last
+	return binary.LittleEndian.AppendUint64(b, spread7(u)|more)[:len(b)+n]
+}
+
+// spread7 puts the i-th 7-bit group of the low 56 bits of u into byte i.
+func spread7(u uint64) uint64 {
+	return u&0x7f | u<<1&(0x7f<<8) | u<<2&(0x7f<<16) | u<<3&(0x7f<<24) |
+		u<<4&(0x7f<<32) | u<<5&(0x7f<<40) | u<<6&(0x7f<<48) | u<<7&(0x7f<<56)
+}
+
+// appendInt is binary.AppendVarint: zigzag, then a varint. The generated
+// encoder calls appendUint(b, zigzag(i)) instead, which is inlined.
+func appendInt(b []byte, i int64) []byte { return appendUint(b, zigzag(i)) }
+
+// zigzag maps signed integers to unsigned ones, small magnitudes to small
+// values: 0, -1, 1, -2… to 0, 1, 2, 3….
+func zigzag(i int64) uint64 { return uint64(i<<1) ^ uint64(i>>63) }
 
 func appendString(b []byte, s string) []byte {
 	return append(appendUint(b, uint64(len(s))), s...)
@@ -405,7 +521,7 @@ func (e *encoder) mapEntries(b []byte, p *plan, nd node, v reflect.Value) []byte
 	}
 	if nd.key == opOther {
 		// Only the reference's own behaviour can be kept here: one entry
-		// is written, more cannot be ordered (sortedMapKeys panicked).
+		// is written; more cannot be ordered (the reference encoder panics).
 		if n > 1 {
 			panic(fmt.Sprintf("state: cannot order the keys of %s", v.Type()))
 		}
@@ -424,10 +540,11 @@ func (e *encoder) mapEntries(b []byte, p *plan, nd node, v reflect.Value) []byte
 			elem = e.take(p, nd.slot, true)
 		}
 	}
+	flushAt := e.flushAt
 	if !nd.direct {
 		// The entries are written where they are met, and then put in
 		// order: the buffer may not be flushed until then.
-		e.pinned++
+		e.flushAt = noFlush
 	}
 	base, start := len(e.entries), len(b)
 	e.entries = slices.Grow(e.entries, n)
@@ -498,7 +615,7 @@ func (e *encoder) mapEntries(b []byte, p *plan, nd node, v reflect.Value) []byte
 			}
 			copy(b[start:], e.tmp)
 		}
-		e.pinned--
+		e.flushAt = flushAt
 	}
 	clear(e.entries[base:]) // let go of the values
 	e.entries = e.entries[:base]
@@ -516,6 +633,122 @@ func appendKey(b []byte, kind op, en *entry) []byte {
 	default:
 		return appendUint(b, en.num)
 	}
+}
+
+// byString, bySigned and byUnsigned return the entries of m, for the
+// generated encoder, and the order of their keys: es[i] for each i of
+// order, in turn, are the entries in ascending key order. Indexes are
+// sorted rather than entries because they hold no pointers: while the
+// collector marks, every pointer moved costs a write barrier.
+//
+// String keys are sorted by the 8 bytes that follow the prefix all of
+// them share (peer IDs all begin "12D3KooW", addresses "/ip4/"), read as a
+// big-endian integer padded with zeros, of which as many low bits as the
+// index needs are replaced by the index, so that plain integers are
+// sorted; keys equal in the bits kept are then sorted as strings. That is
+// string order: if the bits kept differ, the first byte in which they
+// differ is either a byte of both keys, or the end of one of them, which
+// is then a prefix of the other, padded with a zero where the other has a
+// byte that is not zero.
+func byString[M ~map[K]V, K ~string, V any](m M) (es []mapEntry[K, V], order []int32) {
+	es = entries(m)
+	if len(es) < 2 {
+		return es, make([]int32, len(es))
+	}
+	shared := string(es[0].key)
+	for i := 1; i < len(es); i++ {
+		shared = commonPrefix(shared, string(es[i].key))
+	}
+	shift := bits.Len(uint(len(es) - 1))
+	mask := uint64(1)<<shift - 1
+	keys := make([]uint64, len(es))
+	for i := range es {
+		keys[i] = prefix8(string(es[i].key)[len(shared):])&^mask | uint64(i)
+	}
+	slices.Sort(keys)
+	for start := 0; start < len(keys); {
+		end := start + 1
+		for end < len(keys) && keys[end]&^mask == keys[start]&^mask {
+			end++
+		}
+		if end-start > 1 {
+			slices.SortFunc(keys[start:end], func(a, b uint64) int {
+				return strings.Compare(string(es[a&mask].key), string(es[b&mask].key))
+			})
+		}
+		start = end
+	}
+	order = make([]int32, len(keys))
+	for i, k := range keys {
+		order[i] = int32(k & mask)
+	}
+	return es, order
+}
+
+func bySigned[M ~map[K]V, K ~int | ~int8 | ~int16 | ~int32 | ~int64, V any](m M) (es []mapEntry[K, V], order []int32) {
+	es = entries(m)
+	order = indexes(len(es))
+	slices.SortFunc(order, func(a, b int32) int { return cmp.Compare(es[a].key, es[b].key) })
+	return es, order
+}
+
+func byUnsigned[M ~map[K]V, K ~uint | ~uint8 | ~uint16 | ~uint32 | ~uint64 | ~uintptr, V any](m M) (es []mapEntry[K, V], order []int32) {
+	es = entries(m)
+	order = indexes(len(es))
+	slices.SortFunc(order, func(a, b int32) int { return cmp.Compare(es[a].key, es[b].key) })
+	return es, order
+}
+
+// entries returns the entries of m in no particular order: the callers
+// sort them, and no two keys are equal, so the order of the walk does not
+// reach their result.
+func entries[M ~map[K]V, K comparable, V any](m M) []mapEntry[K, V] {
+	es := make([]mapEntry[K, V], 0, len(m))
+	for k, v := range Unordered(m) {
+		es = append(es, mapEntry[K, V]{key: k, val: v})
+	}
+	return es
+}
+
+type mapEntry[K comparable, V any] struct {
+	key K
+	val V
+}
+
+// indexes returns 0, 1, …, n-1.
+func indexes(n int) []int32 {
+	order := make([]int32, n)
+	for i := range order {
+		order[i] = int32(i)
+	}
+	return order
+}
+
+// commonPrefix returns the longest common prefix of p and s.
+func commonPrefix(p, s string) string {
+	if strings.HasPrefix(s, p) {
+		return p
+	}
+	n := min(len(p), len(s))
+	for i := 0; i < n; i++ {
+		if p[i] != s[i] {
+			return p[:i]
+		}
+	}
+	return p[:n]
+}
+
+// prefix8 returns the first 8 bytes of s as a big-endian integer, padded
+// with zeros.
+func prefix8(s string) uint64 {
+	var x uint64
+	for i := 0; i < 8; i++ {
+		x <<= 8
+		if i < len(s) {
+			x |= uint64(s[i])
+		}
+	}
+	return x
 }
 
 // take returns a settable value of map slot's key (or element) type: one

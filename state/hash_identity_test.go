@@ -90,32 +90,59 @@ func inputs(n int) [][]byte {
 	return out
 }
 
-// sameAsReference fails unless hash.go encodes s exactly as the reference
-// encoder does: every section's bytes, the hashes, and the peer store's
-// canonical bytes.
+// encoders are the two encoders of hash.go: the plan, compiled from the
+// types by reflection, and the generated one (hash_gen.go), when the
+// package is built with it.
+func encoders() []string {
+	if state.Generated() {
+		return []string{"plan", "generated"}
+	}
+	return []string{"plan"}
+}
+
+// sameAsReference fails unless both encoders of hash.go encode s exactly
+// as the reference encoder does: every section's bytes, the hashes, and
+// the peer store's canonical bytes.
 func sameAsReference(t *testing.T, name string, s *state.State) {
 	t.Helper()
-	got, want := state.CanonicalSections(s), state.ReferenceSections(s)
-	if len(got) != len(want) {
-		t.Fatalf("%s: %d sections, want %d", name, len(got), len(want))
-	}
-	for i := range want {
-		if !bytes.Equal(got[i], want[i]) {
-			field := reflect.TypeFor[state.State]().Field(i).Name
-			t.Fatalf("%s: section %s differs from the reference encoding:\n got %x\nwant %x", name, field, got[i], want[i])
+	want := state.ReferenceSections(s)
+	rh, rsections := state.ReferenceHashes(s)
+	ps, withStore := s.PeerStore, state.AllOf(s.Discovery.Book, func(_ state.PeerID, e *state.AddrEntry) bool { return e != nil })
+	for _, enc := range encoders() {
+		got, h, sections := state.PlanSections(s), state.Hash{}, []state.SectionHash(nil)
+		canonical := state.PlanCanonical
+		if enc == "generated" {
+			got = state.GeneratedSections(s)
+			h, sections = state.GeneratedHashes(s)
+			canonical = state.GeneratedCanonical
+		} else {
+			h, sections = state.PlanHashes(s)
+		}
+		if len(got) != len(want) {
+			t.Fatalf("%s, %s: %d sections, want %d", name, enc, len(got), len(want))
+		}
+		for i := range want {
+			if !bytes.Equal(got[i], want[i]) {
+				field := reflect.TypeFor[state.State]().Field(i).Name
+				t.Fatalf("%s, %s: section %s differs from the reference encoding:\n got %x\nwant %x", name, enc, field, got[i], want[i])
+			}
+		}
+		if h != rh || !slices.Equal(sections, rsections) {
+			t.Fatalf("%s, %s: hashes %s %v, reference %s %v", name, enc, h, sections, rh, rsections)
+		}
+		// A filled state's book may hold nil entries, which PeerStore
+		// cannot copy.
+		if withStore {
+			if got, want := canonical(ps()), state.ReferenceCanonical(ps()); !bytes.Equal(got, want) {
+				t.Fatalf("%s, %s: PeerStore.Canonical differs from the reference:\n got %x\nwant %x", name, enc, got, want)
+			}
 		}
 	}
-	h, sections := s.Hashes()
-	rh, rsections := state.ReferenceHashes(s)
-	if h != rh || !slices.Equal(sections, rsections) {
-		t.Fatalf("%s: hashes %s %v, reference %s %v", name, h, sections, rh, rsections)
+	if h, sections := s.Hashes(); h != rh || !slices.Equal(sections, rsections) {
+		t.Fatalf("%s: Hashes %s %v, reference %s %v", name, h, sections, rh, rsections)
 	}
-	if !state.AllOf(s.Discovery.Book, func(_ state.PeerID, e *state.AddrEntry) bool { return e != nil }) {
-		return // a filled state's book may hold nil entries, which PeerStore cannot copy
-	}
-	ps := s.PeerStore()
-	if got, want := ps.Canonical(), state.ReferenceCanonical(ps); !bytes.Equal(got, want) {
-		t.Fatalf("%s: PeerStore.Canonical differs from the reference:\n got %x\nwant %x", name, got, want)
+	if withStore && !bytes.Equal(s.PeerStore().Canonical(), state.ReferenceCanonical(s.PeerStore())) {
+		t.Fatalf("%s: PeerStore.Canonical differs from the reference", name)
 	}
 }
 
@@ -194,8 +221,17 @@ func TestHashesMatchReferenceFilled(t *testing.T) {
 
 		var ps state.PeerStore
 		f.fill(reflect.ValueOf(&ps).Elem(), 0)
-		if got, want := ps.Canonical(), state.ReferenceCanonical(ps); !bytes.Equal(got, want) {
+		want := state.ReferenceCanonical(ps)
+		if got := state.PlanCanonical(ps); !bytes.Equal(got, want) {
+			t.Fatalf("filled peer store %d, plan: got %x, want %x", i, got, want)
+		}
+		if got := ps.Canonical(); !bytes.Equal(got, want) {
 			t.Fatalf("filled peer store %d: got %x, want %x", i, got, want)
+		}
+		if state.Generated() {
+			if got := state.GeneratedCanonical(ps); !bytes.Equal(got, want) {
+				t.Fatalf("filled peer store %d, generated: got %x, want %x", i, got, want)
+			}
 		}
 	}
 }
@@ -333,6 +369,16 @@ func BenchmarkHashes(b *testing.B) {
 	b.ReportAllocs()
 	for b.Loop() {
 		s.Hashes()
+	}
+}
+
+// BenchmarkHashesPlan is BenchmarkHashes by the plan, which Hashes uses
+// when hash_gen.go is out of date.
+func BenchmarkHashesPlan(b *testing.B) {
+	s := readyState(b, 100)
+	b.ReportAllocs()
+	for b.Loop() {
+		state.PlanHashes(s)
 	}
 }
 
