@@ -7,6 +7,7 @@ COUNT     ?= 6
 # Every fuzz target, as package:Target.
 FUZZ_TARGETS := \
 	./store:FuzzActions ./fuzzsteps:FuzzNoReadyWithoutHandshake \
+	./state:FuzzCanonicalMatchesReference \
 	./replay:FuzzLogReader \
 	./codec:FuzzDecodeRoundTrip ./codec:FuzzSkip \
 	./message:FuzzDecode ./message:FuzzHello ./message:FuzzHelloAck \
