@@ -199,7 +199,8 @@ func (ep *Endpoint) arrive(d *dial) {
 	fresh := l == nil
 	if fresh {
 		n.linkSeq++
-		l = &link{id: n.linkSeq, ends: [2]*Endpoint{ep, target}, alive: [2]bool{false, true}}
+		l = n.newLink()
+		*l = link{id: n.linkSeq, ends: [2]*Endpoint{ep, target}, alive: [2]bool{false, true}}
 		l.last[0] = n.now + back
 		ep.link(target, l)
 		target.link(ep, l)

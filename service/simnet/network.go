@@ -57,6 +57,8 @@ type Network struct {
 	mute    map[*Endpoint]bool
 	msgSeq  uint64
 	linkSeq uint64
+	// links is the slab new links are cut from (see newLink).
+	links []link
 
 	gossip    GossipConfig
 	gstats    GossipStats
@@ -187,3 +189,19 @@ func (n *Network) Endpoints() []*Endpoint { return n.nodes }
 
 // Dispatcher receives the input actions meant for one node.
 type Dispatcher func(action.Action)
+
+// linkSlab is how many links newLink allocates at once.
+const linkSlab = 256
+
+// newLink returns a zero link. Links are cut from slabs so that they lie
+// together in memory: every copy of a broadcast reads its link, and links
+// scattered among the heap's short-lived objects missed the cache on
+// nearly every read.
+func (n *Network) newLink() *link {
+	if len(n.links) == 0 {
+		n.links = make([]link, linkSlab)
+	}
+	l := &n.links[0]
+	n.links = n.links[1:]
+	return l
+}
