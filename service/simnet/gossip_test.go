@@ -36,25 +36,29 @@ func TestSeenCacheForgetsByAge(t *testing.T) {
 	n := New(Config{Seed: 1})
 	ep := n.Add("a", "/ip4/10.0.0.1/tcp/1", nil)
 	ttl := int64(time.Minute)
+	var msgs []*gossipMsg
 	for id := uint64(1); id <= 200; id++ {
 		n.now = int64(id) * int64(time.Second)
-		if !ep.markSeen(id) {
+		m := &gossipMsg{author: "b"}
+		n.publish(m)
+		msgs = append(msgs, m)
+		if !ep.markSeen(m) {
 			t.Fatalf("%d: new ID reported seen", id)
 		}
-		if ep.markSeen(id) {
+		if ep.markSeen(m) {
 			t.Fatalf("%d: seen ID reported new", id)
 		}
 	}
-	ep.g.forgetSeen(n.now, ttl)
+	ep.forgetSeen(n.now, ttl)
 	for id := uint64(1); id <= 200; id++ {
 		if want := int64(id)*int64(time.Second)+ttl > n.now; ep.Seen(id) != want {
 			t.Errorf("ID %d seen at %ds: Seen=%v at %ds, want %v", id, id, ep.Seen(id), n.now/int64(time.Second), want)
 		}
 	}
 	if ep.g.seenBase == 0 || ep.g.seenBase > 141 {
-		t.Errorf("bitmap base %d: want its words below the oldest ID left (141) dropped", ep.g.seenBase)
+		t.Errorf("cache base %d: want its words below the oldest ID left (141) dropped", ep.g.seenBase)
 	}
-	if ep.markSeen(3) {
+	if ep.markSeen(msgs[2]) {
 		t.Error("an ID older than the cache's window was taken as new")
 	}
 }
@@ -122,8 +126,11 @@ func TestMeshKeepsItsDegreeAndReachesEveryNode(t *testing.T) {
 			t.Errorf("%s: mesh of %d with %d peers, want %d to %d", ep.ID, m, len(ep.peers), cfg.Dlo, cfg.Dhi)
 		}
 		for _, p := range ep.topic(1).mesh {
-			if ep.links[p.ID] == nil {
-				t.Errorf("%s: mesh peer %s is not connected", ep.ID, p.ID)
+			if ep.links[p.ep.ID] == nil {
+				t.Errorf("%s: mesh peer %s is not connected", ep.ID, p.ep.ID)
+			}
+			if p.l != ep.linkTo[p.ep] {
+				t.Errorf("%s: mesh peer %s holds a link other than its current one", ep.ID, p.ep.ID)
 			}
 		}
 	}
@@ -213,5 +220,77 @@ func TestCalendarMatchesHeap(t *testing.T) {
 	}
 	if cal.Len() != 0 || cal.peek() != nil {
 		t.Errorf("calendar still holds %d events", cal.Len())
+	}
+}
+
+// checkSeenMirror checks that each broadcast's bits of the seen-caches
+// (gossipMsg.seenBy) are those of the nodes whose seenQ holds it, and that
+// a broadcast no longer kept is in no node's cache.
+func checkSeenMirror(t *testing.T, n *Network) {
+	t.Helper()
+	inQ := make([]map[uint64]bool, len(n.nodes))
+	for i, ep := range n.nodes {
+		inQ[i] = map[uint64]bool{}
+		for _, q := range ep.g.seenQ {
+			if inQ[i][q.id] {
+				t.Fatalf("node %d: message %d twice in its seen-cache", i, q.id)
+			}
+			inQ[i][q.id] = true
+		}
+	}
+	for id := uint64(1); id <= n.msgSeq; id++ {
+		m := n.kept(id)
+		count := 0
+		for i := range n.nodes {
+			has := inQ[i][id]
+			if has {
+				count++
+			}
+			if m == nil {
+				if has {
+					t.Fatalf("message %d is not kept but node %d has seen it", id, i)
+				}
+				continue
+			}
+			if m.seenAt(int32(i)) != has {
+				t.Fatalf("message %d: node %d's bit %v, in its seen-cache %v", id, i, m.seenAt(int32(i)), has)
+			}
+		}
+		if m != nil && m.seen != count {
+			t.Fatalf("message %d: %d bits set, %d nodes have seen it", id, m.seen, count)
+		}
+	}
+}
+
+// The messages' bits follow the seen-caches as nodes see, forget (a short
+// SeenTTL), crash, freeze and restart.
+func TestSeenBitsFollowTheCaches(t *testing.T) {
+	g := newGossipNet(t, Config{Seed: 8, LatencyMin: 5 * time.Millisecond, LatencyMax: 20 * time.Millisecond,
+		Gossip: GossipConfig{SeenTTL: 3 * time.Second}}, 30, 6)
+	g.n.SetLoss(50_000)
+	for round := 0; round < 8; round++ {
+		for i := 0; i < 20; i++ {
+			g.eps[(i*7+round)%len(g.eps)].Publish(1, []byte{byte(i)})
+			g.n.RunUntil(g.n.Now() + int64(40*time.Millisecond))
+			if i%5 == 0 {
+				checkSeenMirror(t, g.n)
+			}
+		}
+		switch round % 4 {
+		case 0:
+			g.eps[round].Crash()
+		case 1:
+			g.eps[round-1].Restart()
+			g.eps[round].Silence()
+		case 2:
+			g.eps[round-1].Restart()
+		}
+		g.n.RunUntil(g.n.Now() + int64(2*time.Second))
+		checkSeenMirror(t, g.n)
+	}
+	g.n.RunUntil(g.n.Now() + int64(10*time.Second))
+	checkSeenMirror(t, g.n)
+	if len(g.n.seenMsgs) == int(g.n.msgSeq) {
+		t.Errorf("all %d messages still kept after every cache forgot the first ones", len(g.n.seenMsgs))
 	}
 }

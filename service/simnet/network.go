@@ -49,6 +49,16 @@ type Network struct {
 
 	nodes  []*Endpoint
 	byAddr map[state.Addr]*Endpoint
+	// By node index: quiet is set for the nodes down or silent; slow is
+	// the extra delay of every message to or from the node, in ns; peerID
+	// is its ID. (Read on the path of every copy of a broadcast, they are
+	// kept here rather than in each node's endpoint.)
+	quiet  []bool
+	slow   []int64
+	peerID []state.PeerID
+	// ids holds the IDs of the nodes; sharedIDs is set once two share one.
+	ids       map[state.PeerID]bool
+	sharedIDs bool
 	// partition assigns each node a side; nodes on different sides cannot
 	// reach each other. Nil means no partition.
 	partition map[*Endpoint]int
@@ -57,8 +67,10 @@ type Network struct {
 	mute    map[*Endpoint]bool
 	msgSeq  uint64
 	linkSeq uint64
-	// links is the slab new links are cut from (see newLink).
-	links []link
+	// links and topics are the slabs new ones are cut from (newLink,
+	// newTopic).
+	links  []link
+	topics []topic
 
 	gossip    GossipConfig
 	gstats    GossipStats
@@ -66,6 +78,10 @@ type Network struct {
 	trackNext bool
 	msgs      []*gossipMsg
 	msgBase   uint64
+	// seenMsgs are the broadcasts from seenBase on, while a node's
+	// seen-cache may hold them (gossipMsg.seenBy).
+	seenMsgs []*gossipMsg
+	seenBase uint64
 
 	// Events counts processed events.
 	Events uint64
@@ -80,7 +96,7 @@ func New(cfg Config) *Network {
 	}
 	cfg.Gossip.defaults()
 	return &Network{cfg: cfg, now: cfg.Start, rng: state.NewRNG(cfg.Seed), byAddr: map[state.Addr]*Endpoint{},
-		gossip: cfg.Gossip}
+		ids: map[state.PeerID]bool{}, gossip: cfg.Gossip}
 }
 
 // Now is the virtual time; the network is the clock of every store on it.
@@ -112,7 +128,7 @@ func (n *Network) RunUntil(t int64) {
 		if ev.fn != nil {
 			ev.fn()
 		} else {
-			ev.copy.arrive()
+			ev.copy.arrive(n)
 		}
 	}
 	if t > n.now {
@@ -176,9 +192,7 @@ func (n *Network) Partition(groups ...[]*Endpoint) {
 // again.
 func (n *Network) Heal() {
 	n.partition, n.mute = nil, nil
-	for _, ep := range n.nodes {
-		ep.slow = 0
-	}
+	clear(n.slow)
 }
 
 // SetLoss changes the loss rate.
@@ -189,6 +203,11 @@ func (n *Network) Endpoints() []*Endpoint { return n.nodes }
 
 // Dispatcher receives the input actions meant for one node.
 type Dispatcher func(action.Action)
+
+// Target is what takes a node's input actions: its store.
+type Target interface {
+	Dispatch(action.Action) (action.Meta, error)
+}
 
 // linkSlab is how many links newLink allocates at once.
 const linkSlab = 256
@@ -204,4 +223,14 @@ func (n *Network) newLink() *link {
 	l := &n.links[0]
 	n.links = n.links[1:]
 	return l
+}
+
+// newTopic returns a zero topic, cut from a slab as links are.
+func (n *Network) newTopic() *topic {
+	if len(n.topics) == 0 {
+		n.topics = make([]topic, 64)
+	}
+	t := &n.topics[0]
+	n.topics = n.topics[1:]
+	return t
 }
