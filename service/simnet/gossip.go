@@ -328,7 +328,7 @@ func (ep *Endpoint) sendGossip(to *Endpoint, l *link, m *gossipMsg) {
 	// A typed event rather than a closure: copies are most of a large
 	// simulation's events, and a closure is an allocation each.
 	n.seq++
-	n.events.push(event{at: at, seq: n.seq, copy: copyOf{l: l, m: m, to: uint8(1 - s)}})
+	n.events.push(event{at: at, copy: copyOf{l: l, m: m, to: uint8(1 - s)}}, n.seq)
 }
 
 // copyOf is a copy of a broadcast on its way to side `to` of link l.

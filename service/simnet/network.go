@@ -108,7 +108,7 @@ func (n *Network) At(t int64, fn func()) {
 		t = n.now
 	}
 	n.seq++
-	n.events.push(event{at: t, seq: n.seq, fn: fn})
+	n.events.push(event{at: t, fn: fn}, n.seq)
 }
 
 // After schedules fn after d.
