@@ -141,18 +141,17 @@ func (ep *Endpoint) link(other *Endpoint, l *link) {
 	if old := ep.linkTo[other]; old != nil {
 		// A new connection before we learnt the old one closed: the
 		// entries for other now stand for the new one.
-		for i := range ep.peers {
-			if ep.peers[i].ep == other {
-				ep.peers[i].l = l
+		ep.eachEntry(func(e *peerLink) {
+			if e.ep == other {
+				*e = ep.entry(other, l)
 			}
-		}
-		ep.relink(other, l)
+		})
 	}
 	ep.linkTo[other] = l
 	i, _ := slices.BinarySearchFunc(ep.peers, other.ID, func(p peerLink, id state.PeerID) int {
 		return strings.Compare(string(p.ep.ID), string(id))
 	})
-	ep.peers = slices.Insert(ep.peers, i, peerLink{ep: other, l: l})
+	ep.peers = slices.Insert(ep.peers, i, ep.entry(other, l))
 }
 
 // unlink forgets the connection to other.
@@ -255,6 +254,7 @@ func (ep *Endpoint) arrive(d *dial) {
 			return // the other side closed first; its close is on the way
 		}
 		l.alive[l.side(ep)] = true
+		ep.resync(l)
 		ep.Input(action.Connected{Peer: target.ID, Addr: target.Addr})
 	})
 	if fresh {
@@ -282,6 +282,7 @@ func (ep *Endpoint) closeLink(l *link) {
 	n := ep.net
 	s := l.side(ep)
 	l.alive[s] = false
+	ep.resync(l)
 	other := l.ends[1-s]
 	ep.unlink(other)
 	at := max(n.now+n.latency(), l.last[1-s])
@@ -291,6 +292,7 @@ func (ep *Endpoint) closeLink(l *link) {
 			return
 		}
 		l.alive[1-s] = false
+		other.resync(l)
 		if other.links[ep.ID] == l {
 			other.unlink(ep)
 		}

@@ -125,10 +125,45 @@ func (m *gossipMsg) setSeen(i int32, on bool) {
 }
 
 // peerLink is a connected peer and the link to it, as the peer lists and
-// meshes hold them: relaying a broadcast needs no lookup of the link.
+// meshes hold them: relaying a broadcast needs no lookup of the link, and
+// reads the link only for a copy it schedules. side is our side of l, node
+// the peer's index; up is l.alive[side], kept in step by resync whenever
+// that changes.
 type peerLink struct {
-	ep *Endpoint
-	l  *link
+	ep   *Endpoint
+	l    *link
+	node int32
+	side uint8
+	up   bool
+}
+
+// entry is the peerLink for peer over l.
+func (ep *Endpoint) entry(peer *Endpoint, l *link) peerLink {
+	s := l.side(ep)
+	return peerLink{ep: peer, l: l, node: l.node[1-s], side: uint8(s), up: l.alive[s]}
+}
+
+// eachEntry calls fn with every entry of the peer list and the meshes.
+func (ep *Endpoint) eachEntry(fn func(e *peerLink)) {
+	for i := range ep.peers {
+		fn(&ep.peers[i])
+	}
+	for _, t := range ep.g.topics {
+		if t != nil {
+			for i := range t.mesh {
+				fn(&t.mesh[i])
+			}
+		}
+	}
+}
+
+// resync brings the entries over l up to date with our side's view of it.
+func (ep *Endpoint) resync(l *link) {
+	ep.eachEntry(func(e *peerLink) {
+		if e.l == l {
+			e.up = l.alive[e.side]
+		}
+	})
 }
 
 // hasPeer reports whether ps holds ep.
@@ -280,7 +315,7 @@ func (ep *Endpoint) relay(m *gossipMsg, from *Endpoint, publish bool) {
 	}
 	for _, to := range peers {
 		if to.ep != from && !ep.net.isAuthor(to.ep, m) {
-			ep.sendGossip(to.ep, to.l, m)
+			ep.sendGossip(to, m)
 		}
 	}
 }
@@ -294,25 +329,20 @@ func (n *Network) isAuthor(ep *Endpoint, m *gossipMsg) bool {
 	return ep.ID == m.author
 }
 
-// sendGossip transmits one copy of m to a connected peer over l, the link
-// to it (nil: none).
-func (ep *Endpoint) sendGossip(to *Endpoint, l *link, m *gossipMsg) {
-	if l == nil {
-		return
-	}
-	s := l.side(ep)
-	if !l.alive[s] {
+// sendGossip transmits one copy of m to a connected peer.
+func (ep *Endpoint) sendGossip(to peerLink, m *gossipMsg) {
+	if !to.up {
 		return
 	}
 	n := ep.net
-	if i := l.node[1-s]; m.seenAt(i) && !n.quiet[i] && n.reachable(ep, to) {
+	if i := to.node; m.seenAt(i) && !n.quiet[i] && n.reachable(ep, to.ep) {
 		// The peer has the message already, so this copy can only be
 		// dropped as a duplicate when it arrives: it is counted, and
 		// neither drawn nor scheduled (most copies are such).
 		n.gstats.Arrivals++
 		return
 	}
-	if !n.reachable(ep, to) {
+	if !n.reachable(ep, to.ep) {
 		m.fate.drop(DropPartition)
 		return
 	}
@@ -320,6 +350,7 @@ func (ep *Endpoint) sendGossip(to *Endpoint, l *link, m *gossipMsg) {
 		m.fate.drop(DropLoss)
 		return
 	}
+	l, s := to.l, int(to.side)
 	at := l.arrival(n, 1-s)
 	m.copies++
 	if m.fate != nil {
@@ -469,7 +500,7 @@ func (ep *Endpoint) grafted(from *Endpoint, ch state.Channel) {
 		return
 	}
 	if !hasPeer(t.mesh, from) {
-		t.mesh = append(t.mesh, peerLink{ep: from, l: l})
+		t.mesh = append(t.mesh, ep.entry(from, l))
 	}
 }
 
@@ -508,7 +539,9 @@ func (ep *Endpoint) iwant(from *Endpoint, ids []uint64) {
 	for _, id := range ids {
 		if m := ep.net.message(id); m != nil && ep.topic(m.ch).cached(id) {
 			ep.net.gstats.Fetched++
-			ep.sendGossip(from, ep.linkTo[from], m)
+			if l := ep.linkTo[from]; l != nil {
+				ep.sendGossip(ep.entry(from, l), m)
+			}
 		}
 	}
 }
@@ -535,19 +568,6 @@ func (ep *Endpoint) leaveMeshes(peer *Endpoint) {
 	for _, t := range ep.g.topics {
 		if t != nil {
 			t.mesh = slices.DeleteFunc(t.mesh, func(p peerLink) bool { return p.ep == peer })
-		}
-	}
-}
-
-// relink points the meshes' entries for peer at its new link l.
-func (ep *Endpoint) relink(peer *Endpoint, l *link) {
-	for _, t := range ep.g.topics {
-		if t != nil {
-			for i := range t.mesh {
-				if t.mesh[i].ep == peer {
-					t.mesh[i].l = l
-				}
-			}
 		}
 	}
 }

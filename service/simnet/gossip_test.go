@@ -134,6 +134,7 @@ func TestMeshKeepsItsDegreeAndReachesEveryNode(t *testing.T) {
 			}
 		}
 	}
+	checkEntries(t, g.n)
 	mesh := g.n.Gossip().Amplification()
 	flood := newGossipNet(t, Config{Seed: 5, LatencyMin: 5 * time.Millisecond, LatencyMax: 20 * time.Millisecond,
 		Gossip: GossipConfig{Flood: true}}, 60, 8)
@@ -265,6 +266,25 @@ func checkSeenMirror(t *testing.T, n *Network) {
 	}
 }
 
+// checkEntries checks that the entries of every peer list and mesh say
+// what the links say.
+func checkEntries(t *testing.T, n *Network) {
+	t.Helper()
+	for _, ep := range n.nodes {
+		ep.eachEntry(func(e *peerLink) {
+			l := ep.linkTo[e.ep]
+			switch {
+			case e.l != l:
+				t.Fatalf("%s: entry for %s holds a link other than its current one", ep.ID, e.ep.ID)
+			case int(e.side) != l.side(ep) || e.node != e.ep.idx:
+				t.Fatalf("%s: entry for %s: side %d, node %d; want %d, %d", ep.ID, e.ep.ID, e.side, e.node, l.side(ep), e.ep.idx)
+			case e.up != l.alive[e.side]:
+				t.Fatalf("%s: entry for %s: up %v, link alive %v", ep.ID, e.ep.ID, e.up, l.alive[e.side])
+			}
+		})
+	}
+}
+
 // The messages' bits follow the seen-caches as nodes see, forget (a short
 // SeenTTL), crash, freeze and restart.
 func TestSeenBitsFollowTheCaches(t *testing.T) {
@@ -277,6 +297,7 @@ func TestSeenBitsFollowTheCaches(t *testing.T) {
 			g.n.RunUntil(g.n.Now() + int64(40*time.Millisecond))
 			if i%5 == 0 {
 				checkSeenMirror(t, g.n)
+				checkEntries(t, g.n)
 			}
 		}
 		switch round % 4 {
@@ -290,10 +311,50 @@ func TestSeenBitsFollowTheCaches(t *testing.T) {
 		}
 		g.n.RunUntil(g.n.Now() + int64(2*time.Second))
 		checkSeenMirror(t, g.n)
+		checkEntries(t, g.n)
 	}
 	g.n.RunUntil(g.n.Now() + int64(10*time.Second))
 	checkSeenMirror(t, g.n)
 	if len(g.n.seenMsgs) == int(g.n.msgSeq) {
 		t.Errorf("all %d messages still kept after every cache forgot the first ones", len(g.n.seenMsgs))
+	}
+}
+
+// The peer lists' and meshes' entries follow their links through
+// connections dialled, closed and dialled again before the other side
+// learnt of the close, and through crashes and restarts.
+func TestEntriesFollowTheLinks(t *testing.T) {
+	g := newGossipNet(t, Config{Seed: 4, LatencyMin: 2 * time.Millisecond, LatencyMax: 30 * time.Millisecond}, 20, 4)
+	rng := state.NewRNG(21)
+	for step := 0; step < 3000; step++ {
+		a, b := g.eps[rng.Intn(len(g.eps))], g.eps[rng.Intn(len(g.eps))]
+		switch rng.Intn(10) {
+		case 0, 1, 2:
+			if a != b {
+				a.Dial(b.ID, []state.Addr{b.Addr})
+			}
+		case 3, 4:
+			a.Close(b.ID)
+		case 5:
+			if !a.Down() {
+				a.Crash()
+			} else {
+				a.Restart()
+			}
+		case 6:
+			a.Publish(1, []byte{byte(step)})
+		case 7:
+			// Closed and dialled again at once: the new connection may
+			// reach b before the close does.
+			if a != b {
+				a.Close(b.ID)
+				a.Dial(b.ID, []state.Addr{b.Addr})
+			}
+		}
+		g.n.RunUntil(g.n.Now() + rng.Int63n(int64(5*time.Millisecond)))
+		checkEntries(t, g.n)
+		if step%100 == 0 {
+			checkSeenMirror(t, g.n)
+		}
 	}
 }
