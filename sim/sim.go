@@ -174,17 +174,18 @@ func (c *Config) validate() error {
 
 // Node is one simulated node.
 type Node struct {
-	Index   int
-	ID      state.PeerID
-	Addr    state.Addr
-	Store   *store.Store
-	EP      *simnet.Endpoint
+	Index int
+	ID    state.PeerID
+	Addr  state.Addr
+	Store *store.Store
+	EP    *simnet.Endpoint
+	// clock is one of a slab of the simulation's: every input reads it.
+	clock   *nodeClock
 	Log     *replay.Writer
 	Path    string
 	stopped bool
 
 	config state.Config
-	clock  nodeClock
 	// restarts counts the node's restarts; past holds the invariant
 	// violations of its earlier lives.
 	restarts  int
@@ -209,7 +210,11 @@ func (s *Sim) start(n *Node, seed uint64, file string) error {
 		n.Log = w
 		opts.Observer, opts.CheckpointEvery = w, s.cfg.CheckpointEvery
 	}
-	n.Store = store.New(st, n.EP, &n.clock, opts)
+	old := n.Store
+	n.Store = store.New(st, n.EP, n.clock, opts)
+	if old != nil && n.EP.Target() == simnet.Target(old) {
+		n.EP.SetTarget(n.Store) // a restart; else a dispatcher set since has the node's store
+	}
 	return nil
 }
 
@@ -259,6 +264,7 @@ func New(cfg Config) (*Sim, error) {
 	for i := 0; i < cfg.Bootnodes; i++ {
 		boot = append(boot, state.PeerAddr{ID: NodeID(i), Addrs: []state.Addr{NodeAddr(i)}})
 	}
+	clocks := make([]nodeClock, cfg.Nodes)
 	for i := 0; i < cfg.Nodes; i++ {
 		c := state.DefaultConfig(cfg.Network)
 		c.Bootnodes = boot
@@ -268,14 +274,16 @@ func New(cfg Config) (*Sim, error) {
 		if err := c.Validate(); err != nil {
 			return nil, fmt.Errorf("sim: node %d: %w", i, err)
 		}
-		n := &Node{Index: i, ID: NodeID(i), Addr: NodeAddr(i), config: c, clock: nodeClock{net: s.Net}}
+		clocks[i].net = s.Net
+		n := &Node{Index: i, ID: NodeID(i), Addr: NodeAddr(i), config: c, clock: &clocks[i]}
 		n.EP = s.Net.Add(n.ID, n.Addr, nil)
 		if err := s.start(n, seeds.Uint64(), fmt.Sprintf("%s.log", n.ID)); err != nil {
 			s.Close()
 			return nil, err
 		}
-		n.EP.SetDispatcher(func(a action.Action) { n.Store.Dispatch(a) })
-		n.EP.OnDeliver = func(_ state.PeerID, _ state.Channel, data []byte) { s.stats.delivered(s.Net.Now(), n.Index, data) }
+		n.EP.SetTarget(n.Store)
+		index := n.Index // not n.Index in the closure: the node's struct is not otherwise read
+		n.EP.OnDeliver = func(_ state.PeerID, _ state.Channel, data []byte) { s.stats.delivered(s.Net.Now(), index, data) }
 		s.Nodes = append(s.Nodes, n)
 	}
 	s.schedule()

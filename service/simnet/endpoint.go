@@ -12,39 +12,46 @@ import (
 
 // Endpoint is one node's attachment to the network; it implements
 // service.Service for that node's store.
+//
+// The fields a delivered broadcast reads come first, together: a large
+// simulation's nodes do not fit the cache, and each further cache line of
+// an endpoint read is a miss on the path of every delivery.
 type Endpoint struct {
-	net  *Network
-	ID   state.PeerID
-	Addr state.Addr
-
+	net *Network
+	// Input actions go to target, if set, else to dispatch.
+	target   Target
 	dispatch Dispatcher
-	down     bool  // crashed: no events, no connections
-	silent   bool  // frozen: connections stay open, nothing in or out
-	slow     int64 // extra delay of every message to or from it, in ns
-
-	links map[state.PeerID]*link
-	// peers are the endpoints at the other end of links, by ID; linkTo
-	// finds their links without hashing an ID (the path of every copy of
-	// every broadcast).
-	peers  []*Endpoint
-	linkTo map[*Endpoint]*link
-	dials  map[state.PeerID]*dial
-	g      gossipNode
+	// OnDeliver, if set, sees every message handed to the application.
+	OnDeliver func(from state.PeerID, ch state.Channel, data []byte)
 	// current is the broadcast the node is being handed (GossipReceived):
 	// its verdict, or its validation, comes before the handing returns.
 	// validating holds those its validator is looking at, until their
-	// verdict. (A map of every broadcast in hand cost an insertion and a
-	// deletion per delivery.)
-	current    heldMsg
-	validating map[uint64]heldMsg
+	// verdict; anyValidating is set while it holds any. (A map of every
+	// broadcast in hand cost an insertion and a deletion per delivery.)
+	current       heldMsg
+	idx           int32 // the node's index in the network's list
+	down          bool  // crashed: no events, no connections
+	silent        bool  // frozen: connections stay open, nothing in or out
+	anyValidating bool
+	g             gossipNode
+	validating    map[uint64]heldMsg
+
+	// ID and Addr must not change once the endpoint is added.
+	ID   state.PeerID
+	Addr state.Addr
+
+	links map[state.PeerID]*link
+	// peers are the endpoints at the other end of links, with the links,
+	// by ID; linkTo finds their links without hashing an ID.
+	peers  []peerLink
+	linkTo map[*Endpoint]*link
+	dials  map[state.PeerID]*dial
 
 	// Completions waiting to be reported as Sent and Published.
 	sent      map[sentKey]uint32
 	published [state.MaxChannels]uint32
 	flushing  bool
 
-	// OnDeliver, if set, sees every message handed to the application.
-	OnDeliver func(from state.PeerID, ch state.Channel, data []byte)
 	// Validator, if set, is the application's validator of broadcast
 	// channels with Validated set; without one every message is accepted.
 	Validator func(from state.PeerID, ch state.Channel, data []byte) state.Verdict
@@ -81,8 +88,10 @@ type sentKey struct {
 type link struct {
 	id    uint64
 	ends  [2]*Endpoint
+	node  [2]int32 // the ends' indices in the network's list
 	alive [2]bool
 	last  [2]int64 // arrival time of the last message to each side
+	_     [8]byte  // to 64 bytes: a link is one cache line of its slab
 }
 
 func (l *link) side(ep *Endpoint) int {
@@ -105,9 +114,14 @@ func (n *Network) Add(id state.PeerID, addr state.Addr, dispatch Dispatcher) *En
 		net: n, ID: id, Addr: addr, dispatch: dispatch,
 		links: map[state.PeerID]*link{}, dials: map[state.PeerID]*dial{},
 		linkTo: map[*Endpoint]*link{}, g: newGossipNode(), sent: map[sentKey]uint32{},
-		validating: map[uint64]heldMsg{},
+		idx: int32(len(n.nodes)),
 	}
 	n.nodes = append(n.nodes, ep)
+	n.quiet = append(n.quiet, false)
+	n.slow = append(n.slow, 0)
+	n.peerID = append(n.peerID, id)
+	n.sharedIDs = n.sharedIDs || n.ids[id]
+	n.ids[id] = true
 	if addr != "" {
 		n.byAddr[addr] = ep
 	}
@@ -124,31 +138,55 @@ func (n *Network) Add(id state.PeerID, addr state.Addr, dispatch Dispatcher) *En
 // link records a new connection to other.
 func (ep *Endpoint) link(other *Endpoint, l *link) {
 	ep.links[other.ID] = l
+	if old := ep.linkTo[other]; old != nil {
+		// A new connection before we learnt the old one closed: the
+		// entries for other now stand for the new one.
+		ep.eachEntry(func(e *peerLink) {
+			if e.ep == other {
+				*e = ep.entry(other, l)
+			}
+		})
+	}
 	ep.linkTo[other] = l
-	i, _ := slices.BinarySearchFunc(ep.peers, other.ID, func(p *Endpoint, id state.PeerID) int {
-		return strings.Compare(string(p.ID), string(id))
+	i, _ := slices.BinarySearchFunc(ep.peers, other.ID, func(p peerLink, id state.PeerID) int {
+		return strings.Compare(string(p.ep.ID), string(id))
 	})
-	ep.peers = slices.Insert(ep.peers, i, other)
+	ep.peers = slices.Insert(ep.peers, i, ep.entry(other, l))
 }
 
 // unlink forgets the connection to other.
 func (ep *Endpoint) unlink(other *Endpoint) {
 	delete(ep.links, other.ID)
 	delete(ep.linkTo, other)
-	ep.peers = slices.DeleteFunc(ep.peers, func(p *Endpoint) bool { return p == other })
+	ep.peers = slices.DeleteFunc(ep.peers, func(p peerLink) bool { return p.ep == other })
 	ep.leaveMeshes(other)
 }
 
-// SetDispatcher sets where the node's input actions go.
-func (ep *Endpoint) SetDispatcher(d Dispatcher) { ep.dispatch = d }
+// SetDispatcher sets where the node's input actions go (in place of a
+// Target).
+func (ep *Endpoint) SetDispatcher(d Dispatcher) { ep.target, ep.dispatch = nil, d }
+
+// SetTarget makes the node's input actions go straight into t, a node's
+// store (in place of a Dispatcher): a call through a closure reads the
+// closure and what it holds, one more cache miss or two on every input
+// of a large simulation.
+func (ep *Endpoint) SetTarget(t Target) { ep.target, ep.dispatch = t, nil }
+
+// Target returns what SetTarget set, nil if it was not called or a
+// Dispatcher has replaced it.
+func (ep *Endpoint) Target() Target { return ep.target }
 
 // Input dispatches an action into the node now, unless it is down or
 // silent. Simulations use it for ticks and API calls too.
 func (ep *Endpoint) Input(a action.Action) {
-	if ep.down || ep.silent || ep.dispatch == nil {
+	if ep.down || ep.silent {
 		return
 	}
-	ep.dispatch(a)
+	if ep.target != nil {
+		ep.target.Dispatch(a)
+	} else if ep.dispatch != nil {
+		ep.dispatch(a)
+	}
 }
 
 // Dial connects to a peer at one of addrs.
@@ -199,7 +237,8 @@ func (ep *Endpoint) arrive(d *dial) {
 	fresh := l == nil
 	if fresh {
 		n.linkSeq++
-		l = &link{id: n.linkSeq, ends: [2]*Endpoint{ep, target}, alive: [2]bool{false, true}}
+		l = n.newLink()
+		*l = link{id: n.linkSeq, ends: [2]*Endpoint{ep, target}, node: [2]int32{ep.idx, target.idx}, alive: [2]bool{false, true}}
 		l.last[0] = n.now + back
 		ep.link(target, l)
 		target.link(ep, l)
@@ -215,6 +254,7 @@ func (ep *Endpoint) arrive(d *dial) {
 			return // the other side closed first; its close is on the way
 		}
 		l.alive[l.side(ep)] = true
+		ep.resync(l)
 		ep.Input(action.Connected{Peer: target.ID, Addr: target.Addr})
 	})
 	if fresh {
@@ -242,6 +282,7 @@ func (ep *Endpoint) closeLink(l *link) {
 	n := ep.net
 	s := l.side(ep)
 	l.alive[s] = false
+	ep.resync(l)
 	other := l.ends[1-s]
 	ep.unlink(other)
 	at := max(n.now+n.latency(), l.last[1-s])
@@ -251,6 +292,7 @@ func (ep *Endpoint) closeLink(l *link) {
 			return
 		}
 		l.alive[1-s] = false
+		other.resync(l)
 		if other.links[ep.ID] == l {
 			other.unlink(ep)
 		}
@@ -299,7 +341,7 @@ func (ep *Endpoint) transmit(l *link, fn func(to *Endpoint)) {
 // arrival draws when a message sent now reaches side s of l: a latency
 // after now, and not before what was sent earlier.
 func (l *link) arrival(n *Network, s int) int64 {
-	at := max(n.now+n.latency()+l.ends[0].slow+l.ends[1].slow, l.last[s])
+	at := max(n.now+n.latency()+n.slow[l.node[0]]+n.slow[l.node[1]], l.last[s])
 	l.last[s] = at
 	return at
 }
@@ -307,9 +349,9 @@ func (l *link) arrival(n *Network, s int) int64 {
 // Publish sends a broadcast of ours to every peer (flood publishing).
 func (ep *Endpoint) Publish(ch state.Channel, data []byte) {
 	n := ep.net
-	m := &gossipMsg{author: ep.ID, ch: ch, data: data}
+	m := &gossipMsg{author: ep.ID, from: ep, ch: ch, data: data}
 	n.publish(m)
-	ep.markSeen(m.id)
+	ep.markSeen(m)
 	ep.remember(m)
 	if n.trackNext {
 		n.trackNext = false
@@ -326,9 +368,11 @@ func (ep *Endpoint) Publish(ch state.Channel, data []byte) {
 // gossip hands a new broadcast from a neighbour to the node, once
 // (GossipReceived); it is relayed only if the node accepts it, as
 // GossipSub does after validation.
-func (ep *Endpoint) gossip(from *Endpoint, m *gossipMsg) {
+// fromID is from.ID, as the network's table has it (the sender's endpoint
+// is not otherwise read).
+func (ep *Endpoint) gossip(from *Endpoint, fromID state.PeerID, m *gossipMsg) {
 	ep.current = heldMsg{from: from, gossipMsg: m}
-	ep.Input(action.GossipReceived{Peer: from.ID, Author: m.author, Channel: m.ch, Msg: m.id, Data: m.data})
+	ep.Input(action.GossipReceived{Peer: fromID, Author: m.author, Channel: m.ch, Msg: m.id, Data: m.data})
 	ep.current = heldMsg{}
 }
 
@@ -336,6 +380,9 @@ func (ep *Endpoint) gossip(from *Endpoint, m *gossipMsg) {
 func (ep *Endpoint) inHand(msg uint64) (heldMsg, bool) {
 	if ep.current.gossipMsg != nil && ep.current.id == msg {
 		return ep.current, true
+	}
+	if !ep.anyValidating {
+		return heldMsg{}, false
 	}
 	m, ok := ep.validating[msg]
 	return m, ok
@@ -350,7 +397,10 @@ func (ep *Endpoint) Verdict(msg uint64, v state.Verdict) {
 	if ep.current.gossipMsg == m.gossipMsg {
 		ep.current = heldMsg{}
 	}
-	delete(ep.validating, msg)
+	if ep.anyValidating {
+		delete(ep.validating, msg)
+		ep.anyValidating = len(ep.validating) > 0
+	}
 	if v == state.VerdictAccept {
 		ep.remember(m.gossipMsg)
 		ep.relay(m.gossipMsg, m.from, false)
@@ -364,7 +414,11 @@ func (ep *Endpoint) Validate(c service.Validate) {
 	if !ok {
 		return
 	}
+	if ep.validating == nil {
+		ep.validating = map[uint64]heldMsg{}
+	}
 	ep.validating[c.Msg] = m
+	ep.anyValidating = true
 	v := state.VerdictAccept
 	if ep.Validator != nil {
 		v = ep.Validator(c.Peer, c.Channel, m.data)
@@ -466,6 +520,7 @@ func (ep *Endpoint) Crash() {
 	}
 	ep.dials = map[state.PeerID]*dial{}
 	ep.down = true
+	ep.net.quiet[ep.idx] = true
 }
 
 // Restart brings a crashed node back as a new process would come: no
@@ -473,18 +528,27 @@ func (ep *Endpoint) Crash() {
 // simulation gives it a new store (and the peer store it saved).
 func (ep *Endpoint) Restart() {
 	ep.down, ep.silent = false, false
-	ep.g = newGossipNode()
-	ep.current, ep.validating = heldMsg{}, map[uint64]heldMsg{}
+	ep.net.quiet[ep.idx] = false
+	for _, q := range ep.g.seenQ {
+		if m := ep.net.kept(q.id); m != nil {
+			m.setSeen(ep.idx, false)
+		}
+	}
+	ep.g = gossipNode{}
+	ep.current, ep.validating, ep.anyValidating = heldMsg{}, nil, false
 	clear(ep.sent)
 	ep.published = [state.MaxChannels]uint32{}
 }
 
 // Slow delays every message to or from the node by d more, until Heal.
-func (ep *Endpoint) Slow(d time.Duration) { ep.slow = int64(d) }
+func (ep *Endpoint) Slow(d time.Duration) { ep.net.slow[ep.idx] = int64(d) }
 
 // Silence freezes the node: its connections stay open but it neither
 // receives nor sends; its peers find out through their ping timeouts.
-func (ep *Endpoint) Silence() { ep.silent = true }
+func (ep *Endpoint) Silence() {
+	ep.silent = true
+	ep.net.quiet[ep.idx] = true
+}
 
 // Down reports whether the node has crashed.
 func (ep *Endpoint) Down() bool { return ep.down }

@@ -82,34 +82,131 @@ type gossipMsg struct {
 	id     uint64
 	at     int64 // when it was published
 	author state.PeerID
-	ch     state.Channel
-	data   []byte
+	// from is the author's endpoint.
+	from *Endpoint
+	ch   state.Channel
+	data []byte
 	// fate, if the simulation tracks the message, accounts for its copies.
 	fate *Fate
+	// seenBy has a bit set, by node index, for each node whose seen-cache
+	// holds the message. Whether a peer has a message is asked for every
+	// copy sent and received, and the message is in the processor's cache
+	// while it spreads, where the nodes' own structures are not. seen
+	// counts the bits set, copies the copies travelling.
+	seenBy []uint64
+	seen   int
+	copies int
 }
 
-// topic is one node's view of one broadcast channel.
+// seenAt reports whether node i has seen m (within SeenTTL).
+func (m *gossipMsg) seenAt(i int32) bool {
+	w := int(i / 64)
+	return w < len(m.seenBy) && m.seenBy[w]&(1<<(i%64)) != 0
+}
+
+// setSeen records that node i's seen-cache holds m now, or (on false)
+// no longer does.
+func (m *gossipMsg) setSeen(i int32, on bool) {
+	w, bit := int(i/64), uint64(1)<<(i%64)
+	if w >= len(m.seenBy) {
+		if !on {
+			return
+		}
+		m.seenBy = append(m.seenBy, make([]uint64, w+1-len(m.seenBy))...)
+	}
+	switch was := m.seenBy[w]&bit != 0; {
+	case on && !was:
+		m.seenBy[w] |= bit
+		m.seen++
+	case !on && was:
+		m.seenBy[w] &^= bit
+		m.seen--
+	}
+}
+
+// peerLink is a connected peer and the link to it, as the peer lists and
+// meshes hold them: relaying a broadcast needs no lookup of the link, and
+// reads the link only for a copy it schedules. side is our side of l, node
+// the peer's index; up is l.alive[side], kept in step by resync whenever
+// that changes.
+type peerLink struct {
+	ep   *Endpoint
+	l    *link
+	node int32
+	side uint8
+	up   bool
+}
+
+// entry is the peerLink for peer over l.
+func (ep *Endpoint) entry(peer *Endpoint, l *link) peerLink {
+	s := l.side(ep)
+	return peerLink{ep: peer, l: l, node: l.node[1-s], side: uint8(s), up: l.alive[s]}
+}
+
+// eachEntry calls fn with every entry of the peer list and the meshes.
+func (ep *Endpoint) eachEntry(fn func(e *peerLink)) {
+	for i := range ep.peers {
+		fn(&ep.peers[i])
+	}
+	for _, t := range ep.g.topics {
+		if t != nil {
+			for i := range t.mesh {
+				fn(&t.mesh[i])
+			}
+		}
+	}
+}
+
+// resync brings the entries over l up to date with our side's view of it.
+func (ep *Endpoint) resync(l *link) {
+	ep.eachEntry(func(e *peerLink) {
+		if e.l == l {
+			e.up = l.alive[e.side]
+		}
+	})
+}
+
+// hasPeer reports whether ps holds ep.
+func hasPeer(ps []peerLink, ep *Endpoint) bool {
+	for _, p := range ps {
+		if p.ep == ep {
+			return true
+		}
+	}
+	return false
+}
+
+// topic is one node's view of one broadcast channel. Topics are cut from
+// slabs (Network.newTopic), each on cache lines of its own: every
+// delivery reads the mesh and appends to recent.
 type topic struct {
-	mesh []*Endpoint
+	mesh []peerLink
+	// recent and older are the message cache: recent holds the IDs
+	// accepted since the last heartbeat, older[k] those of k+1
+	// heartbeats ago (HistoryLength in all).
+	recent []uint64
+	older  [][]uint64
 	// backoff holds the time until which a peer that pruned us, or that
 	// we pruned, is not grafted.
 	backoff map[state.PeerID]int64
-	// history is the message cache: history[0] holds the IDs accepted
-	// since the last heartbeat, history[k] those of k heartbeats ago.
-	history [][]uint64
+	_       [48]byte // to 128 bytes
 }
 
 // gossipNode is one endpoint's GossipSub state.
 type gossipNode struct {
-	topics [state.MaxChannels]*topic
-	// seen remembers message IDs until SeenTTL after first sight, as a
-	// bitmap from seenBase (the network numbers broadcasts in order, so
-	// the IDs a node sees within SeenTTL are close together; a map of
-	// them was a fifth of a large simulation's time). seenQ holds them in
-	// the order seen, so that pruning pops from its front.
-	seen     []uint64
-	seenBase uint64
-	seenQ    []seenAt
+	// The seen-cache remembers message IDs until SeenTTL after first
+	// sight. Whether the node has seen a message is kept in the message
+	// (gossipMsg.seenBy), where every copy sent or received asks; seenQ
+	// holds the IDs in the order seen, so that pruning pops from its
+	// front. IDs below seenBase are older than anything the cache holds:
+	// the cache is, in effect, a bitmap of 64-ID words from seenBase to
+	// seenEnd, grown as IDs come and dropped from the front, empty word by
+	// empty word, as they are forgotten. (A map of the IDs was a fifth of
+	// a large simulation's time; a bitmap per node, a cache miss on every
+	// delivery.)
+	seenBase, seenEnd uint64
+	seenQ             []seenAt
+	topics            [state.MaxChannels]*topic
 }
 
 type seenAt struct {
@@ -125,72 +222,82 @@ func newGossipNode() gossipNode {
 func (ep *Endpoint) topic(ch state.Channel) *topic {
 	t := ep.g.topics[ch]
 	if t == nil {
-		t = &topic{backoff: map[state.PeerID]int64{}, history: make([][]uint64, ep.net.gossip.HistoryLength)}
+		t = ep.net.newTopic()
+		t.backoff, t.older = map[state.PeerID]int64{}, make([][]uint64, ep.net.gossip.HistoryLength-1)
 		ep.g.topics[ch] = t
 	}
 	return t
 }
 
-// markSeen records id; it reports false if it was already seen, or is
-// older than anything the seen-cache still holds (no copy of a message
-// outlives the message cache's few heartbeats, let alone SeenTTL).
-func (ep *Endpoint) markSeen(id uint64) bool {
+// markSeen records m in the seen-cache; it reports false if it was
+// already seen, or is older than anything the seen-cache still holds (no
+// copy of a message outlives the message cache's few heartbeats, let
+// alone SeenTTL).
+func (ep *Endpoint) markSeen(m *gossipMsg) bool {
 	g := &ep.g
-	if id < g.seenBase {
+	if m.id < g.seenBase || m.seenAt(ep.idx) {
 		return false
 	}
-	i := id - g.seenBase
-	w := int(i / 64)
-	if w >= len(g.seen) {
-		g.seen = append(g.seen, make([]uint64, w+1-len(g.seen))...)
+	if m.id >= g.seenEnd {
+		g.seenEnd = g.seenBase + (m.id-g.seenBase)/64*64 + 64
 	}
-	bit := uint64(1) << (i % 64)
-	if g.seen[w]&bit != 0 {
-		return false
-	}
-	g.seen[w] |= bit
-	g.seenQ = append(g.seenQ, seenAt{id: id, at: ep.net.now})
+	m.setSeen(ep.idx, true)
+	g.seenQ = append(g.seenQ, seenAt{id: m.id, at: ep.net.now})
 	return true
 }
 
 // seenHas reports whether id is in the seen-cache.
-func (g *gossipNode) seenHas(id uint64) bool {
-	if id < g.seenBase {
+func (ep *Endpoint) seenHas(id uint64) bool {
+	if id < ep.g.seenBase {
 		return false
 	}
-	i := id - g.seenBase
-	w := int(i / 64)
-	return w < len(g.seen) && g.seen[w]&(1<<(i%64)) != 0
+	m := ep.net.kept(id)
+	return m != nil && m.seenAt(ep.idx)
 }
 
-// forgetSeen drops the IDs seen more than ttl ago, and the bitmap's words
-// below the oldest ID left.
-func (g *gossipNode) forgetSeen(now, ttl int64) {
+// forgetSeen drops the IDs seen more than ttl ago, and moves seenBase past
+// the words below the oldest ID left that hold none.
+func (ep *Endpoint) forgetSeen(now, ttl int64) {
+	g := &ep.g
 	q := g.seenQ
 	i := 0
 	for ; i < len(q) && q[i].at+ttl <= now; i++ {
-		j := q[i].id - g.seenBase
-		g.seen[j/64] &^= 1 << (j % 64)
+		if m := ep.net.kept(q[i].id); m != nil {
+			m.setSeen(ep.idx, false)
+		}
 	}
 	if i == 0 {
 		return
 	}
 	g.seenQ = append(q[:0], q[i:]...)
-	for len(g.seen) > 0 && g.seen[0] == 0 && (len(g.seenQ) == 0 || g.seenBase+64 <= g.seenQ[0].id) {
-		g.seen = g.seen[1:]
+	for g.seenBase < g.seenEnd && (len(g.seenQ) == 0 || g.seenBase+64 <= g.seenQ[0].id) && ep.noneSeen(g.seenBase) {
 		g.seenBase += 64
 	}
+}
+
+// noneSeen reports whether the seen-cache holds none of the 64 IDs from
+// base.
+func (ep *Endpoint) noneSeen(base uint64) bool {
+	for id := base; id < base+64; id++ {
+		if m := ep.net.kept(id); m != nil && m.seenAt(ep.idx) {
+			return false
+		}
+	}
+	return true
 }
 
 // remember puts an accepted or published message in the message cache.
 func (ep *Endpoint) remember(m *gossipMsg) {
 	t := ep.topic(m.ch)
-	t.history[0] = append(t.history[0], m.id)
+	t.recent = append(t.recent, m.id)
 }
 
 // cached reports whether the node's message cache still holds id.
 func (t *topic) cached(id uint64) bool {
-	for _, h := range t.history {
+	if slices.Contains(t.recent, id) {
+		return true
+	}
+	for _, h := range t.older {
 		if slices.Contains(h, id) {
 			return true
 		}
@@ -202,37 +309,40 @@ func (t *topic) cached(id uint64) bool {
 // message (flood publishing), the mesh otherwise; never back to the peer
 // it came from or to its author.
 func (ep *Endpoint) relay(m *gossipMsg, from *Endpoint, publish bool) {
-	if publish || ep.net.gossip.Flood {
-		for _, to := range ep.peers {
-			if to != from && to.ID != m.author {
-				ep.sendGossip(to, m)
-			}
-		}
-		return
+	peers := ep.peers
+	if !publish && !ep.net.gossip.Flood {
+		peers = ep.topic(m.ch).mesh
 	}
-	for _, to := range ep.topic(m.ch).mesh {
-		if to != from && to.ID != m.author {
+	for _, to := range peers {
+		if to.ep != from && !ep.net.isAuthor(to.ep, m) {
 			ep.sendGossip(to, m)
 		}
 	}
 }
 
+// isAuthor reports whether ep is m's author (ep.ID == m.author); unless
+// two endpoints share an ID, its endpoint is the only one with its ID.
+func (n *Network) isAuthor(ep *Endpoint, m *gossipMsg) bool {
+	if !n.sharedIDs {
+		return ep == m.from
+	}
+	return ep.ID == m.author
+}
+
 // sendGossip transmits one copy of m to a connected peer.
-func (ep *Endpoint) sendGossip(to *Endpoint, m *gossipMsg) {
-	l := ep.linkTo[to]
-	if l == nil || !l.alive[l.side(ep)] {
+func (ep *Endpoint) sendGossip(to peerLink, m *gossipMsg) {
+	if !to.up {
 		return
 	}
 	n := ep.net
-	if to.g.seenHas(m.id) && !to.down && !to.silent && n.reachable(ep, to) {
+	if i := to.node; m.seenAt(i) && !n.quiet[i] && n.reachable(ep, to.ep) {
 		// The peer has the message already, so this copy can only be
 		// dropped as a duplicate when it arrives: it is counted, and
 		// neither drawn nor scheduled (most copies are such).
 		n.gstats.Arrivals++
 		return
 	}
-	s := l.side(ep)
-	if !n.reachable(ep, to) {
+	if !n.reachable(ep, to.ep) {
 		m.fate.drop(DropPartition)
 		return
 	}
@@ -240,14 +350,16 @@ func (ep *Endpoint) sendGossip(to *Endpoint, m *gossipMsg) {
 		m.fate.drop(DropLoss)
 		return
 	}
+	l, s := to.l, int(to.side)
 	at := l.arrival(n, 1-s)
+	m.copies++
 	if m.fate != nil {
 		m.fate.InFlight++
 	}
 	// A typed event rather than a closure: copies are most of a large
 	// simulation's events, and a closure is an allocation each.
 	n.seq++
-	n.events.push(event{at: at, seq: n.seq, copy: copyOf{l: l, m: m, to: uint8(1 - s)}})
+	n.events.push(event{at: at, copy: copyOf{l: l, m: m, to: uint8(1 - s)}}, n.seq)
 }
 
 // copyOf is a copy of a broadcast on its way to side `to` of link l.
@@ -257,32 +369,54 @@ type copyOf struct {
 	to uint8
 }
 
-// arrive delivers the copy, unless its connection closed on the way.
-func (c copyOf) arrive() {
-	if c.m.fate != nil {
-		c.m.fate.InFlight--
+// arrive delivers the copy, unless its connection closed on the way: a
+// message seen before is dropped, a new one is handed to the node
+// (GossipReceived) and relayed only once the node accepts it. A duplicate
+// is known from the message's mirror of the seen-caches, without reading
+// the node's own.
+func (c copyOf) arrive(n *Network) {
+	m, l := c.m, c.l
+	m.copies--
+	if m.fate != nil {
+		m.fate.InFlight--
 	}
-	if !c.l.alive[c.to] {
-		c.m.fate.drop(DropClosed)
+	if !l.alive[c.to] {
+		m.fate.drop(DropClosed)
 		return
 	}
-	c.l.ends[c.to].receiveGossip(c.l.ends[1-c.to], c.m)
-}
-
-// receiveGossip is a copy of a broadcast arriving from a peer: a message
-// seen before is dropped, a new one is handed to the node (GossipReceived)
-// and relayed only once the node accepts it.
-func (ep *Endpoint) receiveGossip(from *Endpoint, m *gossipMsg) {
-	if ep.down || ep.silent {
+	i := l.node[c.to]
+	if n.quiet[i] {
 		m.fate.drop(DropCrash)
 		return
 	}
-	ep.net.gstats.Arrivals++
-	if !ep.markSeen(m.id) {
+	n.gstats.Arrivals++
+	if m.seenAt(i) {
 		return
 	}
-	ep.net.gstats.First++
-	ep.gossip(from, m)
+	ep := l.ends[c.to]
+	if !ep.markSeen(m) {
+		return
+	}
+	n.gstats.First++
+	ep.warm(m)
+	ep.gossip(l.ends[1-c.to], n.peerID[l.node[1-c.to]], m)
+}
+
+// warm reads what relaying m will read, the topic, its mesh and the mesh's
+// links, before the node is handed m: the processor then fetches them from
+// memory while the node's store decides on m, whose own reads miss the
+// cache as much, rather than after. It changes nothing (the sum only keeps
+// the reads from being optimised away).
+func (ep *Endpoint) warm(m *gossipMsg) {
+	t := ep.g.topics[m.ch]
+	if t == nil {
+		return
+	}
+	sum := int64(len(t.recent))
+	for _, p := range t.mesh {
+		sum += p.l.last[0]
+	}
+	ep.net.sink += sum
 }
 
 // heartbeat keeps each mesh between Dlo and Dhi, offers recent messages to
@@ -299,59 +433,71 @@ func (ep *Endpoint) heartbeat() {
 			continue
 		}
 		if len(t.mesh) < g.Dlo {
-			var cand []*Endpoint
+			var cand []peerLink
 			for _, p := range ep.peers {
-				if !slices.Contains(t.mesh, p) && t.backoff[p.ID] <= n.now {
+				if !hasPeer(t.mesh, p.ep) && t.backoff[p.ep.ID] <= n.now {
 					cand = append(cand, p)
 				}
 			}
-			n.shuffle(cand)
+			shuffle(n, cand)
 			for _, p := range cand[:min(len(cand), g.D-len(t.mesh))] {
 				t.mesh = append(t.mesh, p)
-				ep.control(p, func(to *Endpoint) { to.grafted(ep, state.Channel(ch)) })
+				ep.control(p.ep, func(to *Endpoint) { to.grafted(ep, state.Channel(ch)) })
 				n.gstats.Graft++
 			}
 		}
 		if len(t.mesh) > g.Dhi {
-			n.shuffle(t.mesh)
+			shuffle(n, t.mesh)
 			for _, p := range t.mesh[g.D:] {
-				t.backoff[p.ID] = n.now + int64(g.PruneBackoff)
-				ep.control(p, func(to *Endpoint) { to.pruned(ep, state.Channel(ch)) })
+				t.backoff[p.ep.ID] = n.now + int64(g.PruneBackoff)
+				ep.control(p.ep, func(to *Endpoint) { to.pruned(ep, state.Channel(ch)) })
 				n.gstats.Prune++
 			}
 			t.mesh = slices.Clone(t.mesh[:g.D])
 		}
 		ep.offer(state.Channel(ch), t)
-		last := t.history[len(t.history)-1]
-		copy(t.history[1:], t.history[:len(t.history)-1])
-		t.history[0] = last[:0]
+		last := t.recent
+		if k := len(t.older); k > 0 {
+			last = t.older[k-1]
+			copy(t.older[1:], t.older[:k-1])
+			t.older[0] = t.recent
+		}
+		t.recent = last[:0]
 		for id, until := range t.backoff {
 			if until <= n.now {
 				delete(t.backoff, id) // order does not matter: deletions only
 			}
 		}
 	}
-	ep.g.forgetSeen(n.now, int64(g.SeenTTL))
+	ep.forgetSeen(n.now, int64(g.SeenTTL))
 }
 
 // offer sends an IHAVE with the IDs of the last HistoryGossip heartbeats
 // to Dlazy peers outside the mesh.
 func (ep *Endpoint) offer(ch state.Channel, t *topic) {
 	n := ep.net
-	var ids []uint64
-	for _, h := range t.history[:n.gossip.HistoryGossip] {
-		ids = append(ids, h...)
+	var hist [][]uint64
+	if k := n.gossip.HistoryGossip; k > 0 {
+		hist = append(append(hist, t.recent), t.older[:k-1]...)
 	}
-	if len(ids) == 0 {
+	size := 0
+	for _, h := range hist {
+		size += len(h)
+	}
+	if size == 0 {
 		return
+	}
+	ids := make([]uint64, 0, size)
+	for _, h := range hist {
+		ids = append(ids, h...)
 	}
 	var cand []*Endpoint
 	for _, p := range ep.peers {
-		if !slices.Contains(t.mesh, p) {
-			cand = append(cand, p)
+		if !hasPeer(t.mesh, p.ep) {
+			cand = append(cand, p.ep)
 		}
 	}
-	n.shuffle(cand)
+	shuffle(n, cand)
 	for _, p := range cand[:min(len(cand), n.gossip.Dlazy)] {
 		n.gstats.IHave++
 		ep.control(p, func(to *Endpoint) { to.ihave(ep, ids) })
@@ -361,7 +507,8 @@ func (ep *Endpoint) offer(ch state.Channel, t *topic) {
 // grafted is a peer adding us to its mesh: GossipSub adds it to ours
 // unless we pruned it recently (it is then pruned again).
 func (ep *Endpoint) grafted(from *Endpoint, ch state.Channel) {
-	if ep.down || ep.silent || ep.linkTo[from] == nil {
+	l := ep.linkTo[from]
+	if ep.down || ep.silent || l == nil {
 		return
 	}
 	t := ep.topic(ch)
@@ -370,8 +517,8 @@ func (ep *Endpoint) grafted(from *Endpoint, ch state.Channel) {
 		ep.control(from, func(to *Endpoint) { to.pruned(ep, ch) })
 		return
 	}
-	if !slices.Contains(t.mesh, from) {
-		t.mesh = append(t.mesh, from)
+	if !hasPeer(t.mesh, from) {
+		t.mesh = append(t.mesh, ep.entry(from, l))
 	}
 }
 
@@ -381,7 +528,7 @@ func (ep *Endpoint) pruned(from *Endpoint, ch state.Channel) {
 		return
 	}
 	t := ep.topic(ch)
-	t.mesh = slices.DeleteFunc(t.mesh, func(p *Endpoint) bool { return p == from })
+	t.mesh = slices.DeleteFunc(t.mesh, func(p peerLink) bool { return p.ep == from })
 	t.backoff[from.ID] = ep.net.now + int64(ep.net.gossip.PruneBackoff)
 }
 
@@ -392,7 +539,7 @@ func (ep *Endpoint) ihave(from *Endpoint, ids []uint64) {
 	}
 	var want []uint64
 	for _, id := range ids {
-		if !ep.g.seenHas(id) {
+		if !ep.seenHas(id) {
 			want = append(want, id)
 		}
 	}
@@ -410,7 +557,9 @@ func (ep *Endpoint) iwant(from *Endpoint, ids []uint64) {
 	for _, id := range ids {
 		if m := ep.net.message(id); m != nil && ep.topic(m.ch).cached(id) {
 			ep.net.gstats.Fetched++
-			ep.sendGossip(from, m)
+			if l := ep.linkTo[from]; l != nil {
+				ep.sendGossip(ep.entry(from, l), m)
+			}
 		}
 	}
 }
@@ -424,7 +573,7 @@ func (ep *Endpoint) control(to *Endpoint, fn func(to *Endpoint)) {
 }
 
 // Seen reports whether the node has seen broadcast id (within SeenTTL).
-func (ep *Endpoint) Seen(id uint64) bool { return ep.g.seenHas(id) }
+func (ep *Endpoint) Seen(id uint64) bool { return ep.seenHas(id) }
 
 // Holding reports whether the node holds broadcast id for its verdict.
 func (ep *Endpoint) Holding(id uint64) bool {
@@ -436,13 +585,13 @@ func (ep *Endpoint) Holding(id uint64) bool {
 func (ep *Endpoint) leaveMeshes(peer *Endpoint) {
 	for _, t := range ep.g.topics {
 		if t != nil {
-			t.mesh = slices.DeleteFunc(t.mesh, func(p *Endpoint) bool { return p == peer })
+			t.mesh = slices.DeleteFunc(t.mesh, func(p peerLink) bool { return p.ep == peer })
 		}
 	}
 }
 
 // shuffle permutes s with the network's RNG.
-func (n *Network) shuffle(s []*Endpoint) {
+func shuffle[T any](n *Network, s []T) {
 	for i := len(s) - 1; i > 0; i-- {
 		j := n.rng.Intn(i + 1)
 		s[i], s[j] = s[j], s[i]
@@ -459,6 +608,7 @@ func (n *Network) shuffle(s []*Endpoint) {
 func (n *Network) publish(m *gossipMsg) {
 	n.msgSeq++
 	m.id, m.at = n.msgSeq, n.now
+	m.seenBy = make([]uint64, (len(n.nodes)+63)/64)
 	if len(n.msgs) == 0 {
 		n.msgBase = m.id
 	}
@@ -470,6 +620,32 @@ func (n *Network) publish(m *gossipMsg) {
 		i++
 	}
 	n.msgs, n.msgBase = n.msgs[i:], n.msgBase+uint64(i)
+	// The messages a seen-cache may still hold are kept by ID: until no
+	// node's cache holds them, no copy of them travels and no IWANT can be
+	// answered with them (after which none can come to hold them).
+	if len(n.seenMsgs) == 0 {
+		n.seenBase = m.id
+	}
+	n.seenMsgs = append(n.seenMsgs, m)
+	i = 0
+	for i < len(n.seenMsgs) {
+		o := n.seenMsgs[i]
+		if o.seen > 0 || o.copies > 0 || o.id >= n.msgBase {
+			break
+		}
+		n.seenMsgs[i] = nil
+		i++
+	}
+	n.seenMsgs, n.seenBase = n.seenMsgs[i:], n.seenBase+uint64(i)
+}
+
+// kept returns broadcast id if a node's seen-cache may hold it; a
+// broadcast not kept is in none.
+func (n *Network) kept(id uint64) *gossipMsg {
+	if id < n.seenBase || id-n.seenBase >= uint64(len(n.seenMsgs)) {
+		return nil
+	}
+	return n.seenMsgs[id-n.seenBase]
 }
 
 // message returns broadcast id if it is recent enough to be cached.

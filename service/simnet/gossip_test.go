@@ -13,13 +13,13 @@ import (
 func TestEventQueuePopsInTimeThenScheduleOrder(t *testing.T) {
 	rng := state.NewRNG(3)
 	var q eventQueue
-	var want []event
+	var want []farEvent
 	for i := 0; i < 2000; i++ {
-		e := event{at: rng.Int63n(50), seq: uint64(i)}
+		e := farEvent{event: event{at: rng.Int63n(50)}, seq: uint64(i)}
 		q.push(e)
 		want = append(want, e)
 	}
-	slices.SortFunc(want, func(a, b event) int {
+	slices.SortFunc(want, func(a, b farEvent) int {
 		if a.at != b.at {
 			return int(a.at - b.at)
 		}
@@ -36,25 +36,29 @@ func TestSeenCacheForgetsByAge(t *testing.T) {
 	n := New(Config{Seed: 1})
 	ep := n.Add("a", "/ip4/10.0.0.1/tcp/1", nil)
 	ttl := int64(time.Minute)
+	var msgs []*gossipMsg
 	for id := uint64(1); id <= 200; id++ {
 		n.now = int64(id) * int64(time.Second)
-		if !ep.markSeen(id) {
+		m := &gossipMsg{author: "b"}
+		n.publish(m)
+		msgs = append(msgs, m)
+		if !ep.markSeen(m) {
 			t.Fatalf("%d: new ID reported seen", id)
 		}
-		if ep.markSeen(id) {
+		if ep.markSeen(m) {
 			t.Fatalf("%d: seen ID reported new", id)
 		}
 	}
-	ep.g.forgetSeen(n.now, ttl)
+	ep.forgetSeen(n.now, ttl)
 	for id := uint64(1); id <= 200; id++ {
 		if want := int64(id)*int64(time.Second)+ttl > n.now; ep.Seen(id) != want {
 			t.Errorf("ID %d seen at %ds: Seen=%v at %ds, want %v", id, id, ep.Seen(id), n.now/int64(time.Second), want)
 		}
 	}
 	if ep.g.seenBase == 0 || ep.g.seenBase > 141 {
-		t.Errorf("bitmap base %d: want its words below the oldest ID left (141) dropped", ep.g.seenBase)
+		t.Errorf("cache base %d: want its words below the oldest ID left (141) dropped", ep.g.seenBase)
 	}
-	if ep.markSeen(3) {
+	if ep.markSeen(msgs[2]) {
 		t.Error("an ID older than the cache's window was taken as new")
 	}
 }
@@ -122,11 +126,15 @@ func TestMeshKeepsItsDegreeAndReachesEveryNode(t *testing.T) {
 			t.Errorf("%s: mesh of %d with %d peers, want %d to %d", ep.ID, m, len(ep.peers), cfg.Dlo, cfg.Dhi)
 		}
 		for _, p := range ep.topic(1).mesh {
-			if ep.links[p.ID] == nil {
-				t.Errorf("%s: mesh peer %s is not connected", ep.ID, p.ID)
+			if ep.links[p.ep.ID] == nil {
+				t.Errorf("%s: mesh peer %s is not connected", ep.ID, p.ep.ID)
+			}
+			if p.l != ep.linkTo[p.ep] {
+				t.Errorf("%s: mesh peer %s holds a link other than its current one", ep.ID, p.ep.ID)
 			}
 		}
 	}
+	checkEntries(t, g.n)
 	mesh := g.n.Gossip().Amplification()
 	flood := newGossipNet(t, Config{Seed: 5, LatencyMin: 5 * time.Millisecond, LatencyMax: 20 * time.Millisecond,
 		Gossip: GossipConfig{Flood: true}}, 60, 8)
@@ -164,10 +172,13 @@ func TestCalendarMatchesHeap(t *testing.T) {
 	var ref eventQueue
 	now, seq := int64(1767225600)*int64(time.Second), uint64(0)
 	var ties []int64
+	// Each event carries its number in a message for the test to tell
+	// them apart: the calendar's events do not hold it.
 	push := func(at int64) {
 		seq++
-		cal.push(event{at: at, seq: seq})
-		ref.push(event{at: at, seq: seq})
+		e := event{at: at, copy: copyOf{m: &gossipMsg{id: seq}}}
+		cal.push(e, seq)
+		ref.push(farEvent{event: e, seq: seq})
 	}
 	for i := 0; i < 200; i++ {
 		push(now + rng.Int63n(int64(10*time.Second)))
@@ -177,8 +188,8 @@ func TestCalendarMatchesHeap(t *testing.T) {
 			t.Fatalf("after %d pops: %d pending, the heap has %d", popped, cal.Len(), ref.Len())
 		}
 		want, got := ref.pop(), cal.pop()
-		if got.at != want.at || got.seq != want.seq {
-			t.Fatalf("pop %d: got (%d, %d), want (%d, %d)", popped, got.at, got.seq, want.at, want.seq)
+		if got.at != want.at || got.copy.m.id != want.seq {
+			t.Fatalf("pop %d: got (%d, %d), want (%d, %d)", popped, got.at, got.copy.m.id, want.at, want.seq)
 		}
 		now = got.at
 		if popped%3 == 0 {
@@ -213,5 +224,137 @@ func TestCalendarMatchesHeap(t *testing.T) {
 	}
 	if cal.Len() != 0 || cal.peek() != nil {
 		t.Errorf("calendar still holds %d events", cal.Len())
+	}
+}
+
+// checkSeenMirror checks that each broadcast's bits of the seen-caches
+// (gossipMsg.seenBy) are those of the nodes whose seenQ holds it, and that
+// a broadcast no longer kept is in no node's cache.
+func checkSeenMirror(t *testing.T, n *Network) {
+	t.Helper()
+	inQ := make([]map[uint64]bool, len(n.nodes))
+	for i, ep := range n.nodes {
+		inQ[i] = map[uint64]bool{}
+		for _, q := range ep.g.seenQ {
+			if inQ[i][q.id] {
+				t.Fatalf("node %d: message %d twice in its seen-cache", i, q.id)
+			}
+			inQ[i][q.id] = true
+		}
+	}
+	for id := uint64(1); id <= n.msgSeq; id++ {
+		m := n.kept(id)
+		count := 0
+		for i := range n.nodes {
+			has := inQ[i][id]
+			if has {
+				count++
+			}
+			if m == nil {
+				if has {
+					t.Fatalf("message %d is not kept but node %d has seen it", id, i)
+				}
+				continue
+			}
+			if m.seenAt(int32(i)) != has {
+				t.Fatalf("message %d: node %d's bit %v, in its seen-cache %v", id, i, m.seenAt(int32(i)), has)
+			}
+		}
+		if m != nil && m.seen != count {
+			t.Fatalf("message %d: %d bits set, %d nodes have seen it", id, m.seen, count)
+		}
+	}
+}
+
+// checkEntries checks that the entries of every peer list and mesh say
+// what the links say.
+func checkEntries(t *testing.T, n *Network) {
+	t.Helper()
+	for _, ep := range n.nodes {
+		ep.eachEntry(func(e *peerLink) {
+			l := ep.linkTo[e.ep]
+			switch {
+			case e.l != l:
+				t.Fatalf("%s: entry for %s holds a link other than its current one", ep.ID, e.ep.ID)
+			case int(e.side) != l.side(ep) || e.node != e.ep.idx:
+				t.Fatalf("%s: entry for %s: side %d, node %d; want %d, %d", ep.ID, e.ep.ID, e.side, e.node, l.side(ep), e.ep.idx)
+			case e.up != l.alive[e.side]:
+				t.Fatalf("%s: entry for %s: up %v, link alive %v", ep.ID, e.ep.ID, e.up, l.alive[e.side])
+			}
+		})
+	}
+}
+
+// The messages' bits follow the seen-caches as nodes see, forget (a short
+// SeenTTL), crash, freeze and restart.
+func TestSeenBitsFollowTheCaches(t *testing.T) {
+	g := newGossipNet(t, Config{Seed: 8, LatencyMin: 5 * time.Millisecond, LatencyMax: 20 * time.Millisecond,
+		Gossip: GossipConfig{SeenTTL: 3 * time.Second}}, 30, 6)
+	g.n.SetLoss(50_000)
+	for round := 0; round < 8; round++ {
+		for i := 0; i < 20; i++ {
+			g.eps[(i*7+round)%len(g.eps)].Publish(1, []byte{byte(i)})
+			g.n.RunUntil(g.n.Now() + int64(40*time.Millisecond))
+			if i%5 == 0 {
+				checkSeenMirror(t, g.n)
+				checkEntries(t, g.n)
+			}
+		}
+		switch round % 4 {
+		case 0:
+			g.eps[round].Crash()
+		case 1:
+			g.eps[round-1].Restart()
+			g.eps[round].Silence()
+		case 2:
+			g.eps[round-1].Restart()
+		}
+		g.n.RunUntil(g.n.Now() + int64(2*time.Second))
+		checkSeenMirror(t, g.n)
+		checkEntries(t, g.n)
+	}
+	g.n.RunUntil(g.n.Now() + int64(10*time.Second))
+	checkSeenMirror(t, g.n)
+	if len(g.n.seenMsgs) == int(g.n.msgSeq) {
+		t.Errorf("all %d messages still kept after every cache forgot the first ones", len(g.n.seenMsgs))
+	}
+}
+
+// The peer lists' and meshes' entries follow their links through
+// connections dialled, closed and dialled again before the other side
+// learnt of the close, and through crashes and restarts.
+func TestEntriesFollowTheLinks(t *testing.T) {
+	g := newGossipNet(t, Config{Seed: 4, LatencyMin: 2 * time.Millisecond, LatencyMax: 30 * time.Millisecond}, 20, 4)
+	rng := state.NewRNG(21)
+	for step := 0; step < 3000; step++ {
+		a, b := g.eps[rng.Intn(len(g.eps))], g.eps[rng.Intn(len(g.eps))]
+		switch rng.Intn(10) {
+		case 0, 1, 2:
+			if a != b {
+				a.Dial(b.ID, []state.Addr{b.Addr})
+			}
+		case 3, 4:
+			a.Close(b.ID)
+		case 5:
+			if !a.Down() {
+				a.Crash()
+			} else {
+				a.Restart()
+			}
+		case 6:
+			a.Publish(1, []byte{byte(step)})
+		case 7:
+			// Closed and dialled again at once: the new connection may
+			// reach b before the close does.
+			if a != b {
+				a.Close(b.ID)
+				a.Dial(b.ID, []state.Addr{b.Addr})
+			}
+		}
+		g.n.RunUntil(g.n.Now() + rng.Int63n(int64(5*time.Millisecond)))
+		checkEntries(t, g.n)
+		if step%100 == 0 {
+			checkSeenMirror(t, g.n)
+		}
 	}
 }

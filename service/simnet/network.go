@@ -49,6 +49,16 @@ type Network struct {
 
 	nodes  []*Endpoint
 	byAddr map[state.Addr]*Endpoint
+	// By node index: quiet is set for the nodes down or silent; slow is
+	// the extra delay of every message to or from the node, in ns; peerID
+	// is its ID. (Read on the path of every copy of a broadcast, they are
+	// kept here rather than in each node's endpoint.)
+	quiet  []bool
+	slow   []int64
+	peerID []state.PeerID
+	// ids holds the IDs of the nodes; sharedIDs is set once two share one.
+	ids       map[state.PeerID]bool
+	sharedIDs bool
 	// partition assigns each node a side; nodes on different sides cannot
 	// reach each other. Nil means no partition.
 	partition map[*Endpoint]int
@@ -57,6 +67,10 @@ type Network struct {
 	mute    map[*Endpoint]bool
 	msgSeq  uint64
 	linkSeq uint64
+	// links and topics are the slabs new ones are cut from (newLink,
+	// newTopic).
+	links  []link
+	topics []topic
 
 	gossip    GossipConfig
 	gstats    GossipStats
@@ -64,6 +78,14 @@ type Network struct {
 	trackNext bool
 	msgs      []*gossipMsg
 	msgBase   uint64
+	// seenMsgs are the broadcasts from seenBase on, while a node's
+	// seen-cache may hold them (gossipMsg.seenBy).
+	seenMsgs []*gossipMsg
+	seenBase uint64
+
+	// sink takes the values of reads made only to bring memory into the
+	// cache (Endpoint.warm); nothing reads it.
+	sink int64
 
 	// Events counts processed events.
 	Events uint64
@@ -78,7 +100,7 @@ func New(cfg Config) *Network {
 	}
 	cfg.Gossip.defaults()
 	return &Network{cfg: cfg, now: cfg.Start, rng: state.NewRNG(cfg.Seed), byAddr: map[state.Addr]*Endpoint{},
-		gossip: cfg.Gossip}
+		ids: map[state.PeerID]bool{}, gossip: cfg.Gossip}
 }
 
 // Now is the virtual time; the network is the clock of every store on it.
@@ -90,7 +112,7 @@ func (n *Network) At(t int64, fn func()) {
 		t = n.now
 	}
 	n.seq++
-	n.events.push(event{at: t, seq: n.seq, fn: fn})
+	n.events.push(event{at: t, fn: fn}, n.seq)
 }
 
 // After schedules fn after d.
@@ -107,10 +129,11 @@ func (n *Network) RunUntil(t int64) {
 		ev := n.events.pop()
 		n.now = ev.at
 		n.Events++
+		n.ahead()
 		if ev.fn != nil {
 			ev.fn()
 		} else {
-			ev.copy.arrive()
+			ev.copy.arrive(n)
 		}
 	}
 	if t > n.now {
@@ -174,9 +197,7 @@ func (n *Network) Partition(groups ...[]*Endpoint) {
 // again.
 func (n *Network) Heal() {
 	n.partition, n.mute = nil, nil
-	for _, ep := range n.nodes {
-		ep.slow = 0
-	}
+	clear(n.slow)
 }
 
 // SetLoss changes the loss rate.
@@ -187,3 +208,75 @@ func (n *Network) Endpoints() []*Endpoint { return n.nodes }
 
 // Dispatcher receives the input actions meant for one node.
 type Dispatcher func(action.Action)
+
+// Target is what takes a node's input actions: its store.
+type Target interface {
+	Dispatch(action.Action) (action.Meta, error)
+}
+
+// linkSlab is how many links newLink allocates at once.
+const linkSlab = 256
+
+// newLink returns a zero link. Links are cut from slabs so that they lie
+// together in memory: every copy of a broadcast reads its link, and links
+// scattered among the heap's short-lived objects missed the cache on
+// nearly every read.
+func (n *Network) newLink() *link {
+	if len(n.links) == 0 {
+		n.links = make([]link, linkSlab)
+	}
+	l := &n.links[0]
+	n.links = n.links[1:]
+	return l
+}
+
+// newTopic returns a zero topic, cut from a slab as links are.
+func (n *Network) newTopic() *topic {
+	if len(n.topics) == 0 {
+		n.topics = make([]topic, 64)
+	}
+	t := &n.topics[0]
+	n.topics = n.topics[1:]
+	return t
+}
+
+// ahead reads what the next events will read first, as Endpoint.warm does
+// for a relay, a stage further for each event ahead: the link of the third
+// copy from now; the receiving endpoint of the second, if it is new to the
+// node (its link was read an event ago); the end of that node's seen-queue
+// and the broadcast's topic for the next (its endpoint was read an event
+// ago). The processor fetches them while this event runs. It changes
+// nothing.
+func (n *Network) ahead() {
+	c := &n.events
+	h := c.head
+	var sum int64
+	if h+2 < len(c.cur) {
+		if e := &c.cur[h+2]; e.fn == nil {
+			sum += e.copy.l.last[0]
+		}
+	}
+	if h+1 < len(c.cur) {
+		if e := &c.cur[h+1]; e.fn == nil {
+			l := e.copy.l
+			if !e.copy.m.seenAt(l.node[e.copy.to]) {
+				sum += int64(l.ends[e.copy.to].g.seenBase)
+			}
+		}
+	}
+	if h < len(c.cur) {
+		if e := &c.cur[h]; e.fn == nil {
+			l := e.copy.l
+			if !e.copy.m.seenAt(l.node[e.copy.to]) {
+				g := &l.ends[e.copy.to].g
+				if k := len(g.seenQ); k > 0 {
+					sum += g.seenQ[k-1].at
+				}
+				if t := g.topics[e.copy.m.ch]; t != nil {
+					sum += int64(len(t.recent))
+				}
+			}
+		}
+	}
+	n.sink += sum
+}

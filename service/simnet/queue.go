@@ -9,15 +9,28 @@ import "slices"
 // scheduling appends to a bucket, and a bucket is sorted once, when the
 // clock reaches it. Events further ahead wait in a heap. The order is
 // exactly the heap's: by time, then by the order they were scheduled.
+//
+// Only the heap needs that order as a number (farEvent.seq): the events of
+// a bucket are appended to it in the order they are scheduled, those that
+// waited in the heap first (see advance), so a stable sort by time alone
+// puts them in order. Without it an event is 40 bytes, not 48: copies of
+// broadcasts, most of the events, are written to the ring and copied out of
+// it in sorted order, a large simulation's memory traffic.
 
 type event struct {
 	at   int64
-	seq  uint64
 	fn   func()
 	copy copyOf // when fn is nil
 }
 
-func (e *event) before(o *event) bool {
+// farEvent is an event beyond the ring, with its place in the order of
+// scheduling.
+type farEvent struct {
+	event
+	seq uint64
+}
+
+func (e *farEvent) before(o *farEvent) bool {
 	return e.at < o.at || e.at == o.at && e.seq < o.seq
 }
 
@@ -25,11 +38,11 @@ func (e *event) before(o *event) bool {
 // time run in the order they were scheduled. It is written out rather than
 // built on container/heap, whose interface boxed every event on the heap
 // (an allocation per event, millions a simulated minute).
-type eventQueue []event
+type eventQueue []farEvent
 
 func (q eventQueue) Len() int { return len(q) }
 
-func (q *eventQueue) push(e event) {
+func (q *eventQueue) push(e farEvent) {
 	*q = append(*q, e)
 	h := *q
 	i := len(h) - 1
@@ -43,12 +56,12 @@ func (q *eventQueue) push(e event) {
 	}
 }
 
-func (q *eventQueue) pop() event {
+func (q *eventQueue) pop() farEvent {
 	h := *q
 	top := h[0]
 	last := len(h) - 1
 	h[0] = h[last]
-	h[last] = event{}
+	h[last] = farEvent{}
 	h = h[:last]
 	*q = h
 	i := 0
@@ -99,10 +112,10 @@ func (c *calendar) Len() int { return len(c.cur) - c.head + c.inRing + c.far.Len
 
 func bucketOf(at int64) int64 { return at >> bucketShift }
 
-// push schedules e. Events of the current bucket or an earlier one (the
-// clock may stand before the current bucket once peek has moved to it)
-// are put in place among the sorted ones.
-func (c *calendar) push(e event) {
+// push schedules e, the seq-th event scheduled. Events of the current
+// bucket or an earlier one (the clock may stand before the current bucket
+// once peek has moved to it) are put in place among the sorted ones.
+func (c *calendar) push(e event, seq uint64) {
 	b := bucketOf(e.at)
 	switch {
 	case b <= c.curBucket:
@@ -124,7 +137,7 @@ func (c *calendar) push(e event) {
 		c.ring[b%numBuckets] = append(c.ring[b%numBuckets], e)
 		c.inRing++
 	default:
-		c.far.push(e)
+		c.far.push(farEvent{event: e, seq: seq})
 	}
 }
 
@@ -162,57 +175,56 @@ func (c *calendar) advance() bool {
 			c.curBucket++
 		}
 		slot := &c.ring[c.curBucket%numBuckets]
-		c.cur = append(c.cur, *slot...)
-		c.inRing -= len(*slot)
+		src := *slot
+		c.inRing -= len(src)
+		if c.far.Len() > 0 && bucketOf(c.far[0].at) == c.curBucket {
+			// Events of this bucket still in the heap (the ring was empty
+			// and the calendar jumped here) were scheduled before any of
+			// its slot's: they go first, in the heap's order.
+			c.scratch = c.scratch[:0]
+			for c.far.Len() > 0 && bucketOf(c.far[0].at) == c.curBucket {
+				c.scratch = append(c.scratch, c.far.pop().event)
+			}
+			src = append(c.scratch, src...)
+			c.scratch = src
+		}
+		if len(src) > 0 {
+			c.sortInto(src)
+		}
 		clear(*slot)
 		*slot = (*slot)[:0]
-		fromFar := false
-		for c.far.Len() > 0 && bucketOf(c.far[0].at) == c.curBucket {
-			c.cur = append(c.cur, c.far.pop())
-			fromFar = true
-		}
+		clear(c.scratch)
+		c.scratch = c.scratch[:0]
 		// Events now within the horizon move from the heap to the ring.
 		for c.far.Len() > 0 && bucketOf(c.far[0].at) < c.curBucket+numBuckets {
 			e := c.far.pop()
 			i := bucketOf(e.at) % numBuckets
-			c.ring[i] = append(c.ring[i], e)
+			c.ring[i] = append(c.ring[i], e.event)
 			c.inRing++
 		}
 		if len(c.cur) > 0 {
-			if fromFar {
-				slices.SortFunc(c.cur, func(a, b event) int {
-					if a.before(&b) {
-						return -1
-					}
-					return 1
-				})
-			} else {
-				c.sortRing()
-			}
 			return true
 		}
 	}
 }
 
-// sortRing sorts the current bucket when all its events came from the
-// ring: they were appended in the order they were scheduled, so the order
-// of their times, ties kept in place, is the (time, sequence) order. (A
-// heap event joins a bucket's slot when the slot comes within the ring's
-// reach, before any event can be scheduled into it directly; so it is
-// appended before them, as it was scheduled before them.) Each
-// event's key packs its offset in the bucket (20 bits) above its index,
-// and sorting plain integers is several times faster than sorting events
-// through a comparison function.
-func (c *calendar) sortRing() {
+// sortInto puts the current bucket's events, src, in cur in order: src
+// holds them in the order they were scheduled (a heap event joins a
+// bucket's slot when the slot comes within the ring's reach, before any
+// event can be scheduled into it directly; so it is appended before them,
+// as it was scheduled before them), so the order of their times, ties kept
+// in place, is the (time, sequence) order. Each event's key packs its
+// offset in the bucket (20 bits) above its index, and sorting plain
+// integers is several times faster than sorting events through a
+// comparison function; the events are then copied once, in order.
+func (c *calendar) sortInto(src []event) {
 	base := c.curBucket << bucketShift
 	c.keys = c.keys[:0]
-	for i := range c.cur {
-		c.keys = append(c.keys, uint64(c.cur[i].at-base)<<44|uint64(i))
+	for i := range src {
+		c.keys = append(c.keys, uint64(src[i].at-base)<<44|uint64(i))
 	}
 	slices.Sort(c.keys)
-	c.scratch = append(c.scratch[:0], c.cur...)
-	for i, k := range c.keys {
-		c.cur[i] = c.scratch[k&(1<<44-1)]
+	for _, k := range c.keys {
+		c.cur = append(c.cur, src[k&(1<<44-1)])
 	}
-	clear(c.scratch)
 }
