@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"os"
 	"testing"
 
 	"github.com/p2pcore/p2pcore/action"
@@ -220,5 +221,83 @@ func longestGroup(t *testing.T, data []byte) int {
 		}
 		n++
 		longest = max(longest, n)
+	}
+}
+
+// TestPositionsWhileReadingAhead: the positions a replay reading ahead
+// gives (NextInput) reopen the log at that input, with the same count of
+// good records before it as a plain replay gives — the reader's own
+// counters are ahead of the replay then, and a reopened reader must not
+// take bytes its first read left buffered.
+func TestPositionsWhileReadingAhead(t *testing.T) {
+	data := feedLog(t)
+	path := t.TempDir() + "/feed.log"
+	if err := os.WriteFile(path, data, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	positions := func(ahead bool) []Position {
+		rd, err := Open(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer rd.Close()
+		r, err := NewReplayer(rd, Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if ahead {
+			r.feed = startFeed(r.rd, 3)
+			defer r.Close()
+		}
+		var out []Position
+		for step := 0; ; step++ {
+			if p, ok := r.NextInput(); ok && step%37 == 0 {
+				out = append(out, p)
+			}
+			more, err := r.Step()
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !more {
+				return out
+			}
+		}
+	}
+	// Every input record as a plain reader reads it, by offset.
+	inputs := map[int64]string{}
+	rd, err := NewReader(bytes.NewReader(data), int64(len(data)), "feed.log")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for {
+		rec, err := rd.Next()
+		if err != nil {
+			break
+		}
+		if rec.Type == RecordInput {
+			inputs[rec.Offset] = fmt.Sprintf("#%d %s", rec.Meta.ID, action.Format(rec.Action))
+		}
+	}
+	plain, ahead := positions(false), positions(true)
+	if len(plain) < 10 || len(plain) != len(ahead) {
+		t.Fatalf("%d positions reading ahead, %d without", len(ahead), len(plain))
+	}
+	for i, p := range ahead {
+		if p != plain[i] {
+			t.Fatalf("position %d: %+v reading ahead, %+v without", i, p, plain[i])
+		}
+		rd, err := OpenAt(path, p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var rec Record
+		err = rd.NextInto(&rec)
+		rd.Close()
+		if err != nil || rec.Type != RecordInput {
+			t.Fatalf("reopened at %+v: %v, a record of type %d", p, err, rec.Type)
+		}
+		if got := fmt.Sprintf("#%d %s", rec.Meta.ID, action.Format(rec.Action)); got != inputs[p.Offset] {
+			t.Fatalf("reopened at %+v: read %s, the input there is %s", p, got, inputs[p.Offset])
+		}
 	}
 }

@@ -56,6 +56,10 @@ type Record struct {
 	// Commands are the digests of a commands record, whose action is the
 	// one recorded just before it (Meta.ID, Kind).
 	Commands []service.Digest
+
+	// before is the number of good records before this one, header
+	// included (for a Position).
+	before uint64
 }
 
 var headerDecMode = func() cbor.DecMode {
@@ -343,6 +347,7 @@ func (r *Reader) NextInto(rec *Record) error {
 		r.err = err
 		return err
 	}
+	rec.before = r.good
 	r.good++
 	return nil
 }

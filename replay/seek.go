@@ -37,7 +37,7 @@ func (r *Replayer) NextInput() (p Position, ok bool) {
 	if r.current != 0 {
 		lastT = r.clock.t
 	}
-	return Position{Offset: r.next.Offset, LastID: r.st.LastID(), LastTime: lastT, Good: r.rd.good}, true
+	return Position{Offset: r.next.Offset, LastID: r.st.LastID(), LastTime: lastT, Good: r.next.before}, true
 }
 
 // OpenAt opens the log at path, checks its header, and positions the
@@ -68,6 +68,7 @@ func OpenAt(path string, p Position) (*Reader, error) {
 	}
 	r.file = f
 	r.br.Reset(f)
+	r.win, r.winUsed = nil, 0 // what reading the header left buffered is gone
 	r.off = p.Offset
 	r.prevID, r.prevT, r.prevKind = p.LastID, p.LastTime, action.Kind(0)
 	r.good = p.Good
