@@ -37,12 +37,15 @@ type recordBatch struct {
 }
 
 // Sizes of the feed: records per batch, and batches decoded ahead of the
-// replay. A batch of 256 records is a few hundred microseconds of work, so
+// replay. A batch of 256 records is tens of microseconds of work, so
 // handing one over costs little; four ahead keep the reader busy through
-// the replay's slower stretches (checkpoints) without holding much memory.
+// the replay's slower stretches (checkpoints). A batch also ends once it
+// holds feedBytes of log, so that a log of large payloads (recorded in
+// full) is not read ahead by the gigabyte.
 const (
 	feedBatch = 256
 	feedAhead = 4
+	feedBytes = 4 << 20
 )
 
 func startFeed(rd *Reader, size int) *feed {
@@ -71,7 +74,8 @@ func (f *feed) read(rd *Reader) {
 			b = &recordBatch{recs: make([]Record, f.size)}
 		}
 		b.n, b.err = 0, nil
-		for b.n < len(b.recs) {
+		start := rd.Offset()
+		for b.n < len(b.recs) && rd.Offset()-start < feedBytes {
 			if err := rd.NextInto(&b.recs[b.n]); err != nil {
 				b.err = err
 				break

@@ -2,8 +2,10 @@ package replay
 
 import (
 	"bytes"
+
 	"errors"
 	"fmt"
+	"github.com/p2pcore/p2pcore/channel"
 	"os"
 	"testing"
 
@@ -22,6 +24,10 @@ func (c *feedClock) Now() int64 { return c.t }
 // over a hundred records (a derived action and commands per peer), longer
 // than any small batch.
 func feedLog(t *testing.T) []byte { return feedLogWith(t, nil, nil) }
+
+// big is how many 1 MiB sync messages feedLogWith adds before the
+// shutdown (with payloads recorded in full when the writer hook asks).
+var big = 0
 
 // feedLogWith is feedLog with a hook on the header and on the writer.
 func feedLogWith(t *testing.T, header func(*Header), writer func(*Writer)) []byte {
@@ -55,6 +61,11 @@ func feedLogWith(t *testing.T, header func(*Header), writer func(*Writer)) []byt
 		clock.t += 1e6
 		s.Dispatch(action.Tick{})
 		s.Dispatch(action.MessageReceived{Peer: ids[i%len(ids)], Channel: state.ChannelControl, Data: message.Marshal(message.PingRequest{Nonce: uint64(i + 1)})})
+	}
+	for i := range big {
+		clock.t += 1e9
+		data := bytes.Repeat([]byte{byte(i)}, 1<<20)
+		s.Dispatch(action.MessageReceived{Peer: ids[i%len(ids)], Channel: channel.Sync, Data: data})
 	}
 	clock.t += 1e6
 	s.Dispatch(action.Shutdown{})
@@ -299,5 +310,51 @@ func TestPositionsWhileReadingAhead(t *testing.T) {
 		if got := fmt.Sprintf("#%d %s", rec.Meta.ID, action.Format(rec.Action)); got != inputs[p.Offset] {
 			t.Fatalf("reopened at %+v: read %s, the input there is %s", p, got, inputs[p.Offset])
 		}
+	}
+}
+
+// TestFeedBoundsBytes: a log of large payloads recorded in full is cut
+// into batches by size as well as by count, and replays as a plain one.
+func TestFeedBoundsBytes(t *testing.T) {
+	big = 12
+	defer func() { big = 0 }()
+	data := feedLogWith(t, nil, func(w *Writer) { w.KeepPayloads() })
+	if len(data) < 12<<20 {
+		t.Fatalf("a log of %d bytes; the payloads were not recorded in full", len(data))
+	}
+	want, wantSum := replayWith(t, data, 0)
+	got, sum := replayWith(t, data, feedBatch)
+	if sum != wantSum || len(got) != len(want) {
+		t.Fatalf("reading ahead: %+v (%d actions), plain: %+v (%d)", sum, len(got), wantSum, len(want))
+	}
+	rd, err := NewReader(bytes.NewReader(data), int64(len(data)), "feed.log")
+	if err != nil {
+		t.Fatal(err)
+	}
+	start := rd.Offset() // before the feed owns the reader
+	f := startFeed(rd, feedBatch)
+	defer f.close()
+	short := 0
+	for {
+		b := f.receive()
+		if b == nil {
+			t.Fatal("the feed stopped without an end")
+		}
+		if b.err != nil {
+			break
+		}
+		if b.n < feedBatch {
+			// Cut by size: it reached feedBytes with its last record,
+			// and not before.
+			short++
+			if b.offset-start < feedBytes || b.recs[b.n-1].Offset-start >= feedBytes {
+				t.Fatalf("a batch of %d records from %d to %d, its last at %d, was cut short", b.n, start, b.offset, b.recs[b.n-1].Offset)
+			}
+		}
+		start = b.offset
+		f.free <- b
+	}
+	if short < 2 {
+		t.Fatalf("%d batches cut by size, want several", short)
 	}
 }
