@@ -8,7 +8,7 @@ COUNT     ?= 6
 FUZZ_TARGETS := \
 	./store:FuzzActions ./fuzzsteps:FuzzNoReadyWithoutHandshake \
 	./state:FuzzCanonicalMatchesReference \
-	./replay:FuzzLogReader \
+	./replay:FuzzLogReader ./replay:FuzzQuickDigests \
 	./codec:FuzzDecodeRoundTrip ./codec:FuzzSkip \
 	./message:FuzzDecode ./message:FuzzHello ./message:FuzzHelloAck \
 	./message:FuzzPingRequest ./message:FuzzPingResponse \

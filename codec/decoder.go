@@ -1,6 +1,7 @@
 package codec
 
 import (
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"math"
@@ -394,14 +395,21 @@ type recentString struct {
 	valid bool
 }
 
-// recentSlot picks a cache slot from a string's length and last bytes,
-// where peer IDs and addresses differ (their beginnings are shared).
+// recentSlot picks a cache slot from a string's length and last eight
+// bytes, where peer IDs and addresses differ (their beginnings are
+// shared): multiplied, so that IDs differing in one digit spread over the
+// whole cache rather than a few slots.
 func recentSlot(b []byte) uint8 {
-	h := uint8(len(b))
-	if n := len(b); n >= 2 {
-		h ^= b[n-1] ^ b[n-2]<<3
+	n := len(b)
+	var w uint64
+	if n >= 8 {
+		w = binary.LittleEndian.Uint64(b[n-8:])
+	} else {
+		for i, c := range b {
+			w |= uint64(c) << (8 * i)
+		}
 	}
-	return h
+	return uint8(((w ^ uint64(n)) * 0x9e3779b97f4a7c15) >> 56)
 }
 
 // Skip reads and discards one complete item of any supported type, nested

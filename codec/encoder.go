@@ -66,6 +66,12 @@ func (e *Encoder) check(what string, n, limit int) {
 // NewEncoder returns an encoder that appends to buf[:0].
 func NewEncoder(buf []byte) *Encoder { return &Encoder{buf: buf[:0]} }
 
+// AppendTo makes the encoder append to buf, keeping what buf holds, and
+// clears Over's error; Encoded then returns buf with what was appended. A
+// caller that frames what it encodes writes it in place this way, not
+// through a copy.
+func (e *Encoder) AppendTo(buf []byte) { e.buf, e.over = buf, nil }
+
 // Reset empties the encoder but keeps its buffer.
 func (e *Encoder) Reset() { e.buf, e.over = e.buf[:0], nil }
 

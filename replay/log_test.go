@@ -21,6 +21,7 @@ import (
 	"github.com/p2pcore/p2pcore/action"
 	"github.com/p2pcore/p2pcore/codec"
 	"github.com/p2pcore/p2pcore/replay"
+	"github.com/p2pcore/p2pcore/service"
 	"github.com/p2pcore/p2pcore/sim"
 	"github.com/p2pcore/p2pcore/state"
 )
@@ -1186,4 +1187,59 @@ func sectionsOf(sums [][8]byte) []state.SectionHash {
 		sections[i].Sum = s
 	}
 	return sections
+}
+
+// TestRecordLengthsAroundVarintSteps writes inputs and commands records
+// whose lengths take one, two and three bytes, on each side of every step
+// (records are framed in place, their payload moved when its length
+// takes more or fewer bytes than guessed), and reads each back.
+func TestRecordLengthsAroundVarintSteps(t *testing.T) {
+	st := state.New(state.DefaultConfig("t"), state.Self{ID: "self"}, 1, 0)
+	var buf bytes.Buffer
+	h := replay.NewHeader(st, 1, 0)
+	w, err := replay.NewWriter(&buf, h)
+	if err != nil {
+		t.Fatal(err)
+	}
+	w.KeepPayloads()
+	var sizes []int
+	for _, step := range []int{0, 1 << 7, 1 << 14} {
+		for d := -70; d <= 70; d += 7 {
+			if step+d >= 0 {
+				sizes = append(sizes, step+d)
+			}
+		}
+	}
+	id := uint64(0)
+	for _, n := range sizes {
+		id++
+		w.Input(action.Meta{ID: id, Time: int64(id)}, action.MessageReceived{Peer: "p", Channel: 2, Data: bytes.Repeat([]byte{byte(n)}, n)})
+		ds := make([]service.Digest, 1+n/16%30)
+		for i := range ds {
+			ds[i] = service.Digest{Kind: service.CmdSend, Channel: 1, Size: uint64(n + i), Sum: [8]byte{byte(i)}}
+		}
+		w.CommandDigests(ds)
+	}
+	if err := w.End(id, st.Hash(), nil); err != nil {
+		t.Fatal(err)
+	}
+	rd, err := replay.NewReader(bytes.NewReader(buf.Bytes()), int64(buf.Len()), "log")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, n := range sizes {
+		rec, err := rd.Next()
+		if err != nil {
+			t.Fatalf("input of %d bytes: %v", n, err)
+		}
+		if m, ok := rec.Action.(action.MessageReceived); !ok || len(m.Data) != n || (n > 0 && m.Data[n-1] != byte(n)) {
+			t.Fatalf("input of %d bytes read back as %v", n, rec.Action)
+		}
+		if rec, err = rd.Next(); err != nil || len(rec.Commands) != 1+n/16%30 || rec.Commands[0].Size != uint64(n) {
+			t.Fatalf("commands after the input of %d bytes: %v %v", n, rec, err)
+		}
+	}
+	if rec, err := rd.Next(); err != nil || rec.Type != replay.RecordEnd {
+		t.Fatalf("end: %v %v", rec, err)
+	}
 }

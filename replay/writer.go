@@ -39,8 +39,11 @@ type Writer struct {
 	inflight chan error // the write running in the background, if any
 	file     *os.File
 	enc      codec.Encoder
-	digest   service.Digester
-	digests  []service.Digest
+	// inPlace encodes records straight into out (open, close); enc is
+	// a scratch buffer for the rest, and the two must not share memory.
+	inPlace codec.Encoder
+	digest  service.Digester
+	digests []service.Digest
 	// payloadLimit is the largest payload recorded in full; -1: all.
 	payloadLimit int
 	prevID       uint64
@@ -78,6 +81,7 @@ func NewWriter(out io.Writer, h Header) (*Writer, error) {
 	w.digest.Limit = h.Config.RecordPayloadLimit
 	w.digest.Legacy = h.Format < 3 // a copy of an older log keeps its digests
 	w.enc.SetLimits(action.Limits())
+	w.inPlace.SetLimits(action.Limits())
 	payload, err := headerEncMode.Marshal(h)
 	if err != nil {
 		return nil, fmt.Errorf("action log header: %w", err)
@@ -106,6 +110,40 @@ func (w *Writer) record(typ byte, payload []byte) {
 	w.out = binary.AppendUvarint(w.out, uint64(len(payload)+1))
 	w.out = append(w.out, typ)
 	w.out = append(w.out, payload...)
+	w.records++
+	w.bytes += uint64(len(w.out) - start)
+	if len(w.out) >= writeBuffer {
+		w.writeBehind()
+	}
+}
+
+// open starts a record of type typ framed in place: the caller appends
+// its payload to w.out and calls close with the same guess, the number of
+// bytes the payload's length is expected to take. The payload is encoded
+// straight into the buffer, not into a scratch one and then copied.
+func (w *Writer) open(typ byte, guess int) int {
+	start := len(w.out)
+	w.out = append(w.out, 0, 0, 0, 0, 0, 0, 0, 0)[:start+4+guess]
+	w.out = append(w.out, typ)
+	return start
+}
+
+// close finishes a record opened at start: it writes the payload's
+// length, moving the payload if the length takes more or fewer bytes than
+// guessed, and counts the record.
+func (w *Writer) close(start, guess int) {
+	body := start + 4 + guess // the type byte, then the payload
+	var n [binary.MaxVarintLen64]byte
+	k := binary.PutUvarint(n[:], uint64(len(w.out)-body))
+	if k != guess {
+		end := len(w.out)
+		if k > guess {
+			w.out = append(w.out, n[:k-guess]...)
+		}
+		copy(w.out[start+4+k:], w.out[body:end])
+		w.out = w.out[:end+k-guess]
+	}
+	copy(w.out[start+4:], n[:k])
 	w.records++
 	w.bytes += uint64(len(w.out) - start)
 	if len(w.out) >= writeBuffer {
@@ -174,20 +212,29 @@ func (w *Writer) Input(m action.Meta, a action.Action) {
 		}
 		w.held = nil
 	}
-	w.enc.Reset()
-	w.enc.Uint(uint64(a.Kind()))
-	w.enc.Uint(m.ID - w.prevID)
-	w.enc.Uint(uint64(m.Time - w.prevT))
-	a.EncodeCBOR(&w.enc)
-	if err := w.enc.Over(); err != nil && w.err == nil {
+	if w.err != nil || w.ended {
+		return
+	}
+	// An input's payload is usually 128 bytes to 16 KiB long: a length
+	// of two bytes.
+	start := w.open(RecordInput, 2)
+	e := &w.inPlace
+	e.AppendTo(w.out)
+	e.Uint(uint64(a.Kind()))
+	e.Uint(m.ID - w.prevID)
+	e.Uint(uint64(m.Time - w.prevT))
+	a.EncodeCBOR(e)
+	w.out = e.Encoded()
+	if err := e.Over(); err != nil {
 		// The reader would refuse this record and everything after it.
 		// Stop here, loudly, with what was recorded so far on disk.
+		w.out = w.out[:start]
 		w.Flush()
 		w.err = fmt.Errorf("action log: input #%d (%s) cannot be recorded: %w", m.ID, a.Kind(), err)
 		return
 	}
 	w.prevID, w.prevT = m.ID, m.Time
-	w.record(RecordInput, w.enc.Encoded())
+	w.close(start, 2)
 }
 
 // payloadSum is the SHA-256 of a payload recorded by digest, kept for the
@@ -225,16 +272,23 @@ func (w *Writer) Commands(_ action.Meta, _ action.Action, cmds []service.Command
 // CommandDigests writes a commands record of digests computed elsewhere
 // (a tool that copies or rewrites a log).
 func (w *Writer) CommandDigests(ds []service.Digest) {
-	w.enc.Reset()
-	w.enc.Array(len(ds))
-	for _, d := range ds {
-		w.enc.Array(4)
-		w.enc.Uint(uint64(d.Kind))
-		w.enc.Uint(uint64(d.Channel))
-		w.enc.Uint(d.Size)
-		w.enc.Bytes(d.Sum[:])
+	if w.err != nil || w.ended {
+		return
 	}
-	w.record(RecordCommands, w.enc.Encoded())
+	// A digest takes 12 to 20 bytes: a few fit a length of one byte.
+	start := w.open(RecordCommands, 1)
+	e := &w.inPlace
+	e.AppendTo(w.out)
+	e.Array(len(ds))
+	for _, d := range ds {
+		e.Array(4)
+		e.Uint(uint64(d.Kind))
+		e.Uint(uint64(d.Channel))
+		e.Uint(d.Size)
+		e.Bytes(d.Sum[:])
+	}
+	w.out = e.Encoded()
+	w.close(start, 1)
 }
 
 // Checkpoint records the state hash after action lastID.
