@@ -1243,3 +1243,70 @@ func TestRecordLengthsAroundVarintSteps(t *testing.T) {
 		t.Fatalf("end: %v %v", rec, err)
 	}
 }
+
+// TestCommandSumsComputedBehind writes commands records whose sums the
+// writer leaves to its background goroutine — records of 1 to 40
+// commands, over many write buffers, with the payloads overwritten as
+// soon as each record is written — and checks every digest read back is
+// the one Digester computes at once on the original commands.
+func TestCommandSumsComputedBehind(t *testing.T) {
+	st := state.New(state.DefaultConfig("t"), state.Self{ID: "self"}, 1, 0)
+	var buf bytes.Buffer
+	w, err := replay.NewWriter(&buf, replay.NewHeader(st, 1, 0))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var g service.Digester
+	g.Limit = st.Config.RecordPayloadLimit
+	var want [][]service.Digest
+	data := make([]byte, 3000)
+	id := uint64(0)
+	for i := 0; i < 2000; i++ {
+		id++
+		w.Input(action.Meta{ID: id, Time: int64(id)}, action.Tick{})
+		cmds := make([]service.Command, 1+i%40)
+		ds := make([]service.Digest, len(cmds))
+		for j := range cmds {
+			for k := range data {
+				data[k] = byte(i + j + k)
+			}
+			payload := data[:(i*7+j*13)%len(data)]
+			cmds[j] = service.Deliver{Peer: state.PeerID(fmt.Sprint("peer", j)), Channel: 2, Data: payload}
+			ds[j] = g.Digest(cmds[j])
+			payload = append([]byte(nil), payload...)
+			cmds[j] = service.Deliver{Peer: state.PeerID(fmt.Sprint("peer", j)), Channel: 2, Data: payload}
+		}
+		w.Commands(action.Meta{ID: id}, action.Tick{}, cmds)
+		for _, c := range cmds { // the application reuses its buffers
+			clear(c.(service.Deliver).Data)
+		}
+		want = append(want, ds)
+	}
+	if err := w.End(id, st.Hash(), nil); err != nil {
+		t.Fatal(err)
+	}
+	if buf.Len() < 4*128<<10 {
+		t.Fatalf("log of %d bytes: too short to span several write buffers", buf.Len())
+	}
+	rd, err := replay.NewReader(bytes.NewReader(buf.Bytes()), int64(buf.Len()), "log")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, ds := range want {
+		if _, err := rd.Next(); err != nil {
+			t.Fatalf("input %d: %v", i, err)
+		}
+		rec, err := rd.Next()
+		if err != nil {
+			t.Fatalf("commands %d: %v", i, err)
+		}
+		if len(rec.Commands) != len(ds) {
+			t.Fatalf("commands %d: %d digests, want %d", i, len(rec.Commands), len(ds))
+		}
+		for j := range ds {
+			if rec.Commands[j] != ds[j] {
+				t.Fatalf("commands %d, digest %d: %v, want %v", i, j, rec.Commands[j], ds[j])
+			}
+		}
+	}
+}

@@ -44,6 +44,10 @@ type Writer struct {
 	inPlace codec.Encoder
 	digest  service.Digester
 	digests []service.Digest
+	// sums are the command digests framed into out whose sums are still
+	// to compute; spareSums go with spare. The background computes them
+	// before it seals the buffer, so the node does not hash payloads.
+	sums, spareSums pendingSums
 	// payloadLimit is the largest payload recorded in full; -1: all.
 	payloadLimit int
 	prevID       uint64
@@ -128,10 +132,11 @@ func (w *Writer) open(typ byte, guess int) int {
 	return start
 }
 
-// close finishes a record opened at start: it writes the payload's
-// length, moving the payload if the length takes more or fewer bytes than
-// guessed, and counts the record.
-func (w *Writer) close(start, guess int) {
+// close finishes framing a record opened at start: it writes the
+// payload's length, moving the payload if the length takes more or fewer
+// bytes than guessed. It returns how far the type byte now is from start
+// (4 + the length's size), and commit counts the record.
+func (w *Writer) close(start, guess int) int {
 	body := start + 4 + guess // the type byte, then the payload
 	var n [binary.MaxVarintLen64]byte
 	k := binary.PutUvarint(n[:], uint64(len(w.out)-body))
@@ -144,9 +149,15 @@ func (w *Writer) close(start, guess int) {
 		w.out = w.out[:end+k-guess]
 	}
 	copy(w.out[start+4:], n[:k])
+	return 4 + k
+}
+
+// commit counts the record framed from start, and hands the buffer to the
+// background once it is full (or the copies for its pending sums are).
+func (w *Writer) commit(start int) {
 	w.records++
 	w.bytes += uint64(len(w.out) - start)
-	if len(w.out) >= writeBuffer {
+	if len(w.out) >= writeBuffer || len(w.sums.arena) >= writeBuffer {
 		w.writeBehind()
 	}
 }
@@ -167,14 +178,18 @@ func (w *Writer) writeBehind() {
 	if w.wait() != nil {
 		return
 	}
-	full := w.out
+	full, sums := w.out, w.sums
 	w.out = w.spare[:0]
 	if w.out == nil {
 		w.out = make([]byte, 0, writeBuffer)
 	}
 	w.spare = full
+	// The spare's jobs were computed by the write waited for above.
+	w.sums = pendingSums{jobs: w.spareSums.jobs[:0], arena: w.spareSums.arena[:0]}
+	w.spareSums = sums
 	w.inflight = make(chan error, 1)
 	go func(done chan<- error) {
+		sums.fill(full)
 		seal(full)
 		_, err := w.w.Write(full)
 		done <- err
@@ -235,6 +250,7 @@ func (w *Writer) Input(m action.Meta, a action.Action) {
 	}
 	w.prevID, w.prevT = m.ID, m.Time
 	w.close(start, 2)
+	w.commit(start)
 }
 
 // payloadSum is the SHA-256 of a payload recorded by digest, kept for the
@@ -260,13 +276,80 @@ func (w *Writer) Derived(m action.Meta, a action.Action, dropped bool) {
 
 // Commands records a digest of each command an action produced, right
 // after the action's own record.
+//
+// The sums are left to the goroutine that writes the buffer: the record is
+// framed here with room for each sum, and what each sum covers is copied
+// aside (a payload may be the application's, free to change once the
+// action is applied). A copy of a format-2 log digests here, the old way.
 func (w *Writer) Commands(_ action.Meta, _ action.Action, cmds []service.Command) {
-	ds := w.digests[:0]
-	for _, c := range cmds {
-		ds = append(ds, w.digest.Digest(c))
+	if w.digest.Legacy {
+		ds := w.digests[:0]
+		for _, c := range cmds {
+			ds = append(ds, w.digest.Digest(c))
+		}
+		w.digests = ds
+		w.CommandDigests(ds)
+		return
 	}
-	w.digests = ds
-	w.CommandDigests(ds)
+	if w.err != nil || w.ended {
+		return
+	}
+	start := w.open(RecordCommands, 1)
+	e := &w.inPlace
+	e.AppendTo(w.out)
+	e.Array(len(cmds))
+	first := len(w.sums.jobs)
+	for _, c := range cmds {
+		d, head, payload := w.digest.Split(c)
+		e.Array(4)
+		e.Uint(uint64(d.Kind))
+		e.Uint(uint64(d.Channel))
+		e.Uint(d.Size)
+		e.Bytes(d.Sum[:]) // zeros, for now
+		w.sums.add(e.Len()-len(d.Sum), head, payload)
+	}
+	w.out = e.Encoded()
+	// The payload started after the checksum, a one-byte length and the
+	// type byte; close may have moved it.
+	if moved := w.close(start, 1); moved != 4+1 {
+		for i := first; i < len(w.sums.jobs); i++ {
+			w.sums.jobs[i].at += moved - (4 + 1)
+		}
+	}
+	w.commit(start)
+}
+
+// pendingSums are command digests framed into a buffer whose sums are
+// still to compute, and a copy of what each sum covers.
+type pendingSums struct {
+	jobs  []sumJob
+	arena []byte // each job's head, then its payload, job after job
+}
+
+// sumJob is one pending sum: where in the buffer it goes, and the lengths
+// of the head and payload it covers.
+type sumJob struct {
+	at            int
+	head, payload int
+}
+
+func (p *pendingSums) add(at int, head, payload []byte) {
+	p.jobs = append(p.jobs, sumJob{at: at, head: len(head), payload: len(payload)})
+	p.arena = append(p.arena, head...)
+	p.arena = append(p.arena, payload...)
+}
+
+// fill computes every pending sum into buf and empties p.
+func (p *pendingSums) fill(buf []byte) {
+	var g service.Digester // Sum reads only Legacy, which is false here
+	off := 0
+	for _, j := range p.jobs {
+		var d service.Digest
+		g.Sum(&d, p.arena[off:off+j.head], p.arena[off+j.head:off+j.head+j.payload])
+		off += j.head + j.payload
+		copy(buf[j.at:], d.Sum[:])
+	}
+	p.jobs, p.arena = p.jobs[:0], p.arena[:0]
 }
 
 // CommandDigests writes a commands record of digests computed elsewhere
@@ -289,6 +372,7 @@ func (w *Writer) CommandDigests(ds []service.Digest) {
 	}
 	w.out = e.Encoded()
 	w.close(start, 1)
+	w.commit(start)
 }
 
 // Checkpoint records the state hash after action lastID.
@@ -310,6 +394,7 @@ func (w *Writer) Flush() error {
 		return w.err
 	}
 	if len(w.out) > 0 {
+		w.sums.fill(w.out)
 		seal(w.out)
 		_, err := w.w.Write(w.out)
 		w.out = w.out[:0]

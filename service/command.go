@@ -305,9 +305,8 @@ type Digester struct {
 	// Legacy computes the digests of format-2 logs: a CRC-32C and a
 	// 32-bit word-at-a-time hash (mix32) side by side. Its one multiply
 	// chain made it a fifth of a replay's time; sum64 runs four.
-	Legacy     bool
-	buf        []byte
-	castagnoli *crc32.Table
+	Legacy bool
+	buf    []byte
 	// known is a payload whose sum the caller already has (Remember):
 	// the log records a large payload by digest and then digests the
 	// command that delivers it, and should hash it once.
@@ -353,13 +352,23 @@ func (g *Digester) payload(data []byte, size uint64, sum [32]byte) (uint64, []by
 
 // Digest computes c's digest.
 func (g *Digester) Digest(c Command) Digest {
+	d, head, payload := g.Split(c)
+	g.Sum(&d, head, payload)
+	return d
+}
+
+// Split is the first half of Digest: c's digest with its Sum still to
+// compute, and the two byte strings the sum covers, its fields and its
+// payload. head is valid until the next Split; payload is c's own bytes,
+// or the SHA-256 of a payload above Limit. A caller may copy both and
+// leave the hashing (Sum) to another goroutine.
+func (g *Digester) Split(c Command) (d Digest, head, payload []byte) {
 	b := append(g.buf[:0], byte(c.CommandKind()))
 	str := func(s string) {
 		b = binary.AppendUvarint(b, uint64(len(s)))
 		b = append(b, s...)
 	}
-	d := Digest{Kind: c.CommandKind()}
-	var payload []byte
+	d = Digest{Kind: c.CommandKind()}
 	switch c := c.(type) {
 	case Dial:
 		str(string(c.Peer))
@@ -433,18 +442,25 @@ func (g *Digester) Digest(c Command) Digest {
 		b = digestDHT(c, b, &d)
 	}
 	g.buf = b
-	if !g.Legacy {
-		binary.BigEndian.PutUint64(d.Sum[:], finish64(sum64(sum64(uint64(len(b)), b)^uint64(len(payload))*mixMul, payload)))
-		return d
-	}
-	if g.castagnoli == nil {
-		g.castagnoli = crc32.MakeTable(crc32.Castagnoli)
-	}
-	c32 := crc32.Update(crc32.Update(0, g.castagnoli, b), g.castagnoli, payload)
-	binary.BigEndian.PutUint32(d.Sum[:4], c32)
-	binary.BigEndian.PutUint32(d.Sum[4:], mix32(mix64(uint64(len(b)), b), payload))
-	return d
+	return d, b, payload
 }
+
+// Sum is the second half of Digest: it fills in d.Sum from what Split
+// returned. It reads nothing of g but Legacy, so a copy of g may run it
+// on another goroutine.
+func (g *Digester) Sum(d *Digest, head, payload []byte) {
+	if !g.Legacy {
+		binary.BigEndian.PutUint64(d.Sum[:], finish64(sum64(sum64(uint64(len(head)), head)^uint64(len(payload))*mixMul, payload)))
+		return
+	}
+	// MakeTable hands out the package's one CRC-32C table after the first
+	// call, so asking each time costs nothing.
+	tab := crc32.MakeTable(crc32.Castagnoli)
+	c32 := crc32.Update(crc32.Update(0, tab, head), tab, payload)
+	binary.BigEndian.PutUint32(d.Sum[:4], c32)
+	binary.BigEndian.PutUint32(d.Sum[4:], mix32(mix64(uint64(len(head)), head), payload))
+}
+
 
 // Odd constants for sum64's four lanes: the golden-ratio one and three
 // more with bits spread evenly (from the xxHash and murmur families of
