@@ -86,12 +86,11 @@ type sentKey struct {
 // a side stops being alive when it closes, or when it learns the other side
 // closed. Messages travel in order in each direction.
 type link struct {
-	id    uint64
 	ends  [2]*Endpoint
 	node  [2]int32 // the ends' indices in the network's list
 	alive [2]bool
 	last  [2]int64 // arrival time of the last message to each side
-	_     [8]byte  // to 64 bytes: a link is one cache line of its slab
+	_     [16]byte // to 64 bytes: a link is one cache line of its slab
 }
 
 func (l *link) side(ep *Endpoint) int {
@@ -236,9 +235,8 @@ func (ep *Endpoint) arrive(d *dial) {
 	l := ep.links[target.ID]
 	fresh := l == nil
 	if fresh {
-		n.linkSeq++
 		l = n.newLink()
-		*l = link{id: n.linkSeq, ends: [2]*Endpoint{ep, target}, node: [2]int32{ep.idx, target.idx}, alive: [2]bool{false, true}}
+		*l = link{ends: [2]*Endpoint{ep, target}, node: [2]int32{ep.idx, target.idx}, alive: [2]bool{false, true}}
 		l.last[0] = n.now + back
 		ep.link(target, l)
 		target.link(ep, l)

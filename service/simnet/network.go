@@ -64,9 +64,8 @@ type Network struct {
 	partition map[*Endpoint]int
 	// mute holds the nodes of a one-way cut: what they send to others is
 	// lost.
-	mute    map[*Endpoint]bool
-	msgSeq  uint64
-	linkSeq uint64
+	mute   map[*Endpoint]bool
+	msgSeq uint64
 	// links and topics are the slabs new ones are cut from (newLink,
 	// newTopic).
 	links  []link
