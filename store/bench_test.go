@@ -132,7 +132,7 @@ func BenchmarkReplay(b *testing.B) {
 		b.Fatal(err)
 	}
 	actions := s.LastID()
-	defer gctune.Throughput(4 << 30)() // as p2pnode replay runs
+	defer gctune.Throughput(400, 4<<30)() // as p2pnode replay runs
 	b.ReportAllocs()
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
@@ -156,7 +156,7 @@ func BenchmarkReplayRead(b *testing.B) {
 		b.Fatal(err)
 	}
 	actions := s.LastID()
-	defer gctune.Throughput(4 << 30)() // as p2pnode replay runs
+	defer gctune.Throughput(400, 4<<30)() // as p2pnode replay runs
 	b.ReportAllocs()
 	b.ResetTimer()
 	var rec replay.Record

@@ -79,7 +79,7 @@ func runReplay(args []string, stdout, stderr io.Writer) error {
 	}
 	// Decode on a second core while this one applies, with the collector
 	// set for throughput: together about twice as fast on two cores.
-	gctune.Throughput(4 << 30)
+	gctune.Throughput(400, 4<<30)
 	r.ReadAhead()
 	defer r.Close()
 
