@@ -461,7 +461,6 @@ func (g *Digester) Sum(d *Digest, head, payload []byte) {
 	binary.BigEndian.PutUint32(d.Sum[4:], mix32(mix64(uint64(len(head)), head), payload))
 }
 
-
 // Odd constants for sum64's four lanes: the golden-ratio one and three
 // more with bits spread evenly (from the xxHash and murmur families of
 // constants; any odd number with mixed bits serves).
