@@ -15,3 +15,11 @@ import "github.com/p2pcore/p2pcore/internal/gctune"
 // 400. Simulations are the same run, byte for byte, whatever the
 // collector does.
 func TuneGC() { gctune.Throughput(200, 6<<30) }
+
+// TuneExplorerGC sets the collector for the fault explorer, unless GOGC
+// or GOMEMLIMIT says otherwise: GOGC=400 with the same soft limit. The
+// explorer runs small simulations on every core at once, so there is no
+// idle core for the collector and no large heap whose misses garbage
+// would add to: collecting less often is faster (100 ten-node seeds took
+// 9.6-11.6 s at 400 against 11.0-12.4 s at 200).
+func TuneExplorerGC() { gctune.Throughput(400, 6<<30) }

@@ -109,7 +109,7 @@ func runSim(args []string, stdout, stderr io.Writer) error {
 		if cfg.RecordDir != "" && from != to {
 			return usagef("--record with --seeds records one seed: give --seeds N-N")
 		}
-		sim.TuneGC()
+		sim.TuneExplorerGC()
 		return explore(sim.Explorer{Base: cfg, Settle: *settle, Jobs: *jobs}, from, to, args, stdout, stderr)
 	}
 	sim.TuneGC()
