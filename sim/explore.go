@@ -116,20 +116,37 @@ func RandomFaults(seed uint64, nodes int, duration time.Duration) []Fault {
 	return faults
 }
 
+// ExploreDuration is the run length the fault explorer needs at its
+// default settle time: faults heal at 45 % of the run, the network has
+// 30 s to settle, and broadcasts after that are checked until 5 s before
+// the end.
+const ExploreDuration = 90 * time.Second
+
+// Window is the stretch of each run in which liveness is checked, from
+// the end of the settle time to 5 s before the end; an error says that
+// the run is too short to hold one.
+func (e Explorer) Window() (from, until time.Duration, err error) {
+	settle := e.Settle
+	if settle == 0 {
+		settle = 30 * time.Second
+	}
+	healed := time.Duration(float64(e.Base.Duration) * healFraction)
+	from, until = healed+settle, e.Base.Duration-5*time.Second
+	if until <= from {
+		return 0, 0, fmt.Errorf("a run of %v leaves no time to check broadcasts after the faults heal (%v) and settle (%v)", e.Base.Duration, healed, settle)
+	}
+	return from, until, nil
+}
+
 // One runs a seed and judges it.
 func (e Explorer) One(seed uint64) Verdict {
 	cfg := e.Base
 	cfg.Seed = seed
 	cfg.Faults = RandomFaults(seed, cfg.Nodes, cfg.Duration)
-	settle := e.Settle
-	if settle == 0 {
-		settle = 30 * time.Second
-	}
-	healed := time.Duration(float64(cfg.Duration) * healFraction)
-	from, until := healed+settle, cfg.Duration-5*time.Second
 	v := Verdict{Seed: seed, Faults: cfg.Faults}
-	if until <= from {
-		v.Problems = append(v.Problems, fmt.Sprintf("a run of %v leaves no time to check broadcasts after the faults heal (%v) and settle (%v)", cfg.Duration, healed, settle))
+	from, until, err := e.Window()
+	if err != nil {
+		v.Problems = append(v.Problems, err.Error())
 		return v
 	}
 	cfg.WarmUp = from
@@ -155,7 +172,7 @@ func (e Explorer) One(seed uint64) Verdict {
 	for _, n := range report.PerNode {
 		if !n.Down && !n.AtTarget {
 			v.Problems = append(v.Problems, fmt.Sprintf("liveness: %s has %d of %d outbound peers %v after the faults healed",
-				n.ID, n.OutboundReady, n.OutboundTarget, cfg.Duration-healed))
+				n.ID, n.OutboundReady, n.OutboundTarget, cfg.Duration-time.Duration(float64(cfg.Duration)*healFraction)))
 		}
 	}
 	v.Problems = append(v.Problems, live.missing(s)...)

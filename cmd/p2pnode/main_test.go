@@ -241,6 +241,7 @@ func TestUsage(t *testing.T) {
 	wantOneLine(t, cli("version", "extra"), "version", 2, `"extra"`)
 	wantOneLine(t, cli("keygen", "extra"), "keygen", 2, `"extra"`)
 	wantOneLine(t, cli("sim", "extra"), "sim", 2, `"extra"`)
+	wantOneLine(t, cli("sim", "--seeds", "1-2", "--faults", "random", "--duration", "50s"), "sim", 2, "--duration 50s", "no time to check")
 	wantOneLine(t, cli("replay"), "replay", 2, "got 0 arguments")
 	wantOneLine(t, cli("replay", "a.log", "b.log"), "replay", 2, "got 2 arguments")
 	wantOneLine(t, cli("demo", "--nodes", "1"), "demo", 2, "--nodes 1")
@@ -1039,5 +1040,15 @@ func TestDemo(t *testing.T) {
 	}
 	for _, l := range logs {
 		verify(t, l)
+	}
+}
+
+// TestExplorerDefaultDuration: the fault explorer's documented command,
+// without --duration, runs each seed long enough to check it (a minute,
+// the default of a single simulation, failed every seed).
+func TestExplorerDefaultDuration(t *testing.T) {
+	r := cli("sim", "--seeds", "3-4", "--faults", "random", "--nodes", "5")
+	if r.code != 0 || !strings.Contains(r.stdout, "1m30s each") || !strings.Contains(r.stdout, "0 failed") {
+		t.Fatalf("explorer without --duration:\n%v", r)
 	}
 }

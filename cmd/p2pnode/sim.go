@@ -2,6 +2,7 @@ package main
 
 import (
 	"encoding/json"
+	"flag"
 	"fmt"
 	"io"
 	"slices"
@@ -24,7 +25,7 @@ func runSim(args []string, stdout, stderr io.Writer) error {
 		latency  = fs.String("latency", "10ms-50ms", "one-way latency range MIN-MAX")
 		faults   faultList
 		nodes    = fs.Int("nodes", 10, "number of nodes")
-		duration = fs.Duration("duration", 60*time.Second, "simulated time to run")
+		duration = fs.Duration("duration", 60*time.Second, "simulated time to run (with --seeds: 1m30s unless given)")
 	)
 	fs.StringVar(&cfg.RecordDir, "record", "", "write one action log per node into `DIR`")
 	fs.Uint64Var(&cfg.CheckpointEvery, "checkpoint-every", 1024, "state-hash checkpoint every `N` actions in the logs (1 pins a divergence to its action)")
@@ -109,8 +110,19 @@ func runSim(args []string, stdout, stderr io.Writer) error {
 		if cfg.RecordDir != "" && from != to {
 			return usagef("--record with --seeds records one seed: give --seeds N-N")
 		}
+		// Faults heal at 45 % of a run and the network then has
+		// --settle to recover: a minute leaves no time to check it.
+		given := false
+		fs.Visit(func(f *flag.Flag) { given = given || f.Name == "duration" })
+		if !given {
+			cfg.Duration = sim.ExploreDuration
+		}
+		e := sim.Explorer{Base: cfg, Settle: *settle, Jobs: *jobs}
+		if _, _, err := e.Window(); err != nil {
+			return usagef("--duration %v with --seeds: %v", cfg.Duration, err)
+		}
 		sim.TuneExplorerGC()
-		return explore(sim.Explorer{Base: cfg, Settle: *settle, Jobs: *jobs}, from, to, args, stdout, stderr)
+		return explore(e, from, to, args, stdout, stderr)
 	}
 	sim.TuneGC()
 	s, err := sim.New(cfg)
