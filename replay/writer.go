@@ -301,11 +301,7 @@ func (w *Writer) Commands(_ action.Meta, _ action.Action, cmds []service.Command
 	first := len(w.sums.jobs)
 	for _, c := range cmds {
 		d, head, payload := w.digest.Split(c)
-		e.Array(4)
-		e.Uint(uint64(d.Kind))
-		e.Uint(uint64(d.Channel))
-		e.Uint(d.Size)
-		e.Bytes(d.Sum[:]) // zeros, for now
+		encodeDigest(e, d) // its sum zeros, for now
 		w.sums.add(e.Len()-len(d.Sum), head, payload)
 	}
 	w.out = e.Encoded()
@@ -317,6 +313,16 @@ func (w *Writer) Commands(_ action.Meta, _ action.Action, cmds []service.Command
 		}
 	}
 	w.commit(start)
+}
+
+// encodeDigest writes one digest of a commands record: [kind, channel,
+// size, sum], the sum last.
+func encodeDigest(e *codec.Encoder, d service.Digest) {
+	e.Array(4)
+	e.Uint(uint64(d.Kind))
+	e.Uint(uint64(d.Channel))
+	e.Uint(d.Size)
+	e.Bytes(d.Sum[:])
 }
 
 // pendingSums are command digests framed into a buffer whose sums are
@@ -364,11 +370,7 @@ func (w *Writer) CommandDigests(ds []service.Digest) {
 	e.AppendTo(w.out)
 	e.Array(len(ds))
 	for _, d := range ds {
-		e.Array(4)
-		e.Uint(uint64(d.Kind))
-		e.Uint(uint64(d.Channel))
-		e.Uint(d.Size)
-		e.Bytes(d.Sum[:])
+		encodeDigest(e, d)
 	}
 	w.out = e.Encoded()
 	w.close(start, 1)
