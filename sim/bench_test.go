@@ -25,6 +25,7 @@ func BenchmarkSim1000Boot3(b *testing.B) {
 
 func benchSim(b *testing.B, cfg sim.Config) {
 	sim.TuneGC() // as p2pnode sim runs
+	defer sim.BackWithHugePages()()
 	var wall time.Duration
 	var r *sim.Report
 	var heap uint64

@@ -43,6 +43,7 @@ func runSim(args []string, stdout, stderr io.Writer) error {
 	settle := fs.Duration("settle", 30*time.Second, "with --seeds: time the network has to recover after the faults heal")
 	sessions := fs.String("sessions", "", "run Chainweb sessions: `CHAINSxTARGET` session networks per node, each keeping TARGET cut-exchange sessions (e.g. 10x10)")
 	sessionTimeout := fs.Duration("session-timeout", 20*time.Second, "with --sessions: mean session timeout")
+	hugePages := fs.Bool("huge-pages", true, "ask Linux to back the simulation's heap with transparent huge pages (faster for large networks; no effect elsewhere)")
 	rulesFile := fs.String("rules", "", "every node's protocol settings from the JSON object in `FILE` (the keys of run's \"rules\"; a key left out keeps its default)")
 	rest, err := parse(fs, args)
 	if err != nil {
@@ -125,6 +126,9 @@ func runSim(args []string, stdout, stderr io.Writer) error {
 		return explore(e, from, to, args, stdout, stderr)
 	}
 	sim.TuneGC()
+	if *hugePages {
+		defer sim.BackWithHugePages()()
+	}
 	s, err := sim.New(cfg)
 	if err != nil {
 		return err
