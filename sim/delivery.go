@@ -33,8 +33,8 @@ type tracked struct {
 	// msg is the network's ID of the broadcast (0: not published).
 	msg uint64
 	// live are the nodes up when it was published (the expected
-	// receivers, with the origin), joined those of them with a
-	// connection then, got those that delivered it.
+	// receivers, with the origin), joined those of them in the
+	// channel's mesh then (Endpoint.Meshed), got those that delivered it.
 	live, joined, got []uint64
 }
 
@@ -135,7 +135,10 @@ type Missing struct {
 	// Refused: the receiver got it and did not deliver it (its budgets or
 	// validation refused it).
 	Refused int `json:"refused"`
-	// NotJoined: the receiver had no connection when it was published.
+	// NotJoined: the receiver had not yet joined the channel's mesh when
+	// it was published (no connection, or none grafted on that channel):
+	// GossipSub brings a newcomer only what its peers' message caches
+	// still offer, a few heartbeats' worth.
 	NotJoined int `json:"not_joined"`
 	// Unexplained: none of the above.
 	Unexplained int `json:"unexplained"`

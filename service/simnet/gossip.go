@@ -194,6 +194,11 @@ type topic struct {
 
 // gossipNode is one endpoint's GossipSub state.
 type gossipNode struct {
+	// meshed has bit ch set while the node's mesh for channel ch has a
+	// peer (see Meshed). It comes first, beside the endpoint's down and
+	// silent flags, which the report reads with it for every node and
+	// broadcast.
+	meshed uint64
 	// The seen-cache remembers message IDs until SeenTTL after first
 	// sight. Whether the node has seen a message is kept in the message
 	// (gossipMsg.seenBy), where every copy sent or received asks; seenQ
@@ -455,6 +460,7 @@ func (ep *Endpoint) heartbeat() {
 			}
 			t.mesh = slices.Clone(t.mesh[:g.D])
 		}
+		ep.noteMesh(state.Channel(ch), t)
 		ep.offer(state.Channel(ch), t)
 		last := t.recent
 		if k := len(t.older); k > 0 {
@@ -519,6 +525,7 @@ func (ep *Endpoint) grafted(from *Endpoint, ch state.Channel) {
 	}
 	if !hasPeer(t.mesh, from) {
 		t.mesh = append(t.mesh, ep.entry(from, l))
+		ep.noteMesh(ch, t)
 	}
 }
 
@@ -529,6 +536,7 @@ func (ep *Endpoint) pruned(from *Endpoint, ch state.Channel) {
 	}
 	t := ep.topic(ch)
 	t.mesh = slices.DeleteFunc(t.mesh, func(p peerLink) bool { return p.ep == from })
+	ep.noteMesh(ch, t)
 	t.backoff[from.ID] = ep.net.now + int64(ep.net.gossip.PruneBackoff)
 }
 
@@ -583,12 +591,29 @@ func (ep *Endpoint) Holding(id uint64) bool {
 
 // leaveMeshes forgets a peer whose connection is gone.
 func (ep *Endpoint) leaveMeshes(peer *Endpoint) {
-	for _, t := range ep.g.topics {
+	for ch, t := range ep.g.topics {
 		if t != nil {
 			t.mesh = slices.DeleteFunc(t.mesh, func(p peerLink) bool { return p.ep == peer })
+			ep.noteMesh(state.Channel(ch), t)
 		}
 	}
 }
+
+// noteMesh keeps bit ch of meshed in step with t's mesh.
+func (ep *Endpoint) noteMesh(ch state.Channel, t *topic) {
+	if len(t.mesh) > 0 {
+		ep.g.meshed |= 1 << ch
+	} else {
+		ep.g.meshed &^= 1 << ch
+	}
+}
+
+// Meshed reports whether the node has a peer in its mesh for ch: whether
+// it has joined the channel's broadcast network. A node not yet grafted
+// hears of a broadcast only from the publisher itself or by lazy gossip,
+// which GossipSub keeps up for a few heartbeats, so a broadcast made
+// while a node was still joining may never reach it.
+func (ep *Endpoint) Meshed(ch state.Channel) bool { return ep.g.meshed&(1<<ch) != 0 }
 
 // shuffle permutes s with the network's RNG.
 func shuffle[T any](n *Network, s []T) {

@@ -271,6 +271,11 @@ func checkSeenMirror(t *testing.T, n *Network) {
 func checkEntries(t *testing.T, n *Network) {
 	t.Helper()
 	for _, ep := range n.nodes {
+		for ch, tp := range ep.g.topics {
+			if want := tp != nil && len(tp.mesh) > 0; ep.Meshed(state.Channel(ch)) != want {
+				t.Fatalf("%s: Meshed(%d) = %v with a mesh of %d", ep.ID, ch, !want, len(tp.mesh))
+			}
+		}
 		ep.eachEntry(func(e *peerLink) {
 			l := ep.linkTo[e.ep]
 			switch {
