@@ -38,13 +38,16 @@ type recordBatch struct {
 
 // Sizes of the feed: records per batch, and batches decoded ahead of the
 // replay. A batch of 256 records is tens of microseconds of work, so
-// handing one over costs little; four ahead keep the reader busy through
-// the replay's slower stretches (checkpoints). A batch also ends once it
+// handing one over costs little. Reading and applying take about as long
+// as each other, each in stretches (checkpoints, the collector), and
+// whichever side catches up parks until the other wakes it; sixteen
+// ahead absorb the stretches: replays ran 12–17 % faster than with four
+// (medians of 10 runs each, alternating). A batch also ends once it
 // holds feedBytes of log, so that a log of large payloads (recorded in
 // full) is not read ahead by the gigabyte.
 const (
 	feedBatch = 256
-	feedAhead = 4
+	feedAhead = 16
 	feedBytes = 4 << 20
 )
 

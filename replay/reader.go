@@ -508,24 +508,29 @@ func quickDigests(b []byte, cmds []service.Digest) ([]service.Digest, bool) {
 		if len(b) < 4 || b[0] != 0x84 || b[1] >= 24 || b[2] >= 24 {
 			return cmds, false
 		}
-		c := service.Digest{Kind: service.CommandKind(b[1]), Channel: state.Channel(b[2])}
+		kind, ch := service.CommandKind(b[1]), state.Channel(b[2])
+		var size uint64
 		b = b[3:]
 		switch {
 		case b[0] < 24:
-			c.Size, b = uint64(b[0]), b[1:]
+			size, b = uint64(b[0]), b[1:]
 		case b[0] == 0x18 && len(b) >= 2 && b[1] >= 24:
-			c.Size, b = uint64(b[1]), b[2:]
+			size, b = uint64(b[1]), b[2:]
 		case b[0] == 0x19 && len(b) >= 3 && b[1] != 0:
-			c.Size, b = uint64(b[1])<<8|uint64(b[2]), b[3:]
+			size, b = uint64(b[1])<<8|uint64(b[2]), b[3:]
 		default:
 			return cmds, false
 		}
-		if len(b) < 9 || b[0] != 0x48 || !c.Kind.Known() {
+		if len(b) < 9 || b[0] != 0x48 || !kind.Known() {
 			return cmds, false
 		}
+		// Written in place, field by field: a digest built on the stack
+		// and copied whole stalled on its own narrower stores.
+		cmds = append(cmds, service.Digest{})
+		c := &cmds[len(cmds)-1]
+		c.Kind, c.Channel, c.Size = kind, ch, size
 		copy(c.Sum[:], b[1:9])
 		b = b[9:]
-		cmds = append(cmds, c)
 	}
 	return cmds, len(b) == 0
 }

@@ -117,6 +117,7 @@ type Replayer struct {
 	lastCheckpoint uint64
 	checkCommands  bool
 	digest         service.Digester
+	cmdDigest      service.Digest // the digest of the command being checked
 	// feed, once ReadAhead starts it, reads and decodes records on a
 	// goroutine of its own; without it they are read here, into slots.
 	feed *feed
@@ -513,8 +514,9 @@ func (v *verifier) Commands(m action.Meta, a action.Action, cmds []service.Comma
 	for i := range max(len(cmds), len(rec.Commands)) {
 		var want, got string
 		if i < len(cmds) {
-			d := r.digest.Digest(cmds[i])
-			if i < len(rec.Commands) && d == rec.Commands[i] {
+			d := &r.cmdDigest
+			r.digest.DigestTo(d, cmds[i])
+			if i < len(rec.Commands) && *d == rec.Commands[i] {
 				continue
 			}
 			got = service.FormatCommandNamed(cmds[i], r.names()) + " (" + d.String() + ")"

@@ -43,7 +43,10 @@ type Writer struct {
 	// a scratch buffer for the rest, and the two must not share memory.
 	inPlace codec.Encoder
 	digest  service.Digester
-	digests []service.Digest
+	// cmdDigest is the digest of the command being framed, filled in
+	// place (see service.Digester.DigestTo).
+	cmdDigest service.Digest
+	digests   []service.Digest
 	// sums are the command digests framed into out whose sums are still
 	// to compute; spareSums go with spare. The background computes them
 	// before it seals the buffer, so the node does not hash payloads.
@@ -299,8 +302,9 @@ func (w *Writer) Commands(_ action.Meta, _ action.Action, cmds []service.Command
 	e.AppendTo(w.out)
 	e.Array(len(cmds))
 	first := len(w.sums.jobs)
+	d := &w.cmdDigest
 	for _, c := range cmds {
-		d, head, payload := w.digest.Split(c)
+		head, payload := w.digest.SplitTo(d, c)
 		encodeDigest(e, d) // its sum zeros, for now
 		w.sums.add(e.Len()-len(d.Sum), head, payload)
 	}
@@ -317,7 +321,7 @@ func (w *Writer) Commands(_ action.Meta, _ action.Action, cmds []service.Command
 
 // encodeDigest writes one digest of a commands record: [kind, channel,
 // size, sum], the sum last.
-func encodeDigest(e *codec.Encoder, d service.Digest) {
+func encodeDigest(e *codec.Encoder, d *service.Digest) {
 	e.Array(4)
 	e.Uint(uint64(d.Kind))
 	e.Uint(uint64(d.Channel))
@@ -369,8 +373,8 @@ func (w *Writer) CommandDigests(ds []service.Digest) {
 	e := &w.inPlace
 	e.AppendTo(w.out)
 	e.Array(len(ds))
-	for _, d := range ds {
-		encodeDigest(e, d)
+	for i := range ds {
+		encodeDigest(e, &ds[i])
 	}
 	w.out = e.Encoded()
 	w.close(start, 1)

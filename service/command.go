@@ -352,9 +352,18 @@ func (g *Digester) payload(data []byte, size uint64, sum [32]byte) (uint64, []by
 
 // Digest computes c's digest.
 func (g *Digester) Digest(c Command) Digest {
-	d, head, payload := g.Split(c)
-	g.Sum(&d, head, payload)
+	var d Digest
+	g.DigestTo(&d, c)
 	return d
+}
+
+// DigestTo computes c's digest into *d: what a replay does for every
+// command. Filled in place, field by field, because a digest assembled
+// from narrow stores and then copied whole makes the processor wait for
+// the stores before the wide loads of the copy can read them.
+func (g *Digester) DigestTo(d *Digest, c Command) {
+	head, payload := g.SplitTo(d, c)
+	g.Sum(d, head, payload)
 }
 
 // Split is the first half of Digest: c's digest with its Sum still to
@@ -363,12 +372,18 @@ func (g *Digester) Digest(c Command) Digest {
 // or the SHA-256 of a payload above Limit. A caller may copy both and
 // leave the hashing (Sum) to another goroutine.
 func (g *Digester) Split(c Command) (d Digest, head, payload []byte) {
+	head, payload = g.SplitTo(&d, c)
+	return d, head, payload
+}
+
+// SplitTo is Split into *d, in place (see DigestTo).
+func (g *Digester) SplitTo(d *Digest, c Command) (head, payload []byte) {
 	b := append(g.buf[:0], byte(c.CommandKind()))
 	str := func(s string) {
 		b = binary.AppendUvarint(b, uint64(len(s)))
 		b = append(b, s...)
 	}
-	d = Digest{Kind: c.CommandKind()}
+	d.Kind, d.Channel, d.Size, d.Sum = c.CommandKind(), 0, 0, [8]byte{}
 	switch c := c.(type) {
 	case Dial:
 		str(string(c.Peer))
@@ -435,14 +450,14 @@ func (g *Digester) Split(c Command) (d Digest, head, payload []byte) {
 		b = binary.AppendUvarint(b, c.Stream)
 		d.Size = c.Stream
 	case Request, Respond, Serve, Complete:
-		b, payload = g.digestRequest(c, b, &d)
+		b, payload = g.digestRequest(c, b, d)
 	case OpenSession, SessionWrite, SessionDeliver, EndSession:
-		b, payload = g.digestSession(c, b, &d)
+		b, payload = g.digestSession(c, b, d)
 	case Provide, FindProviders, FoundPeers, HTTPGrant:
-		b = digestDHT(c, b, &d)
+		b = digestDHT(c, b, d)
 	}
 	g.buf = b
-	return d, b, payload
+	return b, payload
 }
 
 // Sum is the second half of Digest: it fills in d.Sum from what Split
