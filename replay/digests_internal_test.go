@@ -7,6 +7,7 @@ import (
 
 	"github.com/p2pcore/p2pcore/codec"
 	"github.com/p2pcore/p2pcore/service"
+	"github.com/p2pcore/p2pcore/state"
 )
 
 // digestRecord encodes digests as a writer's commands record holds them.
@@ -79,5 +80,33 @@ func TestQuickDigestsReadsWhatWritersWrite(t *testing.T) {
 		if _, ok := quickDigests(digestRecord(ds), nil); ok {
 			t.Errorf("quick reader took %+v, which is for the decoder", ds)
 		}
+	}
+}
+
+// TestAppendDigestMatchesEncoder holds the writer's one-step digest
+// encoding to the encoder's, item by item, on every boundary of the
+// integer forms and for kinds and channels past the one-byte form.
+func TestAppendDigestMatchesEncoder(t *testing.T) {
+	sizes := []uint64{0, 1, 23, 24, 25, 255, 256, 4096, 65535, 65536, 1 << 32, 1<<64 - 1}
+	small := []uint8{0, 1, 5, 23, 24, 25, 200, 255}
+	n := 0
+	for _, size := range sizes {
+		for _, k := range small {
+			for _, ch := range small {
+				d := service.Digest{Kind: service.CommandKind(k), Channel: state.Channel(ch), Size: size, Sum: [8]byte{byte(k), 2, 3, 4, 5, 6, 7, byte(ch)}}
+				var e codec.Encoder
+				e.AppendTo([]byte{0xaa})
+				encodeDigest(&e, &d)
+				want := e.Encoded()
+				got := appendDigest([]byte{0xaa}, &d)
+				if !bytes.Equal(got, want) {
+					t.Fatalf("digest %+v: appended %x, the encoder gives %x", d, got, want)
+				}
+				n++
+			}
+		}
+	}
+	if n != len(sizes)*len(small)*len(small) {
+		t.Fatalf("checked %d digests", n)
 	}
 }

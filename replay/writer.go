@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"hash/crc32"
 	"io"
+	"math"
 	"os"
 
 	"github.com/fxamacker/cbor/v2"
@@ -301,14 +302,14 @@ func (w *Writer) Commands(_ action.Meta, _ action.Action, cmds []service.Command
 	e := &w.inPlace
 	e.AppendTo(w.out)
 	e.Array(len(cmds))
+	w.out = e.Encoded()
 	first := len(w.sums.jobs)
 	d := &w.cmdDigest
 	for _, c := range cmds {
 		head, payload := w.digest.SplitTo(d, c)
-		encodeDigest(e, d) // its sum zeros, for now
-		w.sums.add(e.Len()-len(d.Sum), head, payload)
+		w.out = appendDigest(w.out, d) // its sum zeros, for now
+		w.sums.add(len(w.out)-len(d.Sum), head, payload)
 	}
-	w.out = e.Encoded()
 	// The payload started after the checksum, a one-byte length and the
 	// type byte; close may have moved it.
 	if moved := w.close(start, 1); moved != 4+1 {
@@ -317,6 +318,32 @@ func (w *Writer) Commands(_ action.Meta, _ action.Action, cmds []service.Command
 		}
 	}
 	w.commit(start)
+}
+
+// appendDigest appends encodeDigest's encoding of d to b: for the usual
+// digest (kind, channel and size in one or two bytes) as one append of
+// fixed bytes, since through the encoder, item by item, it took a tenth
+// of the time of recording an action.
+func appendDigest(b []byte, d *service.Digest) []byte {
+	if d.Kind >= 24 || d.Channel >= 24 || d.Size > math.MaxUint16 {
+		var e codec.Encoder
+		e.AppendTo(b)
+		encodeDigest(&e, d)
+		return e.Encoded()
+	}
+	// [kind, channel, size, sum]: an array of 4, two small uints, a
+	// uint of one to three bytes, a byte string of 8.
+	b = append(b, 0x84, byte(d.Kind), byte(d.Channel))
+	switch {
+	case d.Size < 24:
+		b = append(b, byte(d.Size))
+	case d.Size <= math.MaxUint8:
+		b = append(b, 0x18, byte(d.Size))
+	default:
+		b = append(b, 0x19, byte(d.Size>>8), byte(d.Size))
+	}
+	b = append(b, 0x48)
+	return append(b, d.Sum[:]...)
 }
 
 // encodeDigest writes one digest of a commands record: [kind, channel,
