@@ -34,8 +34,10 @@ type tracked struct {
 	msg uint64
 	// live are the nodes up when it was published (the expected
 	// receivers, with the origin), joined those of them in the
-	// channel's mesh then (Endpoint.Meshed), got those that delivered it.
-	live, joined, got []uint64
+	// channel's mesh then (Endpoint.Meshed), reach those the publisher's
+	// peers and the meshes from them led to then (Network.Reach), got
+	// those that delivered it.
+	live, joined, reach, got []uint64
 }
 
 func setBit(b []uint64, i int)      { b[i/64] |= 1 << (i % 64) }
@@ -61,11 +63,12 @@ func (d *deliveryStats) message(now int64, origin, size int, counts bool, receiv
 	return data, t
 }
 
-// mark records the nodes live at publishing time, and which of them had a
-// ready peer.
-func (t *tracked) mark(nodes int, up, joined func(i int) bool) {
+// mark records the nodes live at publishing time, which of them were in
+// the channel's mesh, and (through reach) which the broadcast's paths led
+// to.
+func (t *tracked) mark(nodes int, up, joined func(i int) bool, reach func([]uint64)) {
 	words := (nodes + 63) / 64
-	t.live, t.joined, t.got = make([]uint64, words), make([]uint64, words), make([]uint64, words)
+	t.live, t.joined, t.reach, t.got = make([]uint64, words), make([]uint64, words), make([]uint64, words), make([]uint64, words)
 	for i := 0; i < nodes; i++ {
 		if up(i) {
 			setBit(t.live, i)
@@ -74,6 +77,7 @@ func (t *tracked) mark(nodes int, up, joined func(i int) bool) {
 			}
 		}
 	}
+	reach(t.reach)
 }
 
 // refuse counts a broadcast its node did not publish.
@@ -140,6 +144,12 @@ type Missing struct {
 	// GossipSub brings a newcomer only what its peers' message caches
 	// still offer, a few heartbeats' worth.
 	NotJoined int `json:"not_joined"`
+	// Apart: the receiver was in the channel's mesh, but in a part of it
+	// that no path from the publisher led to when it was published (see
+	// simnet's Network.Reach), and the parts did not join, nor did lazy
+	// gossip cross between them, while the message caches held it: a
+	// network still coming together, its newcomers grafted to newcomers.
+	Apart int `json:"apart"`
 	// Unexplained: none of the above.
 	Unexplained int `json:"unexplained"`
 }
@@ -178,6 +188,8 @@ func (s *Sim) account() Missing {
 				m.Crash++
 			case f.Dropped(simnet.DropClosed):
 				m.Closed++
+			case !hasBit(t.reach, i):
+				m.Apart++
 			default:
 				m.Unexplained++
 			}

@@ -211,8 +211,8 @@ func (r *Report) WriteText(w io.Writer) {
 	fmt.Fprintf(w, "broadcasts after warm-up: %d published, %d/%d deliveries (%.2f%%), latency p50 %.1f ms p99 %.1f ms, %d refused\n",
 		d.Published, d.Delivered, d.Expected, pct, d.P50ms, d.P99ms, d.Refused)
 	m := d.Missing
-	fmt.Fprintf(w, "missing deliveries: %d crash, %d partition, %d loss, %d closed connection, %d in flight, %d refused by the receiver, %d not yet in the mesh, %d unexplained\n",
-		m.Crash, m.Partition, m.Loss, m.Closed, m.InFlight, m.Refused, m.NotJoined, m.Unexplained)
+	fmt.Fprintf(w, "missing deliveries: %d crash, %d partition, %d loss, %d closed connection, %d in flight, %d refused by the receiver, %d not yet in the mesh, %d in a part of the mesh apart from the publisher's, %d unexplained\n",
+		m.Crash, m.Partition, m.Loss, m.Closed, m.InFlight, m.Refused, m.NotJoined, m.Apart, m.Unexplained)
 	g := r.Gossip
 	fmt.Fprintf(w, "gossip: amplification %.2f (%d copies), graft %d, prune %d, ihave %d, iwant %d, fetched %d\n",
 		g.Amplification, g.Copies, g.Graft, g.Prune, g.IHave, g.IWant, g.Fetched)

@@ -340,7 +340,8 @@ func (s *Sim) every(interval time.Duration, end int64, ch state.Channel, size in
 			} else if counts {
 				t.msg = s.Net.LastMsg()
 				t.mark(len(s.Nodes), func(i int) bool { return !s.Nodes[i].EP.Down() && !s.Nodes[i].EP.Silent() },
-					func(i int) bool { return s.Nodes[i].EP.Meshed(ch) })
+					func(i int) bool { return s.Nodes[i].EP.Meshed(ch) },
+					func(reach []uint64) { s.Net.Reach(n.Index, ch, reach) })
 			}
 		}
 		if s.Net.Now()+int64(interval) < end {

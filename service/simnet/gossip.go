@@ -615,6 +615,47 @@ func (ep *Endpoint) noteMesh(ch state.Channel, t *topic) {
 // while a node was still joining may never reach it.
 func (ep *Endpoint) Meshed(ch state.Channel) bool { return ep.g.meshed&(1<<ch) != 0 }
 
+// Reach sets in reach (a bit per node, by index) the nodes a broadcast
+// on ch published now by node from would reach if nothing changed while
+// it travels: the publisher's peers (flood publishing), and from each
+// node reached, the peers of its mesh for ch (all its peers when the
+// network floods). Links that are not up, that cross a partition, or
+// that lead to a node down or silent are not followed. A node in a mesh
+// that no such path joins to the publisher's is in another part of the
+// channel's broadcast network: a network still coming together, such as
+// newcomers grafted only to other newcomers. The simulator's report
+// counts such a receiver apart rather than unexplained.
+func (n *Network) Reach(from int, ch state.Channel, reach []uint64) {
+	set := func(i int32) bool {
+		if n.quiet[i] || reach[i/64]&(1<<(i%64)) != 0 {
+			return false
+		}
+		reach[i/64] |= 1 << (i % 64)
+		return true
+	}
+	reach[from/64] |= 1 << (from % 64)
+	stack := append(n.reachStack[:0], int32(from))
+	for len(stack) > 0 {
+		i := stack[len(stack)-1]
+		stack = stack[:len(stack)-1]
+		ep := n.nodes[i]
+		peers := ep.peers
+		if int(i) != from && !n.gossip.Flood {
+			t := ep.g.topics[ch]
+			if t == nil {
+				continue
+			}
+			peers = t.mesh
+		}
+		for _, to := range peers {
+			if to.up && n.reachable(ep, to.ep) && set(to.node) {
+				stack = append(stack, to.node)
+			}
+		}
+	}
+	n.reachStack = stack
+}
+
 // shuffle permutes s with the network's RNG.
 func shuffle[T any](n *Network, s []T) {
 	for i := len(s) - 1; i > 0; i-- {

@@ -56,6 +56,8 @@ type Network struct {
 	quiet  []bool
 	slow   []int64
 	peerID []state.PeerID
+	// reachStack is Reach's work list, kept between calls.
+	reachStack []int32
 	// ids holds the IDs of the nodes; sharedIDs is set once two share one.
 	ids       map[state.PeerID]bool
 	sharedIDs bool
