@@ -223,8 +223,14 @@ func TestValidatorVerdictsAndBannedSenders(t *testing.T) {
 	b := c.start("b", nil, a)
 	d := c.start("d", nil, a)
 	fromA := a.Subscribe(channel.Transaction)
+	// The publishers must know a subscribes, not only a that they do: a
+	// broadcast published before b's GossipSub has heard a's subscription
+	// goes to no one, and once a is in b's mesh no lazy gossip offers it
+	// later (failed once in a clean-clone CI run: "good one" never came).
 	waitFor(t, 20*time.Second, describePeers(a, b, d), func() bool {
-		return readyWith(a, b.ID()) && readyWith(a, d.ID()) && len(a.BroadcastPeers(channel.Transaction)) == 2
+		return readyWith(a, b.ID()) && readyWith(a, d.ID()) && len(a.BroadcastPeers(channel.Transaction)) == 2 &&
+			slices.Contains(b.BroadcastPeers(channel.Transaction), a.ID()) &&
+			slices.Contains(d.BroadcastPeers(channel.Transaction), a.ID())
 	})
 	// b's broadcasts reach d directly too; what matters is what a does.
 	if err := b.Broadcast(t.Context(), channel.Transaction, []byte("bad one")); err != nil {
