@@ -13,11 +13,11 @@ import (
 // digestRecord encodes digests as a writer's commands record holds them.
 func digestRecord(ds []service.Digest) []byte {
 	var buf bytes.Buffer
-	w := &Writer{w: &buf}
-	w.CommandDigests(ds)
+	e := &logEncoder{w: &buf}
+	e.commands(make([]service.Command, len(ds)), ds)
 	// The record's payload is what follows its checksum, length and type.
-	_, k := binary.Uvarint(w.out[4:])
-	return w.out[4+k+1:]
+	_, k := binary.Uvarint(e.out[4:])
+	return e.out[4+k+1:]
 }
 
 // FuzzQuickDigests holds the quick reader of commands records to the

@@ -35,7 +35,7 @@ func TestFormat2LogsStillReplay(t *testing.T) {
 	if sum3, err := verifyBytes(t, v3); err != nil || sum3 != sum {
 		t.Fatalf("format 3: %v (%+v, format 2 gave %+v)", err, sum3, sum)
 	}
-	mixed := feedLogWith(t, func(h *Header) { h.Format = 2 }, func(w *Writer) { w.digest.Legacy = false })
+	mixed := feedLogWith(t, func(h *Header) { h.Format = 2 }, func(w *Writer) { w.enc.digest.Legacy, w.nowDigest.Legacy = false, false })
 	_, err = verifyBytes(t, mixed)
 	var div *DivergenceError
 	if err == nil || !asDivergence(err, &div) || !strings.Contains(div.What, "command 1 of") {

@@ -1163,10 +1163,12 @@ func TestWriterRefusesWhatTheReaderWould(t *testing.T) {
 	}
 	w.Input(action.Meta{ID: 1, Time: 1}, action.Tick{})
 	w.Input(action.Meta{ID: 2, Time: 2}, action.Ban{Target: "x", Duration: time.Hour, Reason: strings.Repeat("r", 70000)})
-	if err := w.Err(); err == nil || !strings.Contains(err.Error(), "#2 (Ban) cannot be recorded") {
+	if err := w.Flush(); err == nil || !strings.Contains(err.Error(), "#2 (Ban) cannot be recorded") {
 		t.Fatalf("writer error: %v", err)
 	}
-	w.Flush()
+	if err := w.Err(); err == nil || !strings.Contains(err.Error(), "#2 (Ban) cannot be recorded") {
+		t.Fatalf("writer error after Flush: %v", err)
+	}
 	rd, err := replay.NewReader(bytes.NewReader(buf.Bytes()), int64(buf.Len()), "log")
 	if err != nil {
 		t.Fatal(err)
@@ -1244,11 +1246,10 @@ func TestRecordLengthsAroundVarintSteps(t *testing.T) {
 	}
 }
 
-// TestCommandSumsComputedBehind writes commands records whose sums the
-// writer leaves to its background goroutine — records of 1 to 40
-// commands, over many write buffers, with the payloads overwritten as
-// soon as each record is written — and checks every digest read back is
-// the one Digester computes at once on the original commands.
+// TestCommandSumsComputedBehind writes commands records whose digests
+// the writer leaves to its background goroutine — records of 1 to 40
+// commands, over many batches and write buffers — and checks every digest
+// read back is the one Digester computes at once on the same commands.
 func TestCommandSumsComputedBehind(t *testing.T) {
 	st := state.New(state.DefaultConfig("t"), state.Self{ID: "self"}, 1, 0)
 	var buf bytes.Buffer
@@ -1270,16 +1271,12 @@ func TestCommandSumsComputedBehind(t *testing.T) {
 			for k := range data {
 				data[k] = byte(i + j + k)
 			}
-			payload := data[:(i*7+j*13)%len(data)]
+			payload := append([]byte(nil), data[:(i*7+j*13)%len(data)]...)
 			cmds[j] = service.Deliver{Peer: state.PeerID(fmt.Sprint("peer", j)), Channel: 2, Data: payload}
 			ds[j] = g.Digest(cmds[j])
-			payload = append([]byte(nil), payload...)
-			cmds[j] = service.Deliver{Peer: state.PeerID(fmt.Sprint("peer", j)), Channel: 2, Data: payload}
 		}
 		w.Commands(action.Meta{ID: id}, action.Tick{}, cmds)
-		for _, c := range cmds { // the application reuses its buffers
-			clear(c.(service.Deliver).Data)
-		}
+		clear(cmds) // the store reuses its list of commands
 		want = append(want, ds)
 	}
 	if err := w.End(id, st.Hash(), nil); err != nil {

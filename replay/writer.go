@@ -1,11 +1,9 @@
 package replay
 
 import (
-	"encoding/binary"
+	"crypto/sha256"
 	"fmt"
-	"hash/crc32"
 	"io"
-	"math"
 	"os"
 
 	"github.com/fxamacker/cbor/v2"
@@ -29,43 +27,32 @@ var headerEncMode = func() cbor.EncMode {
 // record. A write error is sticky: Err reports it and later records are
 // not written, so a log is never silently missing a record in its middle.
 //
-// Records are framed into a buffer of writeBuffer bytes. When it fills,
-// a goroutine of its own computes the buffer's checksums and writes it
-// while the node frames the next records into a second buffer: on two
-// cores the node does not wait for the checksums or the file.
+// The node's goroutine only notes what it is given, in a batch; when the
+// batch is full, a goroutine of the Writer's own encodes it — framing,
+// command digests, checksums — and writes it, while the node fills the
+// next. Encoding took about as long as the node's own work for an action,
+// and on two cores the node now does not wait for it. So the actions,
+// commands and payloads given to a Writer must not change afterwards (a
+// node's never do: its payloads are read-only once handed over). Inputs
+// and commands that hold anything else a reducer might change in place
+// (address lists, snapshots) are encoded or digested at once, on the
+// node's goroutine, as before.
+//
+// A Writer is used from one goroutine at a time.
 type Writer struct {
-	w        io.Writer
-	out      []byte     // framed records, checksums still to fill in
-	spare    []byte     // the other buffer, when no write is running
-	inflight chan error // the write running in the background, if any
-	file     *os.File
-	enc      codec.Encoder
-	// inPlace encodes records straight into out (open, close); enc is
-	// a scratch buffer for the rest, and the two must not share memory.
-	inPlace codec.Encoder
-	digest  service.Digester
-	// cmdDigest is the digest of the command being framed, filled in
-	// place (see service.Digester.DigestTo).
-	cmdDigest service.Digest
-	digests   []service.Digest
-	// sums are the command digests framed into out whose sums are still
-	// to compute; spareSums go with spare. The background computes them
-	// before it seals the buffer, so the node does not hash payloads.
-	sums, spareSums pendingSums
-	// payloadLimit is the largest payload recorded in full; -1: all.
+	file *os.File
+	// enc belongs to the background while batches are in flight, to the
+	// Writer's goroutine otherwise.
+	enc    logEncoder
+	fill   *writeBatch   // the batch being noted
+	flying []*writeBatch // handed off, oldest first
+	free   []*writeBatch // encoded, for reuse
+	// now encodes and digests on the node's goroutine what cannot wait.
+	now          codec.Encoder
+	nowDigest    service.Digester
 	payloadLimit int
-	prevID       uint64
-	prevT        int64
-	// sumPayload is w.payloadSum as a func value, made once: a closure
-	// made per action would put its captures on the heap every time.
-	sumPayload func([]byte) [32]byte
-	held       []byte
-	heldSum    [32]byte
-
-	records uint64
-	bytes   uint64
-	err     error
-	ended   bool
+	err          error
+	ended        bool
 }
 
 // Create writes a new log file at path, replacing any file there.
@@ -85,11 +72,15 @@ func Create(path string, h Header) (*Writer, error) {
 
 // NewWriter writes a log to out, starting with the magic and the header.
 func NewWriter(out io.Writer, h Header) (*Writer, error) {
-	w := &Writer{w: out, out: make([]byte, 0, writeBuffer), prevT: h.StartTime, payloadLimit: h.Config.RecordPayloadLimit}
-	w.digest.Limit = h.Config.RecordPayloadLimit
-	w.digest.Legacy = h.Format < 3 // a copy of an older log keeps its digests
-	w.enc.SetLimits(action.Limits())
-	w.inPlace.SetLimits(action.Limits())
+	w := &Writer{fill: new(writeBatch), payloadLimit: h.Config.RecordPayloadLimit}
+	e := &w.enc
+	e.w, e.out, e.prevT, e.payloadLimit = out, make([]byte, 0, writeBuffer), h.StartTime, h.Config.RecordPayloadLimit
+	e.digest.Limit = h.Config.RecordPayloadLimit
+	e.digest.Legacy = h.Format < 3 // a copy of an older log keeps its digests
+	w.nowDigest = e.digest
+	e.enc.SetLimits(action.Limits())
+	e.inPlace.SetLimits(action.Limits())
+	w.now.SetLimits(action.Limits())
 	payload, err := headerEncMode.Marshal(h)
 	if err != nil {
 		return nil, fmt.Errorf("action log header: %w", err)
@@ -97,296 +88,88 @@ func NewWriter(out io.Writer, h Header) (*Writer, error) {
 	if _, err := io.WriteString(out, Magic); err != nil {
 		return nil, fmt.Errorf("action log: %w", err)
 	}
-	w.bytes += uint64(len(Magic))
-	w.record(RecordHeader, payload)
-	return w, w.err
-}
-
-// writeBuffer is the size of each of a writer's two buffers: a write
-// every few hundred actions, and half a megabyte at most per node, which
-// counts in a simulation that records a thousand.
-const writeBuffer = 128 << 10
-
-// record frames one record into the buffer, its checksum left for
-// seal to fill in, and hands the buffer to the background once it is full.
-func (w *Writer) record(typ byte, payload []byte) {
-	if w.err != nil || w.ended {
-		return
-	}
-	start := len(w.out)
-	w.out = append(w.out, 0, 0, 0, 0)
-	w.out = binary.AppendUvarint(w.out, uint64(len(payload)+1))
-	w.out = append(w.out, typ)
-	w.out = append(w.out, payload...)
-	w.records++
-	w.bytes += uint64(len(w.out) - start)
-	if len(w.out) >= writeBuffer {
-		w.writeBehind()
-	}
-}
-
-// open starts a record of type typ framed in place: the caller appends
-// its payload to w.out and calls close with the same guess, the number of
-// bytes the payload's length is expected to take. The payload is encoded
-// straight into the buffer, not into a scratch one and then copied.
-func (w *Writer) open(typ byte, guess int) int {
-	start := len(w.out)
-	w.out = append(w.out, 0, 0, 0, 0, 0, 0, 0, 0)[:start+4+guess]
-	w.out = append(w.out, typ)
-	return start
-}
-
-// close finishes framing a record opened at start: it writes the
-// payload's length, moving the payload if the length takes more or fewer
-// bytes than guessed. It returns how far the type byte now is from start
-// (4 + the length's size), and commit counts the record.
-func (w *Writer) close(start, guess int) int {
-	body := start + 4 + guess // the type byte, then the payload
-	var n [binary.MaxVarintLen64]byte
-	k := binary.PutUvarint(n[:], uint64(len(w.out)-body))
-	if k != guess {
-		end := len(w.out)
-		if k > guess {
-			w.out = append(w.out, n[:k-guess]...)
-		}
-		copy(w.out[start+4+k:], w.out[body:end])
-		w.out = w.out[:end+k-guess]
-	}
-	copy(w.out[start+4:], n[:k])
-	return 4 + k
-}
-
-// commit counts the record framed from start, and hands the buffer to the
-// background once it is full (or the copies for its pending sums are).
-func (w *Writer) commit(start int) {
-	w.records++
-	w.bytes += uint64(len(w.out) - start)
-	if len(w.out) >= writeBuffer || len(w.sums.arena) >= writeBuffer {
-		w.writeBehind()
-	}
-}
-
-// seal fills in the checksum of every record framed in b.
-func seal(b []byte) {
-	for len(b) > 0 {
-		n, k := binary.Uvarint(b[4:])
-		end := 4 + k + int(n)
-		binary.LittleEndian.PutUint32(b, crc32.Checksum(b[4:end], castagnoli))
-		b = b[end:]
-	}
-}
-
-// writeBehind hands the full buffer to a goroutine that seals and writes
-// it, after the previous one has finished, and frames on into the other.
-func (w *Writer) writeBehind() {
-	if w.wait() != nil {
-		return
-	}
-	full, sums := w.out, w.sums
-	w.out = w.spare[:0]
-	if w.out == nil {
-		w.out = make([]byte, 0, writeBuffer)
-	}
-	w.spare = full
-	// The spare's jobs were computed by the write waited for above.
-	w.sums = pendingSums{jobs: w.spareSums.jobs[:0], arena: w.spareSums.arena[:0]}
-	w.spareSums = sums
-	w.inflight = make(chan error, 1)
-	go func(done chan<- error) {
-		sums.fill(full)
-		seal(full)
-		_, err := w.w.Write(full)
-		done <- err
-	}(w.inflight)
-}
-
-// wait waits for the background write, if one runs, and returns the
-// sticky error.
-func (w *Writer) wait() error {
-	if w.inflight != nil {
-		if err := <-w.inflight; err != nil && w.err == nil {
-			w.err = fmt.Errorf("action log: %w", err)
-		}
-		w.inflight = nil
-	}
-	return w.err
+	e.bytes += uint64(len(Magic))
+	e.record(RecordHeader, payload)
+	return w, e.err
 }
 
 // KeepPayloads makes the writer record every payload in full, however
 // large (p2pnode run --record-payloads full).
-func (w *Writer) KeepPayloads() { w.payloadLimit = -1 }
+func (w *Writer) KeepPayloads() {
+	w.drain()
+	w.payloadLimit, w.enc.payloadLimit = -1, -1
+}
 
 // Input records an input action in full, but for an application payload
 // over the header's Config.RecordPayloadLimit, which it records as length
 // and SHA-256.
 func (w *Writer) Input(m action.Meta, a action.Action) {
-	w.digest.Forget()
-	if d, ok := a.(action.Digester); ok && w.payloadLimit >= 0 {
-		if w.sumPayload == nil {
-			w.sumPayload = w.payloadSum
-		}
-		if digested, ok := d.Digested(w.payloadLimit, w.sumPayload); ok {
-			a = digested
-			w.digest.Remember(w.held, w.heldSum)
-		}
-		w.held = nil
-	}
 	if w.err != nil || w.ended {
 		return
 	}
-	// An input's payload is usually 128 bytes to 16 KiB long: a length
-	// of two bytes.
-	start := w.open(RecordInput, 2)
-	e := &w.inPlace
-	e.AppendTo(w.out)
-	e.Uint(uint64(a.Kind()))
-	e.Uint(m.ID - w.prevID)
-	e.Uint(uint64(m.Time - w.prevT))
-	a.EncodeCBOR(e)
-	w.out = e.Encoded()
-	if err := e.Over(); err != nil {
-		// The reader would refuse this record and everything after it.
-		// Stop here, loudly, with what was recorded so far on disk.
-		w.out = w.out[:start]
-		w.Flush()
-		w.err = fmt.Errorf("action log: input #%d (%s) cannot be recorded: %w", m.ID, a.Kind(), err)
+	b := w.fill
+	k := a.Kind()
+	if int(k) < len(deferInput) && deferInput[k] {
+		b.recs = append(b.recs, pendingRecord{what: RecordInput, m: m, a: a})
+		if p, ok := a.(interface{ Len() int }); ok {
+			b.held += p.Len()
+		}
+		w.noted()
 		return
 	}
-	w.prevID, w.prevT = m.ID, m.Time
-	w.close(start, 2)
-	w.commit(start)
-}
-
-// payloadSum is the SHA-256 of a payload recorded by digest, kept for the
-// digests of the commands that carry it.
-func (w *Writer) payloadSum(b []byte) [32]byte {
-	w.held, w.heldSum = b, w.digest.PayloadSum(b)
-	return w.heldSum
+	// It may share a list with the state: encode it now.
+	if d, ok := a.(action.Digester); ok && w.payloadLimit >= 0 {
+		if digested, ok := d.Digested(w.payloadLimit, sha256.Sum256); ok {
+			a = digested
+		}
+	}
+	w.now.Reset()
+	a.EncodeCBOR(&w.now)
+	if err := w.now.Over(); err != nil {
+		// The reader would refuse this record and everything after it.
+		// Stop here, loudly, with what was recorded before on disk.
+		w.err = fmt.Errorf("action log: input #%d (%s) cannot be recorded: %w", m.ID, k, err)
+		b.recs = append(b.recs, pendingRecord{what: recordRefused})
+		b.refused = w.err
+		w.Flush()
+		return
+	}
+	lo := len(b.encoded)
+	b.encoded = append(b.encoded, w.now.Encoded()...)
+	b.recs = append(b.recs, pendingRecord{what: recordInputEncoded, m: m, kind: k, lo: int32(lo), hi: int32(len(b.encoded))})
+	w.noted()
 }
 
 // Derived records a derived action as its kind and ID.
 func (w *Writer) Derived(m action.Meta, a action.Action, dropped bool) {
-	w.enc.Reset()
-	k := uint64(a.Kind()) << 1
-	if dropped {
-		k |= 1
+	if w.err != nil || w.ended {
+		return
 	}
-	w.enc.Uint(k)
-	w.enc.Uint(m.ID - w.prevID)
-	w.enc.Uint(m.ID - m.Parent)
-	w.prevID = m.ID
-	w.record(RecordDerived, w.enc.Encoded())
+	w.fill.recs = append(w.fill.recs, pendingRecord{what: RecordDerived, m: m, kind: a.Kind(), dropped: dropped})
+	w.noted()
 }
 
 // Commands records a digest of each command an action produced, right
 // after the action's own record.
-//
-// The sums are left to the goroutine that writes the buffer: the record is
-// framed here with room for each sum, and what each sum covers is copied
-// aside (a payload may be the application's, free to change once the
-// action is applied). A copy of a format-2 log digests here, the old way.
 func (w *Writer) Commands(_ action.Meta, _ action.Action, cmds []service.Command) {
-	if w.digest.Legacy {
-		ds := w.digests[:0]
-		for _, c := range cmds {
-			ds = append(ds, w.digest.Digest(c))
-		}
-		w.digests = ds
-		w.CommandDigests(ds)
-		return
-	}
 	if w.err != nil || w.ended {
 		return
 	}
-	start := w.open(RecordCommands, 1)
-	e := &w.inPlace
-	e.AppendTo(w.out)
-	e.Array(len(cmds))
-	w.out = e.Encoded()
-	first := len(w.sums.jobs)
-	d := &w.cmdDigest
+	b := w.fill
+	lo := len(b.cmds)
 	for _, c := range cmds {
-		head, payload := w.digest.SplitTo(d, c)
-		w.out = appendDigest(w.out, d) // its sum zeros, for now
-		w.sums.add(len(w.out)-len(d.Sum), head, payload)
-	}
-	// The payload started after the checksum, a one-byte length and the
-	// type byte; close may have moved it.
-	if moved := w.close(start, 1); moved != 4+1 {
-		for i := first; i < len(w.sums.jobs); i++ {
-			w.sums.jobs[i].at += moved - (4 + 1)
+		if n, ok := deferCommand(c); ok {
+			b.cmds = append(b.cmds, c)
+			b.held += n
+			continue
 		}
+		// It may share a list with the state: digest it now.
+		b.cmds = append(b.cmds, nil)
+		b.digests = append(b.digests, service.Digest{})
+		w.nowDigest.DigestTo(&b.digests[len(b.digests)-1], c)
 	}
-	w.commit(start)
-}
-
-// appendDigest appends encodeDigest's encoding of d to b: for the usual
-// digest (kind, channel and size in one or two bytes) as one append of
-// fixed bytes, since through the encoder, item by item, it took a tenth
-// of the time of recording an action.
-func appendDigest(b []byte, d *service.Digest) []byte {
-	if d.Kind >= 24 || d.Channel >= 24 || d.Size > math.MaxUint16 {
-		var e codec.Encoder
-		e.AppendTo(b)
-		encodeDigest(&e, d)
-		return e.Encoded()
-	}
-	// [kind, channel, size, sum]: an array of 4, two small uints, a
-	// uint of one to three bytes, a byte string of 8.
-	b = append(b, 0x84, byte(d.Kind), byte(d.Channel))
-	switch {
-	case d.Size < 24:
-		b = append(b, byte(d.Size))
-	case d.Size <= math.MaxUint8:
-		b = append(b, 0x18, byte(d.Size))
-	default:
-		b = append(b, 0x19, byte(d.Size>>8), byte(d.Size))
-	}
-	b = append(b, 0x48)
-	return append(b, d.Sum[:]...)
-}
-
-// encodeDigest writes one digest of a commands record: [kind, channel,
-// size, sum], the sum last.
-func encodeDigest(e *codec.Encoder, d *service.Digest) {
-	e.Array(4)
-	e.Uint(uint64(d.Kind))
-	e.Uint(uint64(d.Channel))
-	e.Uint(d.Size)
-	e.Bytes(d.Sum[:])
-}
-
-// pendingSums are command digests framed into a buffer whose sums are
-// still to compute, and a copy of what each sum covers.
-type pendingSums struct {
-	jobs  []sumJob
-	arena []byte // each job's head, then its payload, job after job
-}
-
-// sumJob is one pending sum: where in the buffer it goes, and the lengths
-// of the head and payload it covers.
-type sumJob struct {
-	at            int
-	head, payload int
-}
-
-func (p *pendingSums) add(at int, head, payload []byte) {
-	p.jobs = append(p.jobs, sumJob{at: at, head: len(head), payload: len(payload)})
-	p.arena = append(p.arena, head...)
-	p.arena = append(p.arena, payload...)
-}
-
-// fill computes every pending sum into buf and empties p.
-func (p *pendingSums) fill(buf []byte) {
-	var g service.Digester // Sum reads only Legacy, which is false here
-	off := 0
-	for _, j := range p.jobs {
-		var d service.Digest
-		g.Sum(&d, p.arena[off:off+j.head], p.arena[off+j.head:off+j.head+j.payload])
-		off += j.head + j.payload
-		copy(buf[j.at:], d.Sum[:])
-	}
-	p.jobs, p.arena = p.jobs[:0], p.arena[:0]
+	b.recs = append(b.recs, pendingRecord{what: RecordCommands, lo: int32(lo), hi: int32(len(b.cmds))})
+	w.noted()
 }
 
 // CommandDigests writes a commands record of digests computed elsewhere
@@ -395,45 +178,107 @@ func (w *Writer) CommandDigests(ds []service.Digest) {
 	if w.err != nil || w.ended {
 		return
 	}
-	// A digest takes 12 to 20 bytes: a few fit a length of one byte.
-	start := w.open(RecordCommands, 1)
-	e := &w.inPlace
-	e.AppendTo(w.out)
-	e.Array(len(ds))
-	for i := range ds {
-		encodeDigest(e, &ds[i])
+	b := w.fill
+	lo := len(b.cmds)
+	for range ds {
+		b.cmds = append(b.cmds, nil)
 	}
-	w.out = e.Encoded()
-	w.close(start, 1)
-	w.commit(start)
+	b.digests = append(b.digests, ds...)
+	b.recs = append(b.recs, pendingRecord{what: RecordCommands, lo: int32(lo), hi: int32(len(b.cmds))})
+	w.noted()
 }
 
 // Checkpoint records the state hash after action lastID.
 func (w *Writer) Checkpoint(lastID uint64, h state.Hash, sections []state.SectionHash) {
-	w.enc.Reset()
-	w.enc.Uint(lastID)
-	w.enc.Bytes(h[:])
-	w.enc.Array(len(sections))
-	for _, s := range sections {
-		w.enc.Bytes(s.Sum[:])
+	if w.err != nil || w.ended {
+		return
 	}
-	w.record(RecordCheckpoint, w.enc.Encoded())
+	b := w.fill
+	lo := len(b.sections)
+	b.sections = append(b.sections, sections...)
+	b.hashes = append(b.hashes, h)
+	b.recs = append(b.recs, pendingRecord{what: RecordCheckpoint, m: action.Meta{ID: lastID}, lo: int32(lo), hi: int32(len(b.sections))})
+	w.noted()
+}
+
+// noted hands the batch to the background once it is full.
+func (w *Writer) noted() {
+	if b := w.fill; len(b.recs) >= batchRecords || b.held >= batchBytes {
+		w.handOff()
+	}
+}
+
+// handOff sends the full batch to be encoded and written in the
+// background, after those handed off before it, and takes an empty one.
+// Up to maxFlying batches are in flight: waking a goroutine takes a while
+// on a virtual machine, and with only one in flight the node often waited
+// for the encoder's wake-up, the encoder for the node's.
+func (w *Writer) handOff() {
+	if len(w.flying) == maxFlying && w.land() != nil {
+		w.fill.reset()
+		return
+	}
+	b := w.fill
+	var prev <-chan struct{}
+	if n := len(w.flying); n > 0 {
+		prev = w.flying[n-1].done
+	}
+	b.done = make(chan struct{})
+	go func() {
+		if prev != nil {
+			<-prev
+		}
+		w.enc.encode(b)
+		b.reset()
+		b.err = w.enc.err
+		close(b.done)
+	}()
+	w.flying = append(w.flying, b)
+	if n := len(w.free); n > 0 {
+		w.fill, w.free = w.free[n-1], w.free[:n-1]
+	} else {
+		w.fill = new(writeBatch)
+	}
+}
+
+// land waits for the oldest batch in flight and returns the sticky error.
+func (w *Writer) land() error {
+	b := w.flying[0]
+	<-b.done
+	if b.err != nil && w.err == nil {
+		w.err = b.err
+	}
+	w.flying = append(w.flying[:0], w.flying[1:]...)
+	w.free = append(w.free, b)
+	return w.err
+}
+
+// wait waits for every batch in flight and returns the sticky error.
+func (w *Writer) wait() error {
+	for len(w.flying) > 0 {
+		w.land()
+	}
+	return w.err
+}
+
+// drain encodes everything noted so far, here and now; the encoder is the
+// caller's afterwards, until the next hand-off.
+func (w *Writer) drain() {
+	w.wait()
+	w.enc.encode(w.fill)
+	w.fill.reset()
+	if w.err == nil {
+		w.err = w.enc.err
+	}
 }
 
 // Flush writes buffered records to the file, and returns once they are
 // written.
 func (w *Writer) Flush() error {
-	if w.wait() != nil {
-		return w.err
-	}
-	if len(w.out) > 0 {
-		w.sums.fill(w.out)
-		seal(w.out)
-		_, err := w.w.Write(w.out)
-		w.out = w.out[:0]
-		if err != nil {
-			w.err = fmt.Errorf("action log: %w", err)
-		}
+	w.drain()
+	w.enc.flush()
+	if w.err == nil {
+		w.err = w.enc.err
 	}
 	return w.err
 }
@@ -441,14 +286,10 @@ func (w *Writer) Flush() error {
 // End writes the end record with the final state hash and its section
 // hashes, flushes, syncs and closes the file. The log is complete only after End.
 func (w *Writer) End(lastID uint64, h state.Hash, sections []state.SectionHash) error {
-	w.enc.Reset()
-	w.enc.Uint(lastID)
-	w.enc.Bytes(h[:])
-	w.enc.Array(len(sections))
-	for _, s := range sections {
-		w.enc.Bytes(s.Sum[:])
+	w.drain()
+	if w.err == nil && !w.ended {
+		w.enc.hashRecord(RecordEnd, lastID, &h, sections)
 	}
-	w.record(RecordEnd, w.enc.Encoded())
 	err := w.Flush()
 	if w.file != nil {
 		if serr := w.file.Sync(); err == nil && serr != nil {
@@ -476,11 +317,19 @@ func (w *Writer) Abort() error {
 	return err
 }
 
-// Err is the first write error, if any.
+// Err is the first error met so far. One found while encoding in the
+// background (a write that failed, an input the reader would refuse)
+// shows from the next hand-off of a batch, and at the latest from Flush.
 func (w *Writer) Err() error { return w.err }
 
-// Records is the number of records written; Bytes the bytes written.
-func (w *Writer) Records() uint64 { return w.records }
+// Records is the number of records written, buffered ones included.
+func (w *Writer) Records() uint64 {
+	w.drain()
+	return w.enc.records
+}
 
 // Bytes is the size of the log so far, buffered bytes included.
-func (w *Writer) Bytes() uint64 { return w.bytes }
+func (w *Writer) Bytes() uint64 {
+	w.drain()
+	return w.enc.bytes
+}

@@ -147,7 +147,10 @@ func (s *Store) Command(c service.Command) {
 }
 
 // Dispatch applies an input action and everything it causes. It returns
-// the input's Meta and, if the input was not enabled, why.
+// the input's Meta and, if the input was not enabled, why. The action and
+// its payload are the state machine's from then on: neither may change
+// afterwards (the state may keep them, and a replay.Writer encodes them a
+// moment later, on a goroutine of its own).
 func (s *Store) Dispatch(a action.Action) (action.Meta, error) {
 	now := s.clock.Now()
 	if now < s.st.Now {
