@@ -37,7 +37,8 @@ var (
 // answer reaches the peer within the whole) or when the node closes. An
 // error (or a panic) refuses the request: the peer gets ErrRefused. An
 // answer larger than the channel's MaxSize is not sent: the peer gets
-// ErrTooLarge.
+// ErrTooLarge. The answer is the node's once returned: the handler must
+// not change it afterwards (it is sent, and recorded, a moment later).
 type Handler func(ctx context.Context, from state.PeerID, req []byte) ([]byte, error)
 
 // handlers are the application's request handlers, by channel.
