@@ -256,10 +256,14 @@ func (e *logEncoder) commands(cmds []service.Command, digests []service.Digest) 
 	}
 	// A digest takes 12 to 20 bytes: a few fit a length of one byte.
 	start := e.open(RecordCommands, 1)
-	c := &e.inPlace
-	c.AppendTo(e.out)
-	c.Array(len(cmds))
-	e.out = c.Encoded()
+	if len(cmds) < 24 {
+		e.out = append(e.out, 0x80|byte(len(cmds))) // a short array's head
+	} else {
+		c := &e.inPlace
+		c.AppendTo(e.out)
+		c.Array(len(cmds))
+		e.out = c.Encoded()
+	}
 	for _, cmd := range cmds {
 		d := &e.cmdDigest
 		if cmd != nil {
