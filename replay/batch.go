@@ -92,6 +92,16 @@ func (e *logEncoder) encode(b *writeBatch) {
 	}
 }
 
+// landed reports whether b's encoding is done.
+func (b *writeBatch) landed() bool {
+	select {
+	case <-b.done:
+		return true
+	default:
+		return false
+	}
+}
+
 // reset empties b for reuse, letting go of what it referred to.
 func (b *writeBatch) reset() {
 	clear(b.recs)

@@ -214,7 +214,15 @@ func (w *Writer) noted() {
 // on a virtual machine, and with only one in flight the node often waited
 // for the encoder's wake-up, the encoder for the node's.
 func (w *Writer) handOff() {
-	if len(w.flying) == maxFlying && w.land() != nil {
+	// Batches encoded already go back at once: a writer that records
+	// slowly then holds one or two, not maxFlying.
+	for len(w.flying) > 0 && w.flying[0].landed() {
+		w.land()
+	}
+	if len(w.flying) == maxFlying {
+		w.land()
+	}
+	if w.err != nil {
 		w.fill.reset()
 		return
 	}
@@ -249,7 +257,9 @@ func (w *Writer) land() error {
 		w.err = b.err
 	}
 	w.flying = append(w.flying[:0], w.flying[1:]...)
-	w.free = append(w.free, b)
+	if len(w.free) == 0 {
+		w.free = append(w.free, b) // one is all a steady stream needs
+	}
 	return w.err
 }
 
