@@ -17,6 +17,11 @@ type PeerInfo struct {
 	Software  string
 	RTT       time.Duration
 	Score     int
+	// AddrsOnly marks an inbound peer that came when every inbound place
+	// was taken: it is here only to be given addresses, and is
+	// disconnected (too many peers) once it has them (Config.AddrsWhenFull).
+	// It holds no inbound place, though its handshake may be complete.
+	AddrsOnly bool
 }
 
 // Peers lists the node's peers, ready or not, by ID.
@@ -28,6 +33,7 @@ func (n *Node) Peers() []PeerInfo {
 			out = append(out, PeerInfo{
 				ID: id, Direction: p.Dir, Addr: p.Addr, Status: p.Status, Since: time.Unix(0, p.Since),
 				Software: p.Handshake.Software, RTT: time.Duration(p.Ping.RTT), Score: p.Score,
+				AddrsOnly: p.AddrOnly,
 			})
 		}
 	})

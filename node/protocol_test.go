@@ -68,7 +68,10 @@ func TestHandshakeAndPingOverLibp2p(t *testing.T) {
 // Connection limits over real go-libp2p: a node accepting at most two
 // inbound peers (handshaking or ready) never has more than two and tells
 // the others "too many peers". The hub also dials spokes itself to reach
-// its outbound target; those outbound peers do not count.
+// its outbound target; those outbound peers do not count, and neither do
+// newcomers it only gives addresses to before it turns them away (their
+// handshake completes first; on a slow run, such as under the race
+// detector, the test saw one ready).
 func TestInboundLimitOverLibp2p(t *testing.T) {
 	c := newCluster(t)
 	rules := state.DefaultConfig("test")
@@ -80,7 +83,7 @@ func TestInboundLimitOverLibp2p(t *testing.T) {
 	}
 	inbound := func() (ready int) {
 		for _, p := range hub.Peers() {
-			if p.Direction == state.Inbound && p.Status == state.StatusReady {
+			if p.Direction == state.Inbound && p.Status == state.StatusReady && !p.AddrsOnly {
 				ready++
 			}
 		}
