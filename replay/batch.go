@@ -92,6 +92,12 @@ func (e *logEncoder) encode(b *writeBatch) {
 	}
 }
 
+// newBatch makes a batch with room for a full one's records and
+// commands, so that filling it does not grow them step by step.
+func newBatch() *writeBatch {
+	return &writeBatch{recs: make([]pendingRecord, 0, batchRecords), cmds: make([]service.Command, 0, batchRecords/2)}
+}
+
 // landed reports whether b's encoding is done.
 func (b *writeBatch) landed() bool {
 	select {

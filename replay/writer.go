@@ -245,7 +245,7 @@ func (w *Writer) handOff() {
 	if n := len(w.free); n > 0 {
 		w.fill, w.free = w.free[n-1], w.free[:n-1]
 	} else {
-		w.fill = new(writeBatch)
+		w.fill = newBatch()
 	}
 }
 
