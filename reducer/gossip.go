@@ -160,7 +160,7 @@ func authorOf(s *state.State, id state.PeerID) *state.Author {
 		}
 		delete(g.Authors, oldest)
 	}
-	au := &state.Author{LastSeen: s.Now, Budgets: make([]state.Bucket, len(s.Config.Channels))}
+	au := state.NewAuthor(&s.Config, s.Now)
 	g.Authors[id] = au
 	return au
 }

@@ -32,6 +32,26 @@ type Author struct {
 	LastSeen  int64
 }
 
+// NewAuthor returns a budget entry, last seen at now, with a budget for
+// each of cfg's channels. With few channels the budgets are allocated
+// with the entry (see NewPeer): the gossip rule reads both for every
+// broadcast.
+func NewAuthor(cfg *Config, now int64) *Author {
+	n := len(cfg.Channels)
+	if n <= inlineChannels {
+		b := &authorBlock{Author: Author{LastSeen: now}}
+		b.Budgets = b.budgets[:n:n]
+		return &b.Author
+	}
+	return &Author{LastSeen: now, Budgets: make([]Bucket, n)}
+}
+
+// authorBlock is an author's entry and the backing of its budgets.
+type authorBlock struct {
+	Author
+	budgets [inlineChannels]Bucket
+}
+
 // LastVerdict is the verdict on one broadcast, by its number.
 type LastVerdict struct {
 	Msg     uint64

@@ -140,11 +140,36 @@ type Peer struct {
 // cfg's channels.
 func NewPeer(cfg *Config, p Peer) *Peer {
 	n := len(cfg.Channels)
+	if n <= inlineChannels {
+		// One allocation: the lists sit right after the peer, so a
+		// large simulation, whose time goes to cache misses in the
+		// nodes' states, finds them in the lines it fetched for the peer.
+		b := &peerBlock{Peer: p}
+		b.Received, b.Sent, b.Refused = b.counts[:n:n], b.counts[n:2*n:2*n], b.counts[2*n:3*n:3*n]
+		b.InFlight, b.Budgets = b.inFlight[:n:n], b.budgets[:n:n]
+		return &b.Peer
+	}
 	counts := make([]uint64, 3*n)
 	p.Received, p.Sent, p.Refused = counts[:n:n], counts[n:2*n:2*n], counts[2*n:]
 	p.InFlight = make([]int, n)
 	p.Budgets = make([]Bucket, n)
 	return &p
+}
+
+// inlineChannels is the most channels whose per-peer lists NewPeer
+// allocates with the peer itself: the default set's five, for which the
+// block fills the allocator's size class that the peer and its lists
+// took apart (more room would be memory unused by most nodes).
+const inlineChannels = 5
+
+// peerBlock is a peer and room for its per-channel lists, allocated at
+// once. Only the Peer is ever referred to (by pointer); the rest is the
+// backing of its slices.
+type peerBlock struct {
+	Peer
+	budgets  [inlineChannels]Bucket
+	counts   [3 * inlineChannels]uint64
+	inFlight [inlineChannels]int
 }
 
 // Shares reports whether the peer has our channel ch, as far as its
