@@ -28,10 +28,11 @@ var headerEncMode = func() cbor.EncMode {
 // not written, so a log is never silently missing a record in its middle.
 //
 // The node's goroutine only notes what it is given, in a batch; when the
-// batch is full, a goroutine of the Writer's own encodes it — framing,
-// command digests, checksums — and writes it, while the node fills the
-// next. Encoding took about as long as the node's own work for an action,
-// and on two cores the node now does not wait for it. So the actions,
+// batch is full, a goroutine of the Writer's own encodes it (framing,
+// command digests) and another checksums and writes each full buffer,
+// while the node fills the next batch. Encoding took about as long as the
+// node's own work for an action, and on two cores the node now does not
+// wait for it. So the actions,
 // commands and payloads given to a Writer must not change afterwards (a
 // node's never do: its payloads are read-only once handed over). Inputs
 // and commands that hold anything else a reducer might change in place
