@@ -50,9 +50,12 @@ const (
 )
 
 // Batch limits: a batch is handed off once it holds batchRecords records
-// or keeps batchBytes of payloads alive. A thousand records are a few
-// hundred actions, a hand-off every hundred microseconds or so at full
-// speed; two batches of them are the memory a Writer adds.
+// or batchBytes of payloads (kept alive, or encoded already). A thousand
+// records are a few hundred actions, a hand-off every hundred
+// microseconds or so at full speed. Up to maxFlying batches are in
+// flight; with the one being filled and a spare, that is the memory a
+// Writer adds at full speed (under half a megabyte), and two or three
+// batches for a node that records slowly.
 const (
 	batchRecords = 1024
 	batchBytes   = 1 << 20

@@ -137,6 +137,7 @@ func (w *Writer) Input(m action.Meta, a action.Action) {
 	}
 	lo := len(b.encoded)
 	b.encoded = append(b.encoded, w.now.Encoded()...)
+	b.held += len(b.encoded) - lo
 	b.recs = append(b.recs, pendingRecord{what: recordInputEncoded, m: m, kind: k, lo: int32(lo), hi: int32(len(b.encoded))})
 	w.noted()
 }
