@@ -9,7 +9,6 @@ import (
 	"github.com/p2pcore/p2pcore/action"
 	"github.com/p2pcore/p2pcore/channel"
 	"github.com/p2pcore/p2pcore/fuzzsteps"
-	"github.com/p2pcore/p2pcore/internal/gctune"
 	"github.com/p2pcore/p2pcore/message"
 	"github.com/p2pcore/p2pcore/replay"
 	"github.com/p2pcore/p2pcore/state"
@@ -132,7 +131,7 @@ func BenchmarkReplay(b *testing.B) {
 		b.Fatal(err)
 	}
 	actions := s.LastID()
-	defer gctune.Throughput(400, 4<<30)() // as p2pnode replay runs
+	defer replay.TuneGC()() // as p2pnode replay runs
 	b.ReportAllocs()
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
@@ -156,7 +155,7 @@ func BenchmarkReplayRead(b *testing.B) {
 		b.Fatal(err)
 	}
 	actions := s.LastID()
-	defer gctune.Throughput(400, 4<<30)() // as p2pnode replay runs
+	defer replay.TuneGC()() // as p2pnode replay runs
 	b.ReportAllocs()
 	b.ResetTimer()
 	var rec replay.Record

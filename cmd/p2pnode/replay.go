@@ -6,7 +6,6 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
-	"github.com/p2pcore/p2pcore/internal/gctune"
 	"io"
 	"os"
 	"os/exec"
@@ -79,7 +78,7 @@ func runReplay(args []string, stdout, stderr io.Writer) error {
 	}
 	// Decode on a second core while this one applies, with the collector
 	// set for throughput: together about twice as fast on two cores.
-	gctune.Throughput(400, 4<<30)
+	replay.TuneGC()
 	r.ReadAhead()
 	defer r.Close()
 
