@@ -117,6 +117,7 @@ func (n *Network) Add(id state.PeerID, addr state.Addr, dispatch Dispatcher) *En
 	}
 	n.nodes = append(n.nodes, ep)
 	n.quiet = append(n.quiet, false)
+	n.changed()
 	n.slow = append(n.slow, 0)
 	n.peerID = append(n.peerID, id)
 	n.sharedIDs = n.sharedIDs || n.ids[id]
@@ -146,6 +147,7 @@ func (ep *Endpoint) link(other *Endpoint, l *link) {
 			}
 		})
 	}
+	ep.net.changed()
 	ep.linkTo[other] = l
 	i, _ := slices.BinarySearchFunc(ep.peers, other.ID, func(p peerLink, id state.PeerID) int {
 		return strings.Compare(string(p.ep.ID), string(id))
@@ -155,6 +157,7 @@ func (ep *Endpoint) link(other *Endpoint, l *link) {
 
 // unlink forgets the connection to other.
 func (ep *Endpoint) unlink(other *Endpoint) {
+	ep.net.changed()
 	delete(ep.links, other.ID)
 	delete(ep.linkTo, other)
 	ep.peers = slices.DeleteFunc(ep.peers, func(p peerLink) bool { return p.ep == other })
@@ -519,6 +522,7 @@ func (ep *Endpoint) Crash() {
 	ep.dials = map[state.PeerID]*dial{}
 	ep.down = true
 	ep.net.quiet[ep.idx] = true
+	ep.net.changed()
 }
 
 // Restart brings a crashed node back as a new process would come: no
@@ -527,6 +531,7 @@ func (ep *Endpoint) Crash() {
 func (ep *Endpoint) Restart() {
 	ep.down, ep.silent = false, false
 	ep.net.quiet[ep.idx] = false
+	ep.net.changed() // and its meshes are gone (ep.g below)
 	for _, q := range ep.g.seenQ {
 		if m := ep.net.kept(q.id); m != nil {
 			m.setSeen(ep.idx, false)
@@ -546,6 +551,7 @@ func (ep *Endpoint) Slow(d time.Duration) { ep.net.slow[ep.idx] = int64(d) }
 func (ep *Endpoint) Silence() {
 	ep.silent = true
 	ep.net.quiet[ep.idx] = true
+	ep.net.changed()
 }
 
 // Down reports whether the node has crashed.

@@ -159,6 +159,7 @@ func (ep *Endpoint) eachEntry(fn func(e *peerLink)) {
 
 // resync brings the entries over l up to date with our side's view of it.
 func (ep *Endpoint) resync(l *link) {
+	ep.net.changed()
 	ep.eachEntry(func(e *peerLink) {
 		if e.l == l {
 			e.up = l.alive[e.side]
@@ -447,6 +448,7 @@ func (ep *Endpoint) heartbeat() {
 			shuffle(n, cand)
 			for _, p := range cand[:min(len(cand), g.D-len(t.mesh))] {
 				t.mesh = append(t.mesh, p)
+				n.changed()
 				ep.control(p.ep, func(to *Endpoint) { to.grafted(ep, state.Channel(ch)) })
 				n.gstats.Graft++
 			}
@@ -459,6 +461,7 @@ func (ep *Endpoint) heartbeat() {
 				n.gstats.Prune++
 			}
 			t.mesh = slices.Clone(t.mesh[:g.D])
+			n.changed()
 		}
 		ep.noteMesh(state.Channel(ch), t)
 		ep.offer(state.Channel(ch), t)
@@ -525,6 +528,7 @@ func (ep *Endpoint) grafted(from *Endpoint, ch state.Channel) {
 	}
 	if !hasPeer(t.mesh, from) {
 		t.mesh = append(t.mesh, ep.entry(from, l))
+		ep.net.changed()
 		ep.noteMesh(ch, t)
 	}
 }
@@ -536,6 +540,7 @@ func (ep *Endpoint) pruned(from *Endpoint, ch state.Channel) {
 	}
 	t := ep.topic(ch)
 	t.mesh = slices.DeleteFunc(t.mesh, func(p peerLink) bool { return p.ep == from })
+	ep.net.changed()
 	ep.noteMesh(ch, t)
 	t.backoff[from.ID] = ep.net.now + int64(ep.net.gossip.PruneBackoff)
 }
@@ -594,6 +599,7 @@ func (ep *Endpoint) leaveMeshes(peer *Endpoint) {
 	for ch, t := range ep.g.topics {
 		if t != nil {
 			t.mesh = slices.DeleteFunc(t.mesh, func(p peerLink) bool { return p.ep == peer })
+			ep.net.changed()
 			ep.noteMesh(state.Channel(ch), t)
 		}
 	}
@@ -614,47 +620,6 @@ func (ep *Endpoint) noteMesh(ch state.Channel, t *topic) {
 // which GossipSub keeps up for a few heartbeats, so a broadcast made
 // while a node was still joining may never reach it.
 func (ep *Endpoint) Meshed(ch state.Channel) bool { return ep.g.meshed&(1<<ch) != 0 }
-
-// Reach sets in reach (a bit per node, by index) the nodes a broadcast
-// on ch published now by node from would reach if nothing changed while
-// it travels: the publisher's peers (flood publishing), and from each
-// node reached, the peers of its mesh for ch (all its peers when the
-// network floods). Links that are not up, that cross a partition, or
-// that lead to a node down or silent are not followed. A node in a mesh
-// that no such path joins to the publisher's is in another part of the
-// channel's broadcast network: a network still coming together, such as
-// newcomers grafted only to other newcomers. The simulator's report
-// counts such a receiver apart rather than unexplained.
-func (n *Network) Reach(from int, ch state.Channel, reach []uint64) {
-	set := func(i int32) bool {
-		if n.quiet[i] || reach[i/64]&(1<<(i%64)) != 0 {
-			return false
-		}
-		reach[i/64] |= 1 << (i % 64)
-		return true
-	}
-	reach[from/64] |= 1 << (from % 64)
-	stack := append(n.reachStack[:0], int32(from))
-	for len(stack) > 0 {
-		i := stack[len(stack)-1]
-		stack = stack[:len(stack)-1]
-		ep := n.nodes[i]
-		peers := ep.peers
-		if int(i) != from && !n.gossip.Flood {
-			t := ep.g.topics[ch]
-			if t == nil {
-				continue
-			}
-			peers = t.mesh
-		}
-		for _, to := range peers {
-			if to.up && n.reachable(ep, to.ep) && set(to.node) {
-				stack = append(stack, to.node)
-			}
-		}
-	}
-	n.reachStack = stack
-}
 
 // shuffle permutes s with the network's RNG.
 func shuffle[T any](n *Network, s []T) {

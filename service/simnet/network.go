@@ -56,8 +56,10 @@ type Network struct {
 	quiet  []bool
 	slow   []int64
 	peerID []state.PeerID
-	// reachStack is Reach's work list, kept between calls.
-	reachStack []int32
+	// reach is what Reach keeps between calls (reach.go); topo counts
+	// the changes to what it follows (changed).
+	reach reachState
+	topo  uint64
 	// ids holds the IDs of the nodes; sharedIDs is set once two share one.
 	ids       map[state.PeerID]bool
 	sharedIDs bool
@@ -175,6 +177,7 @@ func (n *Network) reachable(a, b *Endpoint) bool {
 // to the other nodes is lost, what the others send them arrives. Heal
 // removes it.
 func (n *Network) CutOneWay(group []*Endpoint) {
+	n.changed()
 	n.mute = map[*Endpoint]bool{}
 	for _, ep := range group {
 		n.mute[ep] = true
@@ -186,6 +189,7 @@ func (n *Network) CutOneWay(group []*Endpoint) {
 // across the cut stay open but carry nothing, as with a network cut that
 // TCP has not noticed yet.
 func (n *Network) Partition(groups ...[]*Endpoint) {
+	n.changed()
 	n.partition = map[*Endpoint]int{}
 	for i, g := range groups {
 		for _, ep := range g {
@@ -197,6 +201,7 @@ func (n *Network) Partition(groups ...[]*Endpoint) {
 // Heal removes the partition and one-way cuts, and makes slow nodes fast
 // again.
 func (n *Network) Heal() {
+	n.changed()
 	n.partition, n.mute = nil, nil
 	clear(n.slow)
 }

@@ -120,3 +120,79 @@ func TestReachFollowsThePublishersPeersAndTheMeshes(t *testing.T) {
 		}
 	}
 }
+
+// Reach answers from its memo only while nothing it follows has changed:
+// each change below alters the answer for a publisher whose earlier
+// answers came from the memo, and a stale memo would repeat them.
+func TestReachMemoFollowsChanges(t *testing.T) {
+	const nodes = 20
+	n, eps, _ := islands(t, nodes)
+	n.VerifyReach(true)
+	island := func(from int, want func(i int) bool, what string) {
+		t.Helper()
+		for k := 0; k < 3; k++ { // the second and third from the memo
+			r := reachOf(n, from, nodes)
+			for i := 0; i < nodes; i++ {
+				if has(r, i) != want(i) {
+					t.Fatalf("%s: from node %d: node %d reached %v, want %v", what, from, i, has(r, i), want(i))
+				}
+			}
+		}
+	}
+	own := func(i int) bool { return i >= nodes/2 }
+	all := func(int) bool { return true }
+	island(19, own, "two islands")
+	answered, _ := n.ReachChecks()
+	if answered == 0 {
+		t.Fatal("the memo did not answer")
+	}
+
+	// A bridge, then grafted into node 10's mesh: the mesh now leads from
+	// the second island into the first.
+	eps[9].Dial(eps[10].ID, []state.Addr{eps[10].Addr})
+	n.RunUntil(n.Now() + int64(time.Second))
+	island(19, own, "a bridge outside the meshes")
+	eps[10].grafted(eps[9], 1)
+	island(19, all, "the bridge in node 10's mesh")
+	eps[10].pruned(eps[9], 1)
+	island(19, own, "the bridge pruned")
+	eps[10].topic(1).backoff = map[state.PeerID]int64{}
+	eps[10].grafted(eps[9], 1)
+	island(19, all, "the bridge grafted again")
+	// Grafted both ways the two islands are one strongly connected mesh,
+	// which the memo answers from; pruned on one side, they are not.
+	eps[9].grafted(eps[10], 1)
+	island(19, all, "the bridge grafted both ways")
+	island(0, all, "the bridge grafted both ways")
+	eps[10].pruned(eps[9], 1)
+	island(19, own, "the bridge pruned on one side")
+	eps[10].topic(1).backoff = map[state.PeerID]int64{}
+	eps[10].grafted(eps[9], 1)
+	island(19, all, "the bridge grafted both ways again")
+	eps[10].leaveMeshes(eps[9])
+	island(19, own, "node 9 gone from node 10's meshes")
+	eps[10].grafted(eps[9], 1)
+	island(19, all, "the bridge grafted both ways once more")
+
+	// Node 3 frozen: no longer reached.
+	eps[3].Silence()
+	island(19, func(i int) bool { return i != 3 }, "node 3 frozen")
+	// A partition around the second island, then healed.
+	n.Partition(eps[nodes/2:])
+	island(19, own, "partitioned")
+	n.Heal()
+	island(19, func(i int) bool { return i != 3 }, "healed")
+	// A one-way cut: what the second island sends out is lost.
+	n.CutOneWay(eps[nodes/2:])
+	island(19, own, "the second island cut one way")
+	n.Heal()
+	island(19, func(i int) bool { return i != 3 }, "healed again")
+	// The bridge closed.
+	eps[9].unlink(eps[10])
+	eps[10].unlink(eps[9])
+	island(19, own, "the bridge closed")
+
+	if a, bad := n.ReachChecks(); bad != 0 {
+		t.Fatalf("%d of %d memo answers differed from a walk", bad, a)
+	}
+}
