@@ -921,3 +921,33 @@ func TestRoundTripRandom(t *testing.T) {
 		}
 	}
 }
+
+// After an error a decoder reads nothing more: the one-byte heads that
+// Array, ArrayMax, Uint and UintMax take on a short path included.
+func TestNothingReadAfterAnError(t *testing.T) {
+	data := []byte{0x83, 0x01, 0x02, 0x03, 0x05}
+	d := codec.NewDecoder(data)
+	if n := d.ArrayMax(2); n != 0 || d.Err() == nil {
+		t.Fatalf("an array of 3 read with a limit of 2: %d, %v", n, d.Err())
+	}
+	at := d.Offset()
+	if v, n, m, u := d.Uint(), d.Array(), d.ArrayMax(5), d.UintMax(9); v|uint64(n|m)|u != 0 || d.Offset() != at {
+		t.Fatalf("after the error: read %d %d %d %d, offset %d → %d", v, n, m, u, at, d.Offset())
+	}
+	// And before one, the largest one-byte heads and the smallest longer
+	// ones read the same either way.
+	for _, c := range []struct {
+		b    []byte
+		want int
+	}{{[]byte{0x17}, 23}, {[]byte{0x18, 0x18}, 24}, {[]byte{0x97}, 23}, {[]byte{0x98, 0x18}, 24}} {
+		d := codec.NewDecoder(append(c.b, make([]byte, 30)...))
+		got := int(d.UintMax(1 << 10))
+		if c.b[0] >= 0x80 {
+			d = codec.NewDecoder(append(c.b, make([]byte, 30)...))
+			got = d.ArrayMax(1 << 10)
+		}
+		if got != c.want || d.Err() != nil {
+			t.Errorf("% x: read %d (%v), want %d", c.b, got, d.Err(), c.want)
+		}
+	}
+}

@@ -30,6 +30,10 @@ type Decoder struct {
 	data []byte
 	off  int
 	err  error
+	// fast is len(data) while there is no error, 0 after one: the one-byte
+	// heads that Array, ArrayMax, Uint and UintMax read where they are
+	// called need no other check.
+	fast int
 	// intern, when set, maps repeated strings (peer IDs, addresses) to one
 	// allocation. Replaying a log decodes the same few peer IDs millions of
 	// times.
@@ -55,11 +59,11 @@ const (
 
 // NewDecoder returns a decoder over b. The decoder never retains b beyond
 // the values it returns by copy.
-func NewDecoder(b []byte) *Decoder { return &Decoder{data: b} }
+func NewDecoder(b []byte) *Decoder { return &Decoder{data: b, fast: len(b)} }
 
 // Reset points the decoder at new data and clears its error.
 func (d *Decoder) Reset(b []byte) {
-	d.data, d.off, d.err = b, 0, nil
+	d.data, d.off, d.err, d.fast = b, 0, nil, len(b)
 }
 
 // Intern makes String reuse one copy of each distinct string it returns,
@@ -90,6 +94,7 @@ func (d *Decoder) Remaining() int { return len(d.data) - d.off }
 func (d *Decoder) Fail(format string, args ...any) {
 	if d.err == nil {
 		d.err = &Error{Offset: d.off, What: fmt.Sprintf(format, args...)}
+		d.fast = 0
 	}
 }
 
@@ -97,6 +102,7 @@ func (d *Decoder) Fail(format string, args ...any) {
 func (d *Decoder) FailAt(off int, format string, args ...any) {
 	if d.err == nil {
 		d.err = &Error{Offset: off, What: fmt.Sprintf(format, args...)}
+		d.fast = 0
 	}
 }
 
@@ -105,6 +111,7 @@ func (d *Decoder) FailAt(off int, format string, args ...any) {
 func (d *Decoder) Finish() error {
 	if d.err == nil && d.off != len(d.data) {
 		d.err = &Error{Offset: d.off, What: ErrTrailing.Error()}
+		d.fast = 0
 	}
 	return d.err
 }
@@ -190,6 +197,22 @@ func (d *Decoder) expect(want byte, what string) (uint64, bool) {
 // against the bytes that remain (every item takes at least one byte), so a
 // hostile length can never make the caller allocate more than the input.
 func (d *Decoder) Array() int {
+	// Most heads in a log are one byte, the value in it: an array of
+	// fewer than 24 items, an integer below 24 (kinds, steps of IDs and
+	// times, channels). Array, ArrayMax, Uint and UintMax read those
+	// first, with one comparison, and leave the rest to the general path:
+	// reading a log's records alone went from 3.68 to 4.04 M actions/s
+	// (BenchmarkReplayRead, medians of 6, alternating).
+	if d.off < d.fast {
+		if b := d.data[d.off]; b-0x80 < 24 && int(b-0x80) < d.fast-d.off {
+			d.off++
+			return int(b - 0x80)
+		}
+	}
+	return d.array()
+}
+
+func (d *Decoder) array() int {
 	start := d.off
 	n, ok := d.expect(majorArray, "array")
 	if !ok {
@@ -220,6 +243,16 @@ func (d *Decoder) ArrayLen(n int) bool {
 
 // ArrayMax reads an array head and requires at most max items.
 func (d *Decoder) ArrayMax(max int) int {
+	if d.off < d.fast {
+		if b := d.data[d.off]; b-0x80 < 24 && int(b-0x80) <= max && int(b-0x80) < d.fast-d.off {
+			d.off++
+			return int(b - 0x80)
+		}
+	}
+	return d.arrayMax(max)
+}
+
+func (d *Decoder) arrayMax(max int) int {
 	start := d.off
 	n := d.Array()
 	if d.err == nil && n > max {
@@ -232,12 +265,32 @@ func (d *Decoder) ArrayMax(max int) int {
 
 // Uint reads an unsigned integer.
 func (d *Decoder) Uint() uint64 {
+	if d.off < d.fast {
+		if b := d.data[d.off]; b < 24 {
+			d.off++
+			return uint64(b)
+		}
+	}
+	return d.uint()
+}
+
+func (d *Decoder) uint() uint64 {
 	v, _ := d.expect(majorUint, "unsigned integer")
 	return v
 }
 
 // UintMax reads an unsigned integer no larger than max.
 func (d *Decoder) UintMax(max uint64) uint64 {
+	if d.off < d.fast {
+		if b := uint64(d.data[d.off]); b < 24 && b <= max {
+			d.off++
+			return b
+		}
+	}
+	return d.uintMax(max)
+}
+
+func (d *Decoder) uintMax(max uint64) uint64 {
 	start := d.off
 	v := d.Uint()
 	if d.err == nil && v > max {
