@@ -30,9 +30,9 @@ type Decoder struct {
 	data []byte
 	off  int
 	err  error
-	// fast is len(data) while there is no error, 0 after one: the one-byte
-	// heads that Array, ArrayMax, Uint and UintMax read where they are
-	// called need no other check.
+	// fast is len(data) while there is no error, 0 after one: the short
+	// path on which Array, ArrayMax, Uint and UintMax read one-byte heads
+	// needs no other check.
 	fast int
 	// intern, when set, maps repeated strings (peer IDs, addresses) to one
 	// allocation. Replaying a log decodes the same few peer IDs millions of
