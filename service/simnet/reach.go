@@ -141,16 +141,16 @@ func (n *Network) walkReach(from int, ch state.Channel, reach []uint64) {
 // reach directly is in set, and there is at least one.
 func (n *Network) seedsIn(from int, set []uint64) bool {
 	ep := n.nodes[from]
-	any := false
+	found := false
 	for k := range ep.peers {
 		if to := &ep.peers[k]; n.follows(ep, to) {
 			if set[to.node/64]&(1<<(to.node%64)) == 0 {
 				return false
 			}
-			any = true
+			found = true
 		}
 	}
-	return any
+	return found
 }
 
 // closedPart fills m.set with the nodes the mesh for ch leads to from the
