@@ -13,7 +13,7 @@ import (
 func deliver(s *state.State, a action.MessageReceived, out Out) {
 	p, ok := s.Peers[a.Peer]
 	if ok && a.Channel != state.ChannelControl && (!p.Throttled || s.Config.Backpressured(a.Channel)) {
-		out.Command(service.Deliver{Peer: a.Peer, Channel: a.Channel, Data: a.Data, Size: a.Size, Sum: a.Sum})
+		out.Deliver(service.Deliver{Peer: a.Peer, Channel: a.Channel, Data: a.Data, Size: a.Size, Sum: a.Sum})
 	}
 }
 

@@ -19,6 +19,11 @@ import (
 // Out receives the commands effects produce, in order.
 type Out interface {
 	Command(c service.Command)
+	// Deliver is Command for a deliver command, which it takes by
+	// value: the store keeps it in memory of its own (see
+	// service.Deliver), so that the message every peer sends does not
+	// cost an allocation to hand over.
+	Deliver(d service.Deliver)
 }
 
 // Run carries out the effect of an action that has just been reduced.

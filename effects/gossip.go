@@ -12,7 +12,7 @@ import (
 func answerGossip(s *state.State, a action.GossipReceived, out Out) {
 	switch v := s.GossipDecision(a.Msg); v {
 	case state.VerdictAccept:
-		out.Command(service.Deliver{Peer: a.Peer, Channel: a.Channel, Data: a.Data, Size: a.Size, Sum: a.Sum})
+		out.Deliver(service.Deliver{Peer: a.Peer, Channel: a.Channel, Data: a.Data, Size: a.Size, Sum: a.Sum})
 		out.Command(service.Verdict{Msg: a.Msg, Verdict: v})
 	case state.VerdictValidate:
 		out.Command(service.Validate{Msg: a.Msg, Peer: a.Peer, Channel: a.Channel, Data: a.Data, Size: a.Size, Sum: a.Sum})

@@ -125,10 +125,10 @@ func (c *capture) before(m action.Meta, a action.Action, dropped bool) {
 
 func (c *capture) Commands(m action.Meta, _ action.Action, cmds []service.Command) {
 	if m.ID == c.id {
-		c.p.Commands = append([]service.Command(nil), cmds...)
+		c.p.Commands = service.Keep(cmds)
 	}
 	if g := c.p.Group; len(g) > 0 && g[len(g)-1].Meta.ID == m.ID {
-		g[len(g)-1].Commands = append([]service.Command(nil), cmds...)
+		g[len(g)-1].Commands = service.Keep(cmds)
 	}
 }
 

@@ -14,7 +14,10 @@ type writeBatch struct {
 	recs []pendingRecord
 	// cmds are the commands of commands records; a nil one stands for
 	// the next of digests, computed already.
-	cmds     []service.Command
+	cmds []service.Command
+	// delivers hold copies of the deliver commands in cmds, which point
+	// to them: the store reuses its own after each input.
+	delivers []service.Deliver
 	digests  []service.Digest
 	sections []state.SectionHash
 	hashes   []state.Hash // one per checkpoint, in order
@@ -98,7 +101,11 @@ func (e *logEncoder) encode(b *writeBatch) {
 // newBatch makes a batch with room for a full one's records and
 // commands, so that filling it does not grow them step by step.
 func newBatch() *writeBatch {
-	return &writeBatch{recs: make([]pendingRecord, 0, batchRecords), cmds: make([]service.Command, 0, batchRecords/2)}
+	return &writeBatch{
+		recs:     make([]pendingRecord, 0, batchRecords),
+		cmds:     make([]service.Command, 0, batchRecords/2),
+		delivers: make([]service.Deliver, 0, batchRecords/2),
+	}
 }
 
 // landed reports whether b's encoding is done.
@@ -115,7 +122,8 @@ func (b *writeBatch) landed() bool {
 func (b *writeBatch) reset() {
 	clear(b.recs)
 	clear(b.cmds)
-	b.recs, b.cmds = b.recs[:0], b.cmds[:0]
+	clear(b.delivers)
+	b.recs, b.cmds, b.delivers = b.recs[:0], b.cmds[:0], b.delivers[:0]
 	b.digests, b.sections, b.hashes, b.encoded = b.digests[:0], b.sections[:0], b.hashes[:0], b.encoded[:0]
 	b.held, b.refused = 0, nil
 }
@@ -142,7 +150,8 @@ var deferInput = func() []bool {
 // holds. TestDeferredCommandsHoldOnlyValues checks the list.
 func deferCommand(c service.Command) (int, bool) {
 	switch c := c.(type) {
-	case service.Deliver:
+	case *service.Deliver:
+		// Only by a copy (see Writer.Commands).
 		return len(c.Data), true
 	case service.Send:
 		return len(c.Data), true

@@ -27,7 +27,7 @@ func BenchmarkEncodeBatch(b *testing.B) {
 		peer := state.PeerID(fmt.Sprintf("12D3KooWPeer%040d", i%100))
 		m := action.Meta{ID: uint64(i + 1), Time: int64(i+1) * 10_000}
 		batch.recs = append(batch.recs, pendingRecord{what: RecordInput, m: m, a: action.MessageReceived{Peer: peer, Channel: channel.Sync, Data: data}})
-		batch.cmds = append(batch.cmds, service.Deliver{Peer: peer, Channel: channel.Sync, Data: data})
+		batch.cmds = append(batch.cmds, &service.Deliver{Peer: peer, Channel: channel.Sync, Data: data})
 		batch.recs = append(batch.recs, pendingRecord{what: RecordCommands, lo: int32(i), hi: int32(i + 1)})
 	}
 	b.ReportAllocs()

@@ -1272,7 +1272,7 @@ func TestCommandSumsComputedBehind(t *testing.T) {
 				data[k] = byte(i + j + k)
 			}
 			payload := append([]byte(nil), data[:(i*7+j*13)%len(data)]...)
-			cmds[j] = service.Deliver{Peer: state.PeerID(fmt.Sprint("peer", j)), Channel: 2, Data: payload}
+			cmds[j] = &service.Deliver{Peer: state.PeerID(fmt.Sprint("peer", j)), Channel: 2, Data: payload}
 			ds[j] = g.Digest(cmds[j])
 		}
 		w.Commands(action.Meta{ID: id}, action.Tick{}, cmds)

@@ -167,6 +167,11 @@ func (w *Writer) Commands(_ action.Meta, _ action.Action, cmds []service.Command
 	lo := len(b.cmds)
 	for _, c := range cmds {
 		if n, ok := deferCommand(c); ok {
+			if d, ok := c.(*service.Deliver); ok {
+				// The store reuses *d for its next input.
+				b.delivers = append(b.delivers, *d)
+				c = &b.delivers[len(b.delivers)-1]
+			}
 			b.cmds = append(b.cmds, c)
 			b.held += n
 			continue

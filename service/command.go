@@ -107,6 +107,13 @@ type Publish struct {
 // Deliver hands a received message to the application. In a replay of a
 // log that recorded the payload by digest, Data is nil and Size and Sum
 // stand for it.
+//
+// It is the one command that travels by pointer (*Deliver is the
+// Command), because it is the one every received message produces: the
+// store fills it in memory it reuses for the next input, so that
+// delivering allocates nothing. A *Deliver an observer is given is
+// therefore valid during the call only; Keep copies commands to hold on
+// to.
 type Deliver struct {
 	Peer    state.PeerID
 	Channel state.Channel
@@ -182,7 +189,7 @@ func (Send) CommandKind() CommandKind { return CmdSend }
 func (Publish) CommandKind() CommandKind { return CmdPublish }
 
 // CommandKind is CmdDeliver.
-func (Deliver) CommandKind() CommandKind { return CmdDeliver }
+func (*Deliver) CommandKind() CommandKind { return CmdDeliver }
 
 // CommandKind is CmdSavePeerStore.
 func (SavePeerStore) CommandKind() CommandKind { return CmdSavePeerStore }
@@ -208,6 +215,19 @@ func (Throttle) CommandKind() CommandKind { return CmdThrottle }
 // CommandKind is CmdUnthrottle.
 func (Unthrottle) CommandKind() CommandKind { return CmdUnthrottle }
 
+// Keep returns a copy of cmds that stays valid after the observer call
+// that was given them: a *Deliver in it points to a copy of its own.
+func Keep(cmds []Command) []Command {
+	kept := append([]Command(nil), cmds...)
+	for i, c := range kept {
+		if d, ok := c.(*Deliver); ok {
+			own := *d
+			kept[i] = &own
+		}
+	}
+	return kept
+}
+
 // Execute carries out one command on a service.
 func Execute(svc Service, c Command) {
 	switch c := c.(type) {
@@ -219,7 +239,7 @@ func Execute(svc Service, c Command) {
 		svc.Send(c.Peer, c.Channel, c.Wire, c.Data)
 	case Publish:
 		svc.Publish(c.Channel, c.Data)
-	case Deliver:
+	case *Deliver:
 		svc.Deliver(c.Peer, c.Channel, c.Data)
 	case SavePeerStore:
 		svc.SavePeerStore(c.Store)
@@ -411,7 +431,7 @@ func (g *Digester) SplitTo(d *Digest, c Command) (head, payload []byte) {
 		b = append(b, byte(c.Channel))
 		b = binary.AppendUvarint(b, size)
 		d.Channel, d.Size, payload = c.Channel, size, p
-	case Deliver:
+	case *Deliver:
 		// By the payload's digest, so that a replay of a log that kept
 		// only the digest computes the same.
 		size, p := g.payload(c.Data, c.Size, c.Sum)
@@ -581,7 +601,7 @@ func FormatCommandNamed(c Command, n action.Names) string {
 		return fmt.Sprintf("send %s %s %d bytes", c.Peer, n.Channel(c.Channel), payloadLen(c.Data, c.Size))
 	case Publish:
 		return fmt.Sprintf("publish %s %d bytes", n.Channel(c.Channel), payloadLen(c.Data, c.Size))
-	case Deliver:
+	case *Deliver:
 		return fmt.Sprintf("deliver from %s on %s: %d bytes", c.Peer, n.Channel(c.Channel), payloadLen(c.Data, c.Size))
 	case Verdict:
 		return fmt.Sprintf("verdict %s on message %d", c.Verdict, c.Msg)

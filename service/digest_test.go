@@ -16,7 +16,7 @@ func TestDigestKnownAnswers(t *testing.T) {
 		payload[i] = byte(i * 7)
 	}
 	cmds := []Command{
-		Deliver{Peer: "node-001", Channel: 3, Data: payload},
+		&Deliver{Peer: "node-001", Channel: 3, Data: payload},
 		Send{Peer: "node-002", Channel: state.ChannelControl, Data: payload[:11]},
 		Dial{Peer: "node-003", Addrs: []state.Addr{"/ip4/10.0.0.3/tcp/4001"}},
 		Close{Peer: "node-004"},
@@ -48,7 +48,7 @@ func TestDigestSeesEveryBit(t *testing.T) {
 			for i := range data {
 				data[i] = byte(i*31 + n)
 			}
-			base := g.Digest(Deliver{Peer: "p", Channel: 1, Data: data}).Sum
+			base := g.Digest(&Deliver{Peer: "p", Channel: 1, Data: data}).Sum
 			name := fmt.Sprintf("%d bytes", n)
 			if prev, dup := seen[base]; dup {
 				t.Fatalf("legacy=%v: %s and %s share a digest", legacy, prev, name)
@@ -56,7 +56,7 @@ func TestDigestSeesEveryBit(t *testing.T) {
 			seen[base] = name
 			for i := range n * 8 {
 				data[i/8] ^= 1 << (i % 8)
-				d := g.Digest(Deliver{Peer: "p", Channel: 1, Data: data}).Sum
+				d := g.Digest(&Deliver{Peer: "p", Channel: 1, Data: data}).Sum
 				data[i/8] ^= 1 << (i % 8)
 				if d == base {
 					t.Fatalf("legacy=%v: flipping bit %d of %d bytes leaves the digest", legacy, i, n)
@@ -67,15 +67,15 @@ func TestDigestSeesEveryBit(t *testing.T) {
 				}
 				seen[d] = flipped
 			}
-			if g.Digest(Deliver{Peer: "q", Channel: 1, Data: data}).Sum == base {
+			if g.Digest(&Deliver{Peer: "q", Channel: 1, Data: data}).Sum == base {
 				t.Fatalf("legacy=%v: the peer does not enter the digest", legacy)
 			}
-			if g.Digest(Deliver{Peer: "p", Channel: 2, Data: data}).Sum == base {
+			if g.Digest(&Deliver{Peer: "p", Channel: 2, Data: data}).Sum == base {
 				t.Fatalf("legacy=%v: the channel does not enter the digest", legacy)
 			}
 		}
 	}
-	c := Deliver{Peer: "p", Channel: 1, Data: []byte("payload")}
+	c := &Deliver{Peer: "p", Channel: 1, Data: []byte("payload")}
 	if (&Digester{}).Digest(c) == (&Digester{Legacy: true}).Digest(c) {
 		t.Error("the legacy and current digests agree")
 	}
@@ -83,7 +83,7 @@ func TestDigestSeesEveryBit(t *testing.T) {
 
 func BenchmarkDigest(b *testing.B) {
 	data := make([]byte, 128)
-	var c Command = Deliver{Peer: "12D3KooWPeer0000000000000000000000000000000000000001", Channel: 3, Data: data}
+	var c Command = &Deliver{Peer: "12D3KooWPeer0000000000000000000000000000000000000001", Channel: 3, Data: data}
 	for _, legacy := range []bool{false, true} {
 		b.Run(fmt.Sprintf("legacy=%v", legacy), func(b *testing.B) {
 			g := Digester{Limit: 1 << 10, Legacy: legacy}

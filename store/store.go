@@ -95,11 +95,14 @@ type Store struct {
 	clock Clock
 	opts  Options
 
-	queue   []queued
-	head    int
-	cmds    []service.Command // the commands of the current input
-	lastID  uint64
-	current uint64 // ID of the action being applied: the parent of pushes
+	queue []queued
+	head  int
+	cmds  []service.Command // the commands of the current input
+	// delivers hold the current input's deliver commands, which cmds
+	// point to (see Deliver).
+	delivers []service.Deliver
+	lastID   uint64
+	current  uint64 // ID of the action being applied: the parent of pushes
 
 	lastCheckpoint uint64
 	auditDue       bool
@@ -144,6 +147,14 @@ func (s *Store) Push(a action.Action) {
 // Command collects a command; effects call it through effects.Out.
 func (s *Store) Command(c service.Command) {
 	s.cmds = append(s.cmds, c)
+}
+
+// Deliver collects a deliver command, kept in s.delivers until the input
+// is done. Should the slice grow, the commands collected before point
+// into the old array, which nothing writes again.
+func (s *Store) Deliver(d service.Deliver) {
+	s.delivers = append(s.delivers, d)
+	s.cmds = append(s.cmds, &s.delivers[len(s.delivers)-1])
 }
 
 // Dispatch applies an input action and everything it causes. It returns
@@ -213,6 +224,8 @@ func (s *Store) Dispatch(a action.Action) (action.Meta, error) {
 	}
 	clear(s.cmds)
 	s.cmds = s.cmds[:0]
+	clear(s.delivers)
+	s.delivers = s.delivers[:0]
 	return m, err
 }
 
