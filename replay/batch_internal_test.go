@@ -77,3 +77,33 @@ func TestListsAreRecordedAsGiven(t *testing.T) {
 		t.Fatal("changing an address list after it was recorded changed the log")
 	}
 }
+
+// A deliver command is recorded as it was when given, though the store
+// fills the same memory with the next input's deliver right after.
+func TestDeliverIsRecordedAsGiven(t *testing.T) {
+	st := state.New(state.DefaultConfig("t"), state.Self{ID: "self"}, 1, 0)
+	log := func(reuse bool) []byte {
+		var buf bytes.Buffer
+		w, err := NewWriter(&buf, NewHeader(st, 1, 0))
+		if err != nil {
+			t.Fatal(err)
+		}
+		d := new(service.Deliver)
+		for id := uint64(1); id <= 3; id++ {
+			a := action.MessageReceived{Peer: "p", Channel: 2, Data: []byte("first")}
+			*d = service.Deliver{Peer: a.Peer, Channel: a.Channel, Data: a.Data}
+			w.Input(action.Meta{ID: id, Time: int64(id)}, a)
+			w.Commands(action.Meta{ID: id, Time: int64(id)}, a, []service.Command{d})
+			if reuse {
+				*d = service.Deliver{Peer: "q", Channel: 3, Data: []byte("other")}
+			}
+		}
+		if err := w.End(3, st.Hash(), nil); err != nil {
+			t.Fatal(err)
+		}
+		return buf.Bytes()
+	}
+	if want, got := log(false), log(true); !bytes.Equal(got, want) {
+		t.Fatal("refilling a deliver command after it was recorded changed the log")
+	}
+}
