@@ -102,6 +102,11 @@ func TestEveryConnectionCounted(t *testing.T) {
 		for _, n := range c.nodes {
 			s += fmt.Sprintf(" %s=%d", n.name, outbound(n))
 		}
+		for _, n := range c.nodes {
+			if outbound(n) < 3 {
+				s += "\n" + whyShort(n)
+			}
+		}
 		return s
 	}, func() bool {
 		for _, n := range c.nodes {
@@ -157,4 +162,28 @@ func TestEveryConnectionCounted(t *testing.T) {
 	if lookups.Load() == 0 || broadcasts.Load() == 0 {
 		t.Errorf("no traffic: %d lookups, %d broadcasts", lookups.Load(), broadcasts.Load())
 	}
+}
+
+// whyShort describes what a node short of outbound peers has to go on:
+// its peers, its address book and what became of its dials.
+func whyShort(n *testNode) (out string) {
+	n.State(context.Background(), func(s *state.State) {
+		out = fmt.Sprintf("%s: peers", n.name)
+		for _, id := range state.SortedKeys(s.Peers) {
+			p := s.Peers[id]
+			out += fmt.Sprintf(" [%.14s %s %s]", id, p.Dir, p.Status)
+		}
+		waiting, failing := 0, 0
+		for _, e := range s.Discovery.Book {
+			if e.RetryAt > s.Now {
+				waiting++
+			}
+			if e.Failures > 0 {
+				failing++
+			}
+		}
+		out += fmt.Sprintf("; book %d entries, %d waiting out a backoff, %d with failures; dial failures %d; disconnects %v; remote disconnects %v",
+			len(s.Discovery.Book), waiting, failing, s.Counters.DialFailures, s.Counters.Disconnects, s.Counters.RemoteDisconnects)
+	})
+	return out
 }
