@@ -1,7 +1,9 @@
 package sim
 
 import (
+	"cmp"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/p2pcore/p2pcore/action"
@@ -52,6 +54,31 @@ func validFault(f Fault) error {
 	case FaultPartition, FaultHeal, FaultCrash, FaultSilence, FaultRestart, FaultOneWay:
 	default:
 		return fmt.Errorf("fault kind %q unknown", f.Kind)
+	}
+	return nil
+}
+
+// CheckRestarts reports a restart of a node that is up at the time: one
+// never crashed, or crashed and already restarted. The simulation leaves
+// such a node alone (FaultRestart), which is right for schedules drawn at
+// random but, in a schedule a person wrote, a mistake in its times or node
+// numbers (a restart before its crash, say).
+func CheckRestarts(faults []Fault) error {
+	sorted := slices.Clone(faults)
+	slices.SortStableFunc(sorted, func(a, b Fault) int { return cmp.Compare(a.At, b.At) })
+	down := map[int]bool{}
+	for _, f := range sorted {
+		for _, i := range f.Nodes {
+			switch f.Kind {
+			case FaultCrash:
+				down[i] = true
+			case FaultRestart:
+				if !down[i] {
+					return fmt.Errorf("fault restart at %v: node %d is not down then (restart follows a crash of the same node)", f.At, i)
+				}
+				down[i] = false
+			}
+		}
 	}
 	return nil
 }

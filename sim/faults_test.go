@@ -101,3 +101,29 @@ func TestClockStepBeyondSkew(t *testing.T) {
 		}
 	}
 }
+
+func TestCheckRestarts(t *testing.T) {
+	crash := func(at time.Duration, i int) sim.Fault {
+		return sim.Fault{At: at, Kind: sim.FaultCrash, Nodes: []int{i}}
+	}
+	restart := func(at time.Duration, i int) sim.Fault {
+		return sim.Fault{At: at, Kind: sim.FaultRestart, Nodes: []int{i}}
+	}
+	for _, tc := range []struct {
+		name   string
+		faults []sim.Fault
+		bad    bool
+	}{
+		{"crash then restart", []sim.Fault{crash(time.Second, 1), restart(2*time.Second, 1)}, false},
+		{"listed out of order", []sim.Fault{restart(2*time.Second, 1), crash(time.Second, 1)}, false},
+		{"same time, crash first", []sim.Fault{crash(time.Second, 1), restart(time.Second, 1)}, false},
+		{"never crashed", []sim.Fault{restart(time.Second, 1)}, true},
+		{"another node crashed", []sim.Fault{crash(time.Second, 2), restart(2*time.Second, 1)}, true},
+		{"restart before its crash", []sim.Fault{crash(2*time.Second, 1), restart(time.Second, 1)}, true},
+		{"restarted twice", []sim.Fault{crash(time.Second, 1), restart(2*time.Second, 1), restart(3*time.Second, 1)}, true},
+	} {
+		if err := sim.CheckRestarts(tc.faults); (err != nil) != tc.bad {
+			t.Errorf("%s: CheckRestarts = %v, want an error: %v", tc.name, err, tc.bad)
+		}
+	}
+}

@@ -196,6 +196,10 @@ func (r *Report) WriteText(w io.Writer) {
 		mark := ""
 		if !n.AtTarget {
 			mark = " (below target)"
+		} else if n.OutboundReady < n.OutboundTarget {
+			// Counted at target: every node it could dial (one per
+			// address group) is already its peer.
+			mark = " (no one left to dial)"
 		}
 		if n.Down {
 			mark = " (down)"

@@ -163,6 +163,9 @@ func (c *Config) validate() error {
 		if err := validFault(f); err != nil {
 			return err
 		}
+		if f.At < 0 || f.At >= c.Duration {
+			return fmt.Errorf("fault %s at %v: not within the run (--duration %v)", f.Kind, f.At, c.Duration)
+		}
 		for _, i := range f.Nodes {
 			if i < 0 || i >= c.Nodes {
 				return fmt.Errorf("fault %s at %v names node %d of %d", f.Kind, f.At, i, c.Nodes)

@@ -813,6 +813,10 @@ func TestSimBadFlags(t *testing.T) {
 		{[]string{"--fault", "1s:crash:0-2000000000"}, "beyond the largest simulation"},
 		{[]string{"--loss", "NaN"}, "--loss NaN"},
 		{[]string{"--bootnodes", "9"}, "bootnodes"},
+		{[]string{"--fault", "5s:crash:1"}, "fault crash at 5s: not within the run (--duration 1s)"},
+		{[]string{"--fault", "500ms:restart:1"}, "node 1 is not down then"},
+		{[]string{"--fault", "900ms:crash:1", "--fault", "500ms:restart:1"}, "fault restart at 500ms: node 1 is not down"},
+		{[]string{"--seeds", "3-1", "--faults", "random"}, "two seeds"},
 	} {
 		args := append([]string{"sim", "--nodes", "5", "--duration", "1s"}, tc.args...)
 		wantOneLine(t, cli(args...), "sim", 0, tc.want)

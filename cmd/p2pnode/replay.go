@@ -272,12 +272,16 @@ func explainDivergence(path string, div *replay.DivergenceError, w io.Writer) {
 }
 
 // parseIDRange reads "FROM-TO" (action IDs, FROM ≤ TO).
-func parseIDRange(s string) (uint64, uint64, error) {
+func parseIDRange(s string) (uint64, uint64, error) { return parseRangeOf(s, "action IDs") }
+
+// parseRangeOf reads "FROM-TO", two whole numbers with 1 ≤ FROM ≤ TO;
+// what names them in the error.
+func parseRangeOf(s, what string) (uint64, uint64, error) {
 	a, b, ok := strings.Cut(s, "-")
 	from, err1 := strconv.ParseUint(a, 10, 64)
 	to, err2 := strconv.ParseUint(b, 10, 64)
 	if !ok || err1 != nil || err2 != nil || from == 0 || to < from {
-		return 0, 0, errors.New("want FROM-TO, two action IDs with 1 ≤ FROM ≤ TO")
+		return 0, 0, fmt.Errorf("want FROM-TO, two %s with 1 ≤ FROM ≤ TO", what)
 	}
 	return from, to, nil
 }

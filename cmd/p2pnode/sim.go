@@ -88,6 +88,9 @@ func runSim(args []string, stdout, stderr io.Writer) error {
 	if err := cfg.Validate(); err != nil {
 		return usagef("%v", err)
 	}
+	if err := sim.CheckRestarts(faults); err != nil {
+		return usagef("%v", err)
+	}
 	if *sessions != "" {
 		if cfg.Sessions, err = parseSessions(*sessions, *sessionTimeout); err != nil {
 			return usagef("--sessions %q: %v", *sessions, err)
@@ -104,7 +107,7 @@ func runSim(args []string, stdout, stderr io.Writer) error {
 		if *faultMode != "random" || *seeds == "" || len(faults) > 0 {
 			return usagef("--seeds FROM-TO goes with --faults random (and no --fault)")
 		}
-		from, to, err := parseIDRange(*seeds)
+		from, to, err := parseRangeOf(*seeds, "seeds")
 		if err != nil {
 			return usagef("--seeds %q: %v", *seeds, err)
 		}
