@@ -242,8 +242,7 @@ func TestUsage(t *testing.T) {
 	wantOneLine(t, cli("keygen", "extra"), "keygen", 2, `"extra"`)
 	wantOneLine(t, cli("sim", "extra"), "sim", 2, `"extra"`)
 	wantOneLine(t, cli("sim", "--seeds", "1-2", "--faults", "random", "--duration", "50s"), "sim", 2, "--duration 50s", "no time to check")
-	wantOneLine(t, cli("replay"), "replay", 2, "got 0 arguments")
-	wantOneLine(t, cli("replay", "a.log", "b.log"), "replay", 2, "got 2 arguments")
+	wantOneLine(t, cli("replay"), "replay", 2, "want a LOG file")
 	wantOneLine(t, cli("demo", "--nodes", "1"), "demo", 2, "--nodes 1")
 }
 
@@ -733,6 +732,24 @@ func TestSimIsReproducible(t *testing.T) {
 			lastIDs[n] = last
 		}
 	}
+
+	// The whole directory at once, as the report suggests; a damaged log
+	// among the good ones fails the run and the others still verify.
+	all := cli("replay", a)
+	if all.code != 0 || strings.Count(all.stdout, "end hash matches") != len(want) || !strings.Contains(all.stdout, "all 5 logs verified") {
+		t.Errorf("replay DIR\n%v", all)
+	}
+	bad := filepath.Join(t.TempDir(), "bad.log")
+	if err := os.WriteFile(bad, []byte("not a log"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	mixed := cli("replay", filepath.Join(a, want[0]), bad, filepath.Join(b, want[1]))
+	if mixed.code == 0 || strings.Count(mixed.stdout, "end hash matches") != 2 ||
+		!strings.Contains(mixed.stderr, "bad.log") || !strings.Contains(mixed.stderr, "1 of 3 logs failed") {
+		t.Errorf("replay GOOD BAD GOOD\n%v", mixed)
+	}
+	wantOneLine(t, cli("replay", "--trace", a), "replay", 2, "--trace looks into one log")
+	wantOneLine(t, cli("replay", t.TempDir()), "replay", 0, "no .log files")
 
 	// --json: the same run as a report, itself reproducible.
 	j1 := cli(append(simArgs, "--json")...)

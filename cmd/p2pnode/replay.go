@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"encoding/hex"
 	"errors"
+	"flag"
 	"fmt"
 	"io"
 	"os"
@@ -37,7 +38,7 @@ func (f *stateFlag) Set(v string) error {
 }
 
 func runReplay(args []string, stdout, stderr io.Writer) error {
-	fs := newFlags("replay", "LOG", stdout)
+	fs := newFlags("replay", "LOG | LOG… | DIR", stdout)
 	trace := fs.Bool("trace", false, "print one line per action: ID, time, input/derived, kind, payload")
 	to := fs.Uint64("to", 0, "stop after action `N`")
 	diff := fs.Uint64("diff", 0, "print what action `N` changed in the state")
@@ -50,8 +51,20 @@ func runReplay(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	if len(rest) != 1 {
-		return usagef("want exactly one LOG file, got %d arguments", len(rest))
+	if len(rest) == 0 {
+		return usagef("want a LOG file (or several, or a directory of them)")
+	}
+	if len(rest) > 1 || isDir(rest[0]) {
+		given := ""
+		fs.Visit(func(f *flag.Flag) {
+			if f.Name != "check" && given == "" {
+				given = f.Name
+			}
+		})
+		if given != "" {
+			return usagef("--%s looks into one log: give one LOG file", given)
+		}
+		return verifyLogs(rest, *check, stdout, stderr)
 	}
 	path := rest[0]
 	if *hashes != "" {
@@ -189,6 +202,50 @@ func runReplay(args []string, stdout, stderr io.Writer) error {
 		return errQuiet
 	}
 	return nil
+}
+
+// verifyLogs verifies every log named, a directory standing for the .log
+// files in it (as p2pnode sim --record and the demos leave them): one
+// line each, going on past a failure, and an error if any failed.
+func verifyLogs(args []string, check bool, stdout, stderr io.Writer) error {
+	var paths []string
+	for _, a := range args {
+		if !isDir(a) {
+			paths = append(paths, a)
+			continue
+		}
+		logs, err := filepath.Glob(filepath.Join(a, "*.log"))
+		if err != nil {
+			return err
+		}
+		if len(logs) == 0 {
+			return fmt.Errorf("%s: no .log files in the directory", a)
+		}
+		paths = append(paths, logs...) // Glob sorts them
+	}
+	failed := 0
+	for _, p := range paths {
+		err := runReplay([]string{"--check=" + strconv.FormatBool(check), "--", p}, stdout, stderr)
+		if err == errQuiet {
+			failed++ // the replay said why
+		} else if err != nil {
+			failed++
+			fmt.Fprintf(stderr, "p2pnode replay: %v\n", err)
+		}
+	}
+	if failed > 0 {
+		fmt.Fprintf(stderr, "p2pnode replay: %d of %d logs failed\n", failed, len(paths))
+		return errQuiet
+	}
+	if len(paths) > 1 {
+		fmt.Fprintf(stdout, "all %d logs verified\n", len(paths))
+	}
+	return nil
+}
+
+func isDir(path string) bool {
+	fi, err := os.Stat(path)
+	return err == nil && fi.IsDir()
 }
 
 // traceLine is one action of --trace.

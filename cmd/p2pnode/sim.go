@@ -154,7 +154,7 @@ func runSim(args []string, stdout, stderr io.Writer) error {
 			fmt.Fprintln(stdout, s.SessionReport())
 		}
 		if cfg.RecordDir != "" {
-			fmt.Fprintf(stdout, "logs: %s (verify with: p2pnode replay %s/node-000.log)\n", cfg.RecordDir, cfg.RecordDir)
+			fmt.Fprintf(stdout, "logs: %s (verify them all with: p2pnode replay %s)\n", cfg.RecordDir, cfg.RecordDir)
 		}
 	}
 	if sc != nil {
