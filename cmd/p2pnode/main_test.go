@@ -1042,7 +1042,16 @@ func TestReplayDamagedLogs(t *testing.T) {
 		wantOneLine(t, cli("replay", magic), "replay", 1, magic, "offset 8")
 		empty := writeFile(t, filepath.Join(dir, "empty.log"), "")
 		wantOneLine(t, cli("replay", empty), "replay", 1, empty, "offset 0")
-		wantOneLine(t, cli("replay", dir), "replay", 1, dir)
+		// The directory of all these: each log named with its fault, and
+		// a count at the end.
+		logs, _ := filepath.Glob(filepath.Join(dir, "*.log"))
+		r := cli("replay", dir)
+		lines := strings.Split(strings.TrimSuffix(r.stderr, "\n"), "\n")
+		if r.code != 1 || len(logs) < 3 || len(lines) != len(logs)+1 ||
+			lines[len(lines)-1] != fmt.Sprintf("p2pnode replay: %d of %d logs failed", len(logs), len(logs)) {
+			t.Errorf("replay DIR of %d damaged logs\n%v", len(logs), r)
+		}
+		wantOneLine(t, cli("replay", "--to", "5", dir), "replay", 2, "--to looks into one log")
 		// The other modes fail the same way.
 		wantOneLine(t, cli("replay", "--trace", garbage), "replay", 1, "offset 0")
 		wantOneLine(t, cli("replay", "--to", "5", "--state", missing), "replay", 1, missing)
