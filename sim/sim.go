@@ -39,7 +39,9 @@ type Config struct {
 	Bootnodes int
 	// LatencyMin and LatencyMax bound one-way delays (default 10–50 ms).
 	LatencyMin, LatencyMax time.Duration
-	// LossPPM drops messages and dials, per million.
+	// LossPPM is the loss rate, per million: it delays a connection's
+	// messages and dials (they are sent again) and drops broadcast copies
+	// (simnet.Config.LossPPM).
 	LossPPM int
 	// Gossip shapes the simulated GossipSub mesh (zero: go-libp2p-pubsub's
 	// defaults, D 6, Dlo 5, Dhi 12).

@@ -89,8 +89,11 @@ type link struct {
 	ends  [2]*Endpoint
 	node  [2]int32 // the ends' indices in the network's list
 	alive [2]bool
-	last  [2]int64 // arrival time of the last message to each side
-	_     [16]byte // to 64 bytes: a link is one cache line of its slab
+	// stalled is set for the side that a message to it was lost for
+	// good (MaxRetransmits): nothing more reaches it on this connection.
+	stalled [2]bool
+	last    [2]int64 // arrival time of the last message to each side
+	_       [16]byte // to 64 bytes: a link is one cache line of its slab
 }
 
 func (l *link) side(ep *Endpoint) int {
@@ -104,6 +107,9 @@ type dial struct {
 	target    state.PeerID
 	addrs     []state.Addr
 	cancelled bool
+	// resent is set once the loss rate has delayed the dial: its
+	// retransmissions are drawn, it is not drawn again.
+	resent bool
 }
 
 // Add attaches a node that listens at addr. Its input actions go to
@@ -225,9 +231,21 @@ func (ep *Endpoint) arrive(d *dial) {
 	case target == nil || target.down:
 		fail("connection refused")
 		return
-	case !n.reachable(ep, target) || target.silent || n.lost():
+	case !n.reachable(ep, target) || target.silent:
 		// Nothing answers: the dialler's own timeout decides.
 		return
+	case !d.resent:
+		// A lost connection request is sent again, as TCP does: it
+		// arrives late, or not before the dialler's timeout.
+		wait, ok := n.retransmissions(SYNRetransmitTimeout)
+		if !ok {
+			return
+		}
+		if wait > 0 {
+			d.resent = true
+			n.At(n.now+wait, func() { ep.arrive(d) })
+			return
+		}
 	case target.ID != d.target:
 		fail("peer id mismatch: reached " + string(target.ID))
 		return
@@ -324,25 +342,70 @@ func (ep *Endpoint) Send(peer state.PeerID, ch, wire state.Channel, data []byte)
 }
 
 // transmit schedules fn at the other end of l, in order after earlier
-// messages, unless the message is lost or cannot cross a partition.
+// messages, unless it cannot cross a partition.
+//
+// A connection is a reliable stream, as a libp2p one is: what the loss
+// rate takes is sent again a RetransmitTimeout later (doubling at each
+// loss in a row), and what was sent after it waits behind it. Messages
+// dropped one by one, with the later ones arriving, would show a peer
+// a stream with holes (a handshake's answer missing and the messages
+// after it there), which no transport does and which the protocol
+// rightly treats as a violation. After MaxRetransmits losses in a row
+// the connection gives up in that direction, as TCP does: nothing more
+// arrives, and the peers' pings find out.
 func (ep *Endpoint) transmit(l *link, fn func(to *Endpoint)) {
 	n := ep.net
 	s := l.side(ep)
 	to := l.ends[1-s]
-	if !n.reachable(ep, to) || n.lost() {
+	if !n.reachable(ep, to) || l.stalled[1-s] {
 		return
 	}
-	n.At(l.arrival(n, 1-s), func() {
+	wait, ok := n.retransmissions(RetransmitTimeout)
+	if !ok {
+		l.stalled[1-s] = true
+		return
+	}
+	n.At(l.arrivalAfter(n, 1-s, wait), func() {
 		if l.alive[1-s] {
 			fn(to)
 		}
 	})
 }
 
+// RetransmitTimeout is how long a connection waits before it sends a lost
+// message again, the first time (TCP's minimum on Linux), and
+// SYNRetransmitTimeout the same for a connection request (TCP's initial
+// timeout); each doubles at every loss in a row, up to MaxRetransmits.
+const (
+	RetransmitTimeout    = 200 * time.Millisecond
+	SYNRetransmitTimeout = time.Second
+	MaxRetransmits       = 6
+)
+
+// retransmissions draws how many times in a row a message is lost and
+// returns the time its resending adds, the first after rto, or false if
+// it is lost more than MaxRetransmits times. Without loss it draws
+// nothing.
+func (n *Network) retransmissions(first time.Duration) (int64, bool) {
+	var wait int64
+	rto := int64(first)
+	for k := 0; n.lost(); k++ {
+		if k == MaxRetransmits {
+			return 0, false
+		}
+		wait += rto
+		rto *= 2
+	}
+	return wait, true
+}
+
 // arrival draws when a message sent now reaches side s of l: a latency
 // after now, and not before what was sent earlier.
-func (l *link) arrival(n *Network, s int) int64 {
-	at := max(n.now+n.latency()+n.slow[l.node[0]]+n.slow[l.node[1]], l.last[s])
+func (l *link) arrival(n *Network, s int) int64 { return l.arrivalAfter(n, s, 0) }
+
+// arrivalAfter is arrival for a message that leaves wait ns from now.
+func (l *link) arrivalAfter(n *Network, s int, wait int64) int64 {
+	at := max(n.now+wait+n.latency()+n.slow[l.node[0]]+n.slow[l.node[1]], l.last[s])
 	l.last[s] = at
 	return at
 }

@@ -32,7 +32,9 @@ type Config struct {
 	Start int64
 	// LatencyMin and LatencyMax bound the one-way delay of each message.
 	LatencyMin, LatencyMax time.Duration
-	// LossPPM is the chance, per million, that a message or a dial is lost.
+	// LossPPM is the chance, per million, that a message or a dial is lost
+	// on its way. A connection's messages and a dial are then sent again
+	// (see transmit); a broadcast copy is gone.
 	LossPPM int
 	// Gossip shapes the simulated GossipSub (zero: its defaults).
 	Gossip GossipConfig
@@ -156,7 +158,8 @@ func (n *Network) latency() int64 {
 	return lo + n.rng.Int63n(hi-lo+1)
 }
 
-// lost draws whether a message or dial is lost.
+// lost draws whether a message or dial is lost (once: see
+// retransmissions).
 func (n *Network) lost() bool {
 	return n.cfg.LossPPM > 0 && n.rng.Intn(1_000_000) < n.cfg.LossPPM
 }
