@@ -111,15 +111,19 @@ func TestMetricsOfARunningNodeParse(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	// The broadcasts reach a through GossipSub; wait for its counter.
+	// The broadcasts reach a through GossipSub; wait for its counters:
+	// the service counts the bytes as it reads them, the state machine
+	// the messages once it has taken them, a moment later.
 	var fa map[string]*dto.MetricFamily
 	for {
 		fa = scrape(t, a)
-		if v, _ := value(fa, "p2pcore_message_bytes_total", map[string]string{"channel": "transaction", "direction": "in"}); v >= 160 {
+		bytes, _ := value(fa, "p2pcore_message_bytes_total", map[string]string{"channel": "transaction", "direction": "in"})
+		msgs, _ := value(fa, "p2pcore_messages_total", map[string]string{"channel": "transaction", "outcome": "received"})
+		if bytes >= 160 && msgs >= 20 {
 			break
 		}
 		if time.Now().After(deadline) {
-			t.Fatal("a never counted the 160 bytes b broadcast")
+			t.Fatal("a never counted the 20 messages (160 bytes) b broadcast")
 		}
 		time.Sleep(50 * time.Millisecond)
 	}

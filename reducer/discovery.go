@@ -133,7 +133,12 @@ func dialCandidates(s *state.State, used map[string]bool) (tried, fresh, boot []
 // in its place. Bootnodes that everyone keeps would end up with every slot
 // full of inbound peers and none of their own outbound peers, and would cap
 // the network at their inbound limit; like Bitcoin's seed connections, ours
-// are for bootstrapping. A node that knows no one else keeps its bootnode.
+// are for bootstrapping. A node that knows no one else keeps its bootnode,
+// and so does one whose only other candidates failed their last two dials
+// or more: a peer that crashed stays in the book, and releasing a working
+// bootnode for it would leave the node a peer short each time its backoff
+// ends. (One failure is not enough to pass a peer over: a full peer turns
+// a dial away once and takes the next.)
 func tickBootnodes(s *state.State, q action.Queue) {
 	// Only a node whose outbound places are all taken hands a bootnode's
 	// place over: otherwise the candidate is needed for a free place, and
@@ -149,12 +154,16 @@ func tickBootnodes(s *state.State, q action.Queue) {
 		}
 		used := s.OutboundGroups()
 		delete(used, p.Group)
-		if tried, fresh, _ := dialCandidates(s, used); len(tried)+len(fresh) > 0 {
+		tried, fresh, _ := dialCandidates(s, used)
+		if slices.ContainsFunc(tried, unfailed) || slices.ContainsFunc(fresh, unfailed) {
 			q.Push(action.Disconnect{Peer: id, Reason: state.ReasonBootstrapDone})
 			return // one at a time: the next tick refills the place
 		}
 	}
 }
+
+// unfailed: the entry's last two dials did not both fail.
+func unfailed(e *state.AddrEntry) bool { return e.Failures < 2 }
 
 // learn adds a peer heard of to the new table and reports whether it was
 // new to us. Invalid addresses are skipped; a known peer only has its

@@ -38,3 +38,33 @@ func TestRandomFaultsFollowTheSeed(t *testing.T) {
 		t.Errorf("seeds 7 and 8 drew the same schedule %v", a)
 	}
 }
+
+// Seeds the explorer failed with other settings than the sweep's, as
+// `p2pnode sim --seeds N-N --faults random` ran them:
+//   - 25 nodes, seed 252: node-003 stayed a peer short after the heal. It
+//     released its bootnode for a crashed peer each time that peer's
+//     backoff ended, and the dial failed.
+//   - 12 nodes, 2 % loss, latencies up to 400 ms, seeds 145 and 246: a
+//     lost HelloAck with the responder's next messages arriving made an
+//     honest peer a protocol violator, and nodes stayed short.
+func TestFaultExplorerRegressions(t *testing.T) {
+	if testing.Short() {
+		t.Skip("three 90 s simulations")
+	}
+	for _, c := range []struct {
+		cfg  sim.Config
+		seed uint64
+	}{
+		{sim.Config{Nodes: 25}, 252},
+		{sim.Config{Nodes: 12, LossPPM: 20_000, LatencyMin: time.Millisecond, LatencyMax: 400 * time.Millisecond}, 145},
+		{sim.Config{Nodes: 12, LossPPM: 20_000, LatencyMin: time.Millisecond, LatencyMax: 400 * time.Millisecond}, 246},
+	} {
+		c.cfg.Duration = sim.ExploreDuration
+		e := sim.Explorer{Base: c.cfg}
+		e.Run([]uint64{c.seed}, func(v sim.Verdict) {
+			if v.Failed() {
+				t.Errorf("%d nodes, seed %d, faults %v:\n%v", c.cfg.Nodes, v.Seed, v.Faults, v.Problems)
+			}
+		})
+	}
+}
