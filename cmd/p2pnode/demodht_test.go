@@ -44,5 +44,11 @@ func TestSimCapability(t *testing.T) {
 	if r.code != 0 || !strings.Contains(r.stdout, "capability archival: 30 of 30 nodes have 4 peers") {
 		t.Errorf("sim --capability\n%v", r)
 	}
+	// Four of ten nodes advertise: each of them can find only the other
+	// three, and that counts as found.
+	r = cli("sim", "--nodes", "10", "--duration", "20s", "--capability", "archival:3")
+	if r.code != 0 || !strings.Contains(r.stdout, "capability archival: 10 of 10 nodes have 4 peers with it in their address book (or all there are)") {
+		t.Errorf("sim --capability with fewer advertisers than a node wants\n%v", r)
+	}
 	wantOneLine(t, cli("sim", "--capability", "archival"), "sim", 2, "NAME:EVERY")
 }

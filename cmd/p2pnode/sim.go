@@ -159,7 +159,7 @@ func runSim(args []string, stdout, stderr io.Writer) error {
 	}
 	if sc != nil {
 		reached, total := sc.Reached(s)
-		fmt.Fprintf(stdout, "capability %s: %d of %d nodes have %d peers with it in their address book\n",
+		fmt.Fprintf(stdout, "capability %s: %d of %d nodes have %d peers with it in their address book (or all there are)\n",
 			sc.Capability, reached, total, s.Nodes[0].Store.State().Config.WantPeersPerCapability)
 		if reached < total {
 			fmt.Fprintf(stderr, "p2pnode sim: %d nodes did not find their %s peers\n", total-reached, sc.Capability)
