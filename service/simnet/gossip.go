@@ -357,6 +357,12 @@ func (ep *Endpoint) sendGossip(to peerLink, m *gossipMsg) {
 		return
 	}
 	l, s := to.l, int(to.side)
+	if l.stalled[1-s] {
+		// The connection gave up after MaxRetransmits losses in a row:
+		// nothing crosses it any more (transmit).
+		m.fate.drop(DropLoss)
+		return
+	}
 	at := l.arrival(n, 1-s)
 	m.copies++
 	if m.fate != nil {

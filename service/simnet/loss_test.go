@@ -17,6 +17,7 @@ type pair struct {
 	connected int64 // when a saw Connected (0: not yet)
 	got       []uint32
 	at        []int64
+	gossip    int // broadcasts b received
 }
 
 func newPair(loss int) *pair {
@@ -27,9 +28,13 @@ func newPair(loss int) *pair {
 		}
 	})
 	p.b = p.n.Add("b", "/ip4/10.2.0.1/tcp/1", func(a action.Action) {
-		if m, ok := a.(action.MessageReceived); ok {
+		switch m := a.(type) {
+		case action.MessageReceived:
 			p.got = append(p.got, binary.BigEndian.Uint32(m.Data))
 			p.at = append(p.at, p.n.Now())
+		case action.GossipReceived:
+			p.gossip++
+			p.b.Verdict(m.Msg, state.VerdictAccept)
 		}
 	})
 	p.a.Dial(p.b.ID, []state.Addr{p.b.Addr})
@@ -81,7 +86,7 @@ func TestLossDelaysAConnectionsMessagesInOrder(t *testing.T) {
 
 // A message lost more than MaxRetransmits times stalls the connection in
 // its direction for good: nothing sent after it arrives, even once the
-// loss is over.
+// loss is over, broadcasts included.
 func TestLossBeyondRetransmitsStallsTheConnection(t *testing.T) {
 	p := newPair(0)
 	p.n.RunUntil(p.n.Now() + int64(time.Second))
@@ -89,13 +94,19 @@ func TestLossBeyondRetransmitsStallsTheConnection(t *testing.T) {
 		t.Fatal("no connection without loss")
 	}
 	p.send(0, 10)
+	p.a.Publish(1, []byte("before"))
+	p.n.RunUntil(p.n.Now() + int64(time.Second))
+	if p.gossip != 1 {
+		t.Fatalf("b received %d broadcasts before the stall, want 1", p.gossip)
+	}
 	p.n.SetLoss(1_000_000)
 	p.send(10, 20)
 	p.n.SetLoss(0)
 	p.send(20, 30)
+	p.a.Publish(1, []byte("after"))
 	p.n.RunUntil(p.n.Now() + int64(time.Minute))
-	if len(p.got) != 10 {
-		t.Fatalf("after a stall, %d messages arrived, want the 10 before it: %v", len(p.got), p.got)
+	if len(p.got) != 10 || p.gossip != 1 {
+		t.Fatalf("after a stall, %d messages arrived (want the 10 before it: %v) and %d broadcasts (want the 1 before it)", len(p.got), p.got, p.gossip)
 	}
 }
 
