@@ -90,11 +90,20 @@ type link struct {
 	node  [2]int32 // the ends' indices in the network's list
 	alive [2]bool
 	// stalled is set for the side that a message to it was lost for
-	// good (MaxRetransmits): nothing more reaches it on this connection.
+	// good (MaxRetransmits): nothing more reaches it on this connection,
+	// which its sender closes once the retransmissions run out (giveUp).
 	stalled [2]bool
 	last    [2]int64 // arrival time of the last message to each side
-	_       [16]byte // to 64 bytes: a link is one cache line of its slab
+	// held is what waits, for each side, behind a message that could not
+	// cross a partition or one-way cut (see hold); nil while nothing does.
+	held *heldMessages
+	_    [8]byte // to 64 bytes: a link is one cache line of its slab
 }
+
+// heldMessages are a connection's messages to each side that wait behind
+// one that a cut keeps from crossing: the first is being retransmitted,
+// the rest were sent after it.
+type heldMessages [2][]func(to *Endpoint)
 
 func (l *link) side(ep *Endpoint) int {
 	if l.ends[0] == ep {
@@ -301,6 +310,11 @@ func (ep *Endpoint) closeLink(l *link) {
 	n := ep.net
 	s := l.side(ep)
 	l.alive[s] = false
+	if l.held != nil {
+		// What a cut held back is lost with the connection, as with a
+		// reset: the close below does not wait for it.
+		l.held[1-s] = nil
+	}
 	ep.resync(l)
 	other := l.ends[1-s]
 	ep.unlink(other)
@@ -342,7 +356,7 @@ func (ep *Endpoint) Send(peer state.PeerID, ch, wire state.Channel, data []byte)
 }
 
 // transmit schedules fn at the other end of l, in order after earlier
-// messages, unless it cannot cross a partition.
+// messages.
 //
 // A connection is a reliable stream, as a libp2p one is: what the loss
 // rate takes is sent again a RetransmitTimeout later (doubling at each
@@ -351,24 +365,101 @@ func (ep *Endpoint) Send(peer state.PeerID, ch, wire state.Channel, data []byte)
 // a stream with holes (a handshake's answer missing and the messages
 // after it there), which no transport does and which the protocol
 // rightly treats as a violation. After MaxRetransmits losses in a row
-// the connection gives up in that direction, as TCP does: nothing more
-// arrives, and the peers' pings find out.
+// the connection gives up (giveUp): nothing more arrives, and the sender
+// closes it.
+//
+// A message that a partition or one-way cut keeps from crossing is held
+// the same way (hold): it and everything sent after it arrive once a
+// retransmission finds the way open, or never, if the cut outlasts the
+// retransmissions.
 func (ep *Endpoint) transmit(l *link, fn func(to *Endpoint)) {
 	n := ep.net
 	s := l.side(ep)
 	to := l.ends[1-s]
-	if !n.reachable(ep, to) || l.stalled[1-s] {
+	if l.stalled[1-s] {
+		return
+	}
+	if l.held != nil && len(l.held[1-s]) > 0 {
+		l.held[1-s] = append(l.held[1-s], fn)
+		return
+	}
+	if !n.reachable(ep, to) {
+		ep.hold(l, fn)
 		return
 	}
 	wait, ok := n.retransmissions(RetransmitTimeout)
 	if !ok {
-		l.stalled[1-s] = true
+		ep.giveUp(l, n.now+int64(RetransmitTimeout)*(1<<MaxRetransmits-1))
 		return
 	}
 	n.At(l.arrivalAfter(n, 1-s, wait), func() {
 		if l.alive[1-s] {
 			fn(to)
 		}
+	})
+}
+
+// hold starts retransmitting fn, which cannot cross a cut to the other
+// end of l, as TCP would: after RetransmitTimeout, doubling, up to
+// MaxRetransmits times. The first retransmission that finds the way open
+// brings fn and whatever was sent after it, in order, a latency later
+// (loss is not drawn for them: a retransmission is one more try, and the
+// tries are what hold counts). If none does, the connection gives up, as
+// after loss.
+func (ep *Endpoint) hold(l *link, fn func(to *Endpoint)) {
+	n := ep.net
+	s := l.side(ep)
+	r := 1 - s
+	if l.held == nil {
+		l.held = new(heldMessages)
+	}
+	l.held[r] = append(l.held[r], fn)
+	var retry func(k int, rto int64)
+	retry = func(k int, rto int64) {
+		n.At(n.now+rto, func() {
+			to := l.ends[r]
+			switch {
+			case len(l.held[r]) == 0:
+				// The sender closed the connection (closeLink).
+			case !l.alive[r]:
+				l.held[r] = nil // the receiver closed it
+			case n.reachable(ep, to):
+				for _, fn := range l.held[r] {
+					n.At(l.arrival(n, r), func() {
+						if l.alive[r] {
+							fn(to)
+						}
+					})
+				}
+				l.held[r] = nil
+			case k == MaxRetransmits:
+				l.held[r] = nil
+				ep.giveUp(l, n.now)
+			default:
+				retry(k+1, 2*rto)
+			}
+		})
+	}
+	retry(1, int64(RetransmitTimeout))
+}
+
+// giveUp stops l carrying anything more from ep, whose message was not
+// delivered after MaxRetransmits retransmissions, and at time at (when
+// the last of them has failed) closes the connection on ep's side, as a
+// stack whose retransmissions or keepalives go unanswered does: ep hears
+// "connection timed out", and the other side a close, a latency later.
+func (ep *Endpoint) giveUp(l *link, at int64) {
+	s := l.side(ep)
+	l.stalled[1-s] = true
+	to := l.ends[1-s]
+	ep.net.At(at, func() {
+		if ep.links[to.ID] != l || !l.alive[s] || ep.silent {
+			// Closed already; or frozen, and then it would not hear of
+			// the close: the connection stays stalled, for pings to find.
+			return
+		}
+		ep.closeLink(l)
+		ep.Input(action.Disconnected{Peer: to.ID, Error: "connection timed out"})
 	})
 }
 

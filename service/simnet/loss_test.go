@@ -18,13 +18,18 @@ type pair struct {
 	got       []uint32
 	at        []int64
 	gossip    int // broadcasts b received
+	// closed are the errors of the Disconnected each side heard.
+	closedA, closedB []string
 }
 
 func newPair(loss int) *pair {
 	p := &pair{n: New(Config{Seed: 5, LatencyMin: 10 * time.Millisecond, LatencyMax: 50 * time.Millisecond, LossPPM: loss})}
 	p.a = p.n.Add("a", "/ip4/10.1.0.1/tcp/1", func(a action.Action) {
-		if _, ok := a.(action.Connected); ok {
+		switch a := a.(type) {
+		case action.Connected:
 			p.connected = p.n.Now()
+		case action.Disconnected:
+			p.closedA = append(p.closedA, a.Error)
 		}
 	})
 	p.b = p.n.Add("b", "/ip4/10.2.0.1/tcp/1", func(a action.Action) {
@@ -35,6 +40,8 @@ func newPair(loss int) *pair {
 		case action.GossipReceived:
 			p.gossip++
 			p.b.Verdict(m.Msg, state.VerdictAccept)
+		case action.Disconnected:
+			p.closedB = append(p.closedB, m.Error)
 		}
 	})
 	p.a.Dial(p.b.ID, []state.Addr{p.b.Addr})
@@ -86,7 +93,7 @@ func TestLossDelaysAConnectionsMessagesInOrder(t *testing.T) {
 
 // A message lost more than MaxRetransmits times stalls the connection in
 // its direction for good: nothing sent after it arrives, even once the
-// loss is over, broadcasts included.
+// loss is over, broadcasts included; and its sender closes it.
 func TestLossBeyondRetransmitsStallsTheConnection(t *testing.T) {
 	p := newPair(0)
 	p.n.RunUntil(p.n.Now() + int64(time.Second))
@@ -108,6 +115,7 @@ func TestLossBeyondRetransmitsStallsTheConnection(t *testing.T) {
 	if len(p.got) != 10 || p.gossip != 1 {
 		t.Fatalf("after a stall, %d messages arrived (want the 10 before it: %v) and %d broadcasts (want the 1 before it)", len(p.got), p.got, p.gossip)
 	}
+	p.gaveUp(t)
 }
 
 // A dial whose every attempt is lost never connects, and one that is

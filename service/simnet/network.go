@@ -177,8 +177,9 @@ func (n *Network) reachable(a, b *Endpoint) bool {
 }
 
 // CutOneWay makes an asymmetric partition: what the nodes in group send
-// to the other nodes is lost, what the others send them arrives. Heal
-// removes it.
+// to the other nodes does not arrive (on a connection it is retransmitted,
+// as across a partition), what the others send them arrives. Heal removes
+// it.
 func (n *Network) CutOneWay(group []*Endpoint) {
 	n.changed()
 	n.mute = map[*Endpoint]bool{}
@@ -189,8 +190,9 @@ func (n *Network) CutOneWay(group []*Endpoint) {
 
 // Partition splits the network: nodes in each group reach only nodes of
 // the same group; nodes in no group form one more group. Open connections
-// across the cut stay open but carry nothing, as with a network cut that
-// TCP has not noticed yet.
+// across the cut stay open, as with a network cut that TCP has not noticed
+// yet: what they carry is retransmitted until the cut heals, or until the
+// connection gives up (see Endpoint.transmit); broadcast copies are lost.
 func (n *Network) Partition(groups ...[]*Endpoint) {
 	n.changed()
 	n.partition = map[*Endpoint]int{}
