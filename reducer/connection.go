@@ -335,8 +335,9 @@ func removePeer(s *state.State, p *state.Peer, q action.Queue) {
 	case p.Dir == state.Outbound && !p.Handshake.Done:
 		e.Failures++
 		e.RetryAt = s.Now + backoff(s, e.Failures)
+		e.TimedOut = p.Reason == state.ReasonDialTimeout || p.Reason == state.ReasonHandshakeTimeout
 	case p.Dir == state.Outbound:
-		e.Failures = 0
+		e.Failures, e.TimedOut = 0, false
 		e.RetryAt = s.Now + int64(s.Config.BackoffBase)
 	case p.RemoteReason == state.ReasonBootstrapDone:
 		// An inbound peer that only let us go as its bootnode is there to

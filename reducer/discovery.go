@@ -135,10 +135,11 @@ func dialCandidates(s *state.State, used map[string]bool) (tried, fresh, boot []
 // the network at their inbound limit; like Bitcoin's seed connections, ours
 // are for bootstrapping. A node that knows no one else keeps its bootnode,
 // and so does one whose only other candidates failed their last two dials
-// or more: a peer that crashed stays in the book, and releasing a working
-// bootnode for it would leave the node a peer short each time its backoff
-// ends. (One failure is not enough to pass a peer over: a full peer turns
-// a dial away once and takes the next.)
+// or more, or whose last dial got no answer at all: a peer that crashed,
+// froze or is cut off stays in the book, and releasing a working bootnode
+// for it would leave the node a peer short each time its backoff ends.
+// (One refusal is not enough to pass a peer over: a full peer turns a dial
+// away once and takes the next.)
 func tickBootnodes(s *state.State, q action.Queue) {
 	// Only a node whose outbound places are all taken hands a bootnode's
 	// place over: otherwise the candidate is needed for a free place, and
@@ -162,8 +163,11 @@ func tickBootnodes(s *state.State, q action.Queue) {
 	}
 }
 
-// unfailed: the entry's last two dials did not both fail.
-func unfailed(e *state.AddrEntry) bool { return e.Failures < 2 }
+// unfailed: the entry's last two dials did not both fail, and the last
+// one, if it failed, got an answer.
+func unfailed(e *state.AddrEntry) bool {
+	return e.Failures == 0 || e.Failures == 1 && !e.TimedOut
+}
 
 // learn adds a peer heard of to the new table and reports whether it was
 // new to us. Invalid addresses are skipped; a known peer only has its

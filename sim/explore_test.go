@@ -47,9 +47,12 @@ func TestRandomFaultsFollowTheSeed(t *testing.T) {
 //   - 12 nodes, 2 % loss, latencies up to 400 ms, seeds 145 and 246: a
 //     lost HelloAck with the responder's next messages arriving made an
 //     honest peer a protocol violator, and nodes stayed short.
+//   - 20 nodes, 3 bootnodes, seed 88: node-002 released its bootnode, twice,
+//     for a frozen peer whose one failed dial had timed out, and was a
+//     peer short at the end.
 func TestFaultExplorerRegressions(t *testing.T) {
 	if testing.Short() {
-		t.Skip("three 90 s simulations")
+		t.Skip("four 90 s simulations")
 	}
 	for _, c := range []struct {
 		cfg  sim.Config
@@ -58,6 +61,7 @@ func TestFaultExplorerRegressions(t *testing.T) {
 		{sim.Config{Nodes: 25}, 252},
 		{sim.Config{Nodes: 12, LossPPM: 20_000, LatencyMin: time.Millisecond, LatencyMax: 400 * time.Millisecond}, 145},
 		{sim.Config{Nodes: 12, LossPPM: 20_000, LatencyMin: time.Millisecond, LatencyMax: 400 * time.Millisecond}, 246},
+		{sim.Config{Nodes: 20, Bootnodes: 3}, 88},
 	} {
 		c.cfg.Duration = sim.ExploreDuration
 		e := sim.Explorer{Base: c.cfg}

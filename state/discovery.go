@@ -48,6 +48,11 @@ type AddrEntry struct {
 	// time of the next dial (exponential backoff with jitter).
 	Failures int
 	RetryAt  int64
+	// TimedOut is set when the last failed dial got no answer within
+	// DialTimeout or the handshake timeout: the peer is frozen or cut
+	// off, unlike one that refused, as a full peer does. It is not
+	// persisted (PeerStore): after a restart a peer gets a fresh chance.
+	TimedOut bool `json:",omitempty"`
 	// Caps are the capabilities (Algorand's peer roles: archival, relay,
 	// gossip, or the application's) the peer was found to advertise,
 	// sorted, at most MaxCapabilities.
@@ -68,6 +73,7 @@ func (s *State) PeerStore() PeerStore {
 	var ps PeerStore
 	for _, id := range SortedKeys(s.Discovery.Book) {
 		e := *s.Discovery.Book[id]
+		e.TimedOut = false
 		e.Addrs = append([]Addr(nil), e.Addrs...)
 		e.Caps = append([]string(nil), e.Caps...)
 		ps.Entries = append(ps.Entries, e)

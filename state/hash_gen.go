@@ -7,7 +7,7 @@ package state
 
 // generatedFor is the fingerprint of the types this file was generated
 // from: hash.go uses the file only while typeFingerprint still gives it.
-const generatedFor = "29e058579fcf886a40c6f45593e70e4b31147d3a5631432db8b365848ef92511"
+const generatedFor = "bb2cf10be802417a72d8b9f15f8223a5b2a717df7cada2e8fba07e93b99dfed3"
 
 // genSection appends section (top-level field) i of s in the canonical
 // encoding, as the plan would, reading the fields without reflection.
@@ -767,6 +767,7 @@ func (e *encoder) genAddrEntry(b []byte, x *AddrEntry) []byte {
 	b = appendUint(b, zigzag(x.LastSuccess))
 	b = appendUint(b, zigzag(int64(x.Failures)))
 	b = appendUint(b, zigzag(x.RetryAt))
+	b = appendBool(b, x.TimedOut)
 	{
 		s0 := x.Caps
 		b = appendUint(b, uint64(len(s0)))
