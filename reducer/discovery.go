@@ -283,7 +283,7 @@ func markTried(s *state.State, p *state.Peer) {
 		}
 		e = s.Discovery.Book[p.ID]
 	}
-	e.LastSuccess, e.LastSeen, e.Failures, e.RetryAt = s.Now, s.Now, 0, 0
+	e.LastSuccess, e.LastSeen, e.Failures, e.RetryAt, e.TimedOut = s.Now, s.Now, 0, 0, false
 	if !e.Tried && (e.Boot || makeRoom(s, true, e.Group)) {
 		s.BookMove(e, true)
 	}
@@ -459,7 +459,9 @@ func reducePeerStoreLoaded(s *state.State, a action.PeerStoreLoaded) {
 		e := s.Discovery.Book[saved.ID]
 		e.AddedAt, e.LastSeen = saved.AddedAt, saved.LastSeen
 		e.LastAttempt, e.LastSuccess = saved.LastAttempt, saved.LastSuccess
-		e.Failures, e.RetryAt = max(saved.Failures, 0), saved.RetryAt
+		// A saved store does not say how the last failure ended: as
+		// after a restart, a peer gets the benefit of the doubt.
+		e.Failures, e.RetryAt, e.TimedOut = max(saved.Failures, 0), saved.RetryAt, false
 		for _, c := range saved.Caps {
 			if state.ValidCapability(c) && e.AddCapability(c) {
 				s.Discovery.Dirty = true

@@ -95,7 +95,8 @@ type link struct {
 	stalled [2]bool
 	last    [2]int64 // arrival time of the last message to each side
 	// held is what waits, for each side, behind a message that could not
-	// cross a partition or one-way cut (see hold); nil while nothing does.
+	// cross a partition or one-way cut (see hold); nil until something
+	// first does.
 	held *heldMessages
 	_    [8]byte // to 64 bytes: a link is one cache line of its slab
 }
@@ -421,8 +422,11 @@ func (ep *Endpoint) hold(l *link, fn func(to *Endpoint)) {
 			switch {
 			case len(l.held[r]) == 0:
 				// The sender closed the connection (closeLink).
-			case !l.alive[r]:
-				l.held[r] = nil // the receiver closed it
+			case to.links[ep.ID] != l:
+				// The receiver closed it. (Not !l.alive[r]: a dialler's
+				// side is not alive until its Connected, and what the
+				// listener sends at once waits for that, not for a close.)
+				l.held[r] = nil
 			case n.reachable(ep, to):
 				for _, fn := range l.held[r] {
 					n.At(l.arrival(n, r), func() {

@@ -363,6 +363,12 @@ func (ep *Endpoint) sendGossip(to peerLink, m *gossipMsg) {
 		m.fate.drop(DropLoss)
 		return
 	}
+	if l.held != nil && len(l.held[1-s]) > 0 {
+		// The connection still holds what a cut kept back (hold): a copy
+		// sent now would overtake it. It is lost to the cut.
+		m.fate.drop(DropPartition)
+		return
+	}
 	at := l.arrival(n, 1-s)
 	m.copies++
 	if m.fate != nil {
