@@ -24,7 +24,9 @@ import (
 // tickOutbound dials address-book entries until the outbound target is met:
 // at most MaxDialsPerTick per tick, at most one per address group, choosing
 // between the tried and new tables by coin flip as Bitcoin Core does.
-// Bootnodes are dialled only when nothing else is left.
+// Bootnodes are dialled only when nothing else is left, and before a peer
+// whose last dial got no answer (frozen, or cut off): each dial of such a
+// peer can leave the place empty for a whole DialTimeout again.
 func tickOutbound(s *state.State, q action.Queue) {
 	need := min(s.Config.OutboundTarget-s.Counts().Outbound, s.Config.MaxDialsPerTick)
 	if need <= 0 {
@@ -32,9 +34,14 @@ func tickOutbound(s *state.State, q action.Queue) {
 	}
 	used := s.OutboundGroups()
 	tried, fresh, boot := dialCandidates(s, used)
-	if len(tried)+len(fresh) == 0 {
+	silent := func(e *state.AddrEntry) bool { return e.Failures > 0 && e.TimedOut }
+	if !slices.ContainsFunc(tried, not(silent)) && !slices.ContainsFunc(fresh, not(silent)) {
 		askAnotherPeer(s, q)
-		fresh = boot
+		if len(boot) > 0 {
+			tried, fresh = nil, boot
+		}
+	} else {
+		tried, fresh = slices.DeleteFunc(tried, silent), slices.DeleteFunc(fresh, silent)
 	}
 	for ; need > 0 && len(tried)+len(fresh) > 0; need-- {
 		e := preferCapable(s, tried, fresh)
@@ -161,6 +168,11 @@ func tickBootnodes(s *state.State, q action.Queue) {
 			return // one at a time: the next tick refills the place
 		}
 	}
+}
+
+// not negates a predicate on book entries.
+func not(f func(*state.AddrEntry) bool) func(*state.AddrEntry) bool {
+	return func(e *state.AddrEntry) bool { return !f(e) }
 }
 
 // unfailed: the entry's last two dials did not both fail, and the last

@@ -50,9 +50,12 @@ func TestRandomFaultsFollowTheSeed(t *testing.T) {
 //   - 20 nodes, 3 bootnodes, seed 88: node-002 released its bootnode, twice,
 //     for a frozen peer whose one failed dial had timed out, and was a
 //     peer short at the end.
+//   - 20 nodes, 3 bootnodes, seed 160: node-004 dialled two frozen peers in
+//     turn, 10 s of dial timeout each, rather than its bootnode, and was a
+//     peer short at the end.
 func TestFaultExplorerRegressions(t *testing.T) {
 	if testing.Short() {
-		t.Skip("four 90 s simulations")
+		t.Skip("five 90 s simulations")
 	}
 	for _, c := range []struct {
 		cfg  sim.Config
@@ -62,6 +65,7 @@ func TestFaultExplorerRegressions(t *testing.T) {
 		{sim.Config{Nodes: 12, LossPPM: 20_000, LatencyMin: time.Millisecond, LatencyMax: 400 * time.Millisecond}, 145},
 		{sim.Config{Nodes: 12, LossPPM: 20_000, LatencyMin: time.Millisecond, LatencyMax: 400 * time.Millisecond}, 246},
 		{sim.Config{Nodes: 20, Bootnodes: 3}, 88},
+		{sim.Config{Nodes: 20, Bootnodes: 3}, 160},
 	} {
 		c.cfg.Duration = sim.ExploreDuration
 		e := sim.Explorer{Base: c.cfg}
