@@ -34,14 +34,15 @@ func tickOutbound(s *state.State, q action.Queue) {
 	}
 	used := s.OutboundGroups()
 	tried, fresh, boot := dialCandidates(s, used)
-	silent := func(e *state.AddrEntry) bool { return e.Failures > 0 && e.TimedOut }
-	if !slices.ContainsFunc(tried, not(silent)) && !slices.ContainsFunc(fresh, not(silent)) {
+	timedOut := func(e *state.AddrEntry) bool { return e.TimedOut }
+	answered := func(e *state.AddrEntry) bool { return !e.TimedOut }
+	if !slices.ContainsFunc(tried, answered) && !slices.ContainsFunc(fresh, answered) {
 		askAnotherPeer(s, q)
 		if len(boot) > 0 {
 			tried, fresh = nil, boot
 		}
 	} else {
-		tried, fresh = slices.DeleteFunc(tried, silent), slices.DeleteFunc(fresh, silent)
+		tried, fresh = slices.DeleteFunc(tried, timedOut), slices.DeleteFunc(fresh, timedOut)
 	}
 	for ; need > 0 && len(tried)+len(fresh) > 0; need-- {
 		e := preferCapable(s, tried, fresh)
@@ -170,16 +171,9 @@ func tickBootnodes(s *state.State, q action.Queue) {
 	}
 }
 
-// not negates a predicate on book entries.
-func not(f func(*state.AddrEntry) bool) func(*state.AddrEntry) bool {
-	return func(e *state.AddrEntry) bool { return !f(e) }
-}
-
 // unfailed: the entry's last two dials did not both fail, and the last
 // one, if it failed, got an answer.
-func unfailed(e *state.AddrEntry) bool {
-	return e.Failures == 0 || e.Failures == 1 && !e.TimedOut
-}
+func unfailed(e *state.AddrEntry) bool { return e.Failures < 2 && !e.TimedOut }
 
 // learn adds a peer heard of to the new table and reports whether it was
 // new to us. Invalid addresses are skipped; a known peer only has its

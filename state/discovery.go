@@ -50,8 +50,9 @@ type AddrEntry struct {
 	RetryAt  int64
 	// TimedOut is set when the last failed dial got no answer within
 	// DialTimeout or the handshake timeout: the peer is frozen or cut
-	// off, unlike one that refused, as a full peer does. It is not
-	// persisted (PeerStore): after a restart a peer gets a fresh chance.
+	// off, unlike one that refused, as a full peer does. It is cleared
+	// with Failures, and not persisted (PeerStore): after a restart a peer
+	// gets a fresh chance.
 	TimedOut bool `json:",omitempty"`
 	// Caps are the capabilities (Algorand's peer roles: archival, relay,
 	// gossip, or the application's) the peer was found to advertise,
