@@ -30,14 +30,14 @@ func (a MessageReceived) Len() int { return payloadLen(a.Data, a.Size) }
 func (a MessageReceived) EncodeCBOR(e *codec.Encoder) {
 	if a.Data == nil && a.Size > 0 {
 		e.Array(4)
-		e.String(string(a.Peer))
+		e.Shared(string(a.Peer))
 		e.Uint(uint64(a.Channel))
 		e.Uint(a.Size)
 		e.Bytes(a.Sum[:])
 		return
 	}
 	e.Array(3)
-	e.String(string(a.Peer))
+	e.Shared(string(a.Peer))
 	e.Uint(uint64(a.Channel))
 	e.Bytes(a.Data)
 }
@@ -114,14 +114,14 @@ func (a SendMessage) Len() int { return payloadLen(a.Data, a.Size) }
 func (a SendMessage) EncodeCBOR(e *codec.Encoder) {
 	if a.Data == nil && a.Size > 0 {
 		e.Array(4)
-		e.String(string(a.Peer))
+		e.Shared(string(a.Peer))
 		e.Uint(uint64(a.Channel))
 		e.Uint(a.Size)
 		e.Bytes(a.Sum[:])
 		return
 	}
 	e.Array(3)
-	e.String(string(a.Peer))
+	e.Shared(string(a.Peer))
 	e.Uint(uint64(a.Channel))
 	e.Bytes(a.Data)
 }
@@ -151,7 +151,7 @@ func (Sent) Kind() Kind { return KindSent }
 // EncodeCBOR writes the action as a CBOR array of its fields.
 func (a Sent) EncodeCBOR(e *codec.Encoder) {
 	e.Array(3)
-	e.String(string(a.Peer))
+	e.Shared(string(a.Peer))
 	e.Uint(uint64(a.Channel))
 	e.Uint(uint64(a.Count))
 }
@@ -190,7 +190,7 @@ func (SendFailed) Kind() Kind { return KindSendFailed }
 // EncodeCBOR writes the action as a CBOR array of its fields.
 func (a SendFailed) EncodeCBOR(e *codec.Encoder) {
 	e.Array(4)
-	e.String(string(a.Peer))
+	e.Shared(string(a.Peer))
 	e.Uint(uint64(a.Channel))
 	e.Uint(uint64(a.Count))
 	e.String(a.Error)
@@ -231,7 +231,7 @@ func (Expired) Kind() Kind { return KindExpired }
 // EncodeCBOR writes [peer, channel, count].
 func (a Expired) EncodeCBOR(e *codec.Encoder) {
 	e.Array(3)
-	e.String(string(a.Peer))
+	e.Shared(string(a.Peer))
 	e.Uint(uint64(a.Channel))
 	e.Uint(uint64(a.Count))
 }

@@ -21,7 +21,7 @@ func (Connect) Kind() Kind { return KindConnect }
 // EncodeCBOR writes the action as a CBOR array of its fields.
 func (a Connect) EncodeCBOR(e *codec.Encoder) {
 	e.Array(3)
-	e.String(string(a.Peer))
+	e.Shared(string(a.Peer))
 	encodeAddrs(e, a.Addrs)
 	e.Bool(a.Manual)
 }
@@ -40,7 +40,7 @@ func (Connected) Kind() Kind { return KindConnected }
 // EncodeCBOR writes the action as a CBOR array of its fields.
 func (a Connected) EncodeCBOR(e *codec.Encoder) {
 	e.Array(2)
-	e.String(string(a.Peer))
+	e.Shared(string(a.Peer))
 	e.String(string(a.Addr))
 }
 
@@ -56,7 +56,7 @@ func (ConnectionFailed) Kind() Kind { return KindConnectionFailed }
 // EncodeCBOR writes the action as a CBOR array of its fields.
 func (a ConnectionFailed) EncodeCBOR(e *codec.Encoder) {
 	e.Array(2)
-	e.String(string(a.Peer))
+	e.Shared(string(a.Peer))
 	e.String(a.Error)
 }
 
@@ -77,7 +77,7 @@ func (IncomingConnection) Kind() Kind { return KindIncomingConnection }
 // EncodeCBOR writes the action as a CBOR array of its fields.
 func (a IncomingConnection) EncodeCBOR(e *codec.Encoder) {
 	e.Array(3)
-	e.String(string(a.Peer))
+	e.Shared(string(a.Peer))
 	e.String(string(a.Addr))
 	e.Bool(a.Outbound)
 }
@@ -94,7 +94,7 @@ func (Disconnect) Kind() Kind { return KindDisconnect }
 // EncodeCBOR writes the action as a CBOR array of its fields.
 func (a Disconnect) EncodeCBOR(e *codec.Encoder) {
 	e.Array(2)
-	e.String(string(a.Peer))
+	e.Shared(string(a.Peer))
 	e.Uint(uint64(a.Reason))
 }
 
@@ -112,7 +112,7 @@ func (Disconnected) Kind() Kind { return KindDisconnected }
 // EncodeCBOR writes the action as a CBOR array of its fields.
 func (a Disconnected) EncodeCBOR(e *codec.Encoder) {
 	e.Array(2)
-	e.String(string(a.Peer))
+	e.Shared(string(a.Peer))
 	e.String(a.Error)
 }
 
@@ -147,7 +147,7 @@ func (WriteStalled) Kind() Kind { return KindWriteStalled }
 // EncodeCBOR writes the action as a CBOR array of its fields.
 func (a WriteStalled) EncodeCBOR(e *codec.Encoder) {
 	e.Array(3)
-	e.String(string(a.Peer))
+	e.Shared(string(a.Peer))
 	e.Bool(a.Gossip)
 	e.Uint(uint64(a.Queued))
 }
@@ -169,7 +169,7 @@ func (ReadStalled) Kind() Kind { return KindReadStalled }
 // EncodeCBOR writes the action as a CBOR array of its fields.
 func (a ReadStalled) EncodeCBOR(e *codec.Encoder) {
 	e.Array(4)
-	e.String(string(a.Peer))
+	e.Shared(string(a.Peer))
 	e.Uint(uint64(a.Channel))
 	e.Uint(a.Size)
 	e.Uint(a.Received)
@@ -232,7 +232,7 @@ func (DisconnectReceived) Kind() Kind { return KindDisconnectReceived }
 // EncodeCBOR writes the action as a CBOR array of its fields.
 func (a DisconnectReceived) EncodeCBOR(e *codec.Encoder) {
 	e.Array(2)
-	e.String(string(a.Peer))
+	e.Shared(string(a.Peer))
 	e.Uint(uint64(a.Reason))
 }
 
@@ -248,7 +248,7 @@ func (CloseTimedOut) Kind() Kind { return KindCloseTimedOut }
 // EncodeCBOR writes the action as a CBOR array of its fields.
 func (a CloseTimedOut) EncodeCBOR(e *codec.Encoder) {
 	e.Array(1)
-	e.String(string(a.Peer))
+	e.Shared(string(a.Peer))
 }
 
 func init() {

@@ -45,11 +45,11 @@ func (a PeerStoreLoaded) EncodeCBOR(e *codec.Encoder) {
 		} else {
 			e.Array(11)
 		}
-		e.String(string(x.ID))
+		e.Shared(string(x.ID))
 		encodeAddrs(e, x.Addrs)
 		e.Bool(x.Tried)
 		e.Bool(x.Boot)
-		e.String(string(x.Source))
+		e.Shared(string(x.Source))
 		e.Int(x.AddedAt)
 		e.Int(x.LastSeen)
 		e.Int(x.LastAttempt)
@@ -114,7 +114,7 @@ func (AddrListRequestReceived) Kind() Kind { return KindAddrListRequestReceived 
 // EncodeCBOR writes the action as a CBOR array of its fields.
 func (a AddrListRequestReceived) EncodeCBOR(e *codec.Encoder) {
 	e.Array(1)
-	e.String(string(a.Peer))
+	e.Shared(string(a.Peer))
 }
 
 // AddrListResponseReceived is a decoded AddrListResponse from a peer.
@@ -129,7 +129,7 @@ func (AddrListResponseReceived) Kind() Kind { return KindAddrListResponseReceive
 // EncodeCBOR writes the action as a CBOR array of its fields.
 func (a AddrListResponseReceived) EncodeCBOR(e *codec.Encoder) {
 	e.Array(2)
-	e.String(string(a.Peer))
+	e.Shared(string(a.Peer))
 	encodePeerAddrs(e, a.Peers)
 }
 
@@ -145,7 +145,7 @@ func (AddrAnnounceReceived) Kind() Kind { return KindAddrAnnounceReceived }
 // EncodeCBOR writes the action as a CBOR array of its fields.
 func (a AddrAnnounceReceived) EncodeCBOR(e *codec.Encoder) {
 	e.Array(2)
-	e.String(string(a.Peer))
+	e.Shared(string(a.Peer))
 	encodePeerAddrs(e, a.Peers)
 }
 
@@ -162,7 +162,7 @@ func (AddrListSend) Kind() Kind { return KindAddrListSend }
 // EncodeCBOR writes the action as a CBOR array of its fields.
 func (a AddrListSend) EncodeCBOR(e *codec.Encoder) {
 	e.Array(2)
-	e.String(string(a.Peer))
+	e.Shared(string(a.Peer))
 	encodePeerAddrs(e, a.Peers)
 }
 
@@ -180,7 +180,7 @@ func (AddrListAsk) Kind() Kind { return KindAddrListAsk }
 // EncodeCBOR writes the action as a CBOR array of its fields.
 func (a AddrListAsk) EncodeCBOR(e *codec.Encoder) {
 	e.Array(1)
-	e.String(string(a.Peer))
+	e.Shared(string(a.Peer))
 }
 
 // AddrAnnounceSend announces addresses to one peer: our own after a
@@ -196,7 +196,7 @@ func (AddrAnnounceSend) Kind() Kind { return KindAddrAnnounceSend }
 // EncodeCBOR writes the action as a CBOR array of its fields.
 func (a AddrAnnounceSend) EncodeCBOR(e *codec.Encoder) {
 	e.Array(2)
-	e.String(string(a.Peer))
+	e.Shared(string(a.Peer))
 	encodePeerAddrs(e, a.Peers)
 }
 

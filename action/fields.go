@@ -26,7 +26,9 @@ func decodeAddrs(d *codec.Decoder) []state.Addr {
 	return out
 }
 
-func peerID(d *codec.Decoder) state.PeerID { return state.PeerID(d.String(MaxString)) }
+// peerID reads a peer ID, written in full or, in a log, as a shared string
+// (codec.Encoder.Shared).
+func peerID(d *codec.Decoder) state.PeerID { return state.PeerID(d.SharedString(MaxString)) }
 
 func str(d *codec.Decoder) string { return d.String(MaxString) }
 
@@ -36,7 +38,7 @@ func encodePeerAddrs(e *codec.Encoder, peers []state.PeerAddr) {
 	e.Array(len(peers))
 	for _, p := range peers {
 		e.Array(2)
-		e.String(string(p.ID))
+		e.Shared(string(p.ID))
 		encodeAddrs(e, p.Addrs)
 	}
 }
@@ -58,7 +60,7 @@ func decodePeerAddrs(d *codec.Decoder) []state.PeerAddr {
 func encodePeerIDs(e *codec.Encoder, ids []state.PeerID) {
 	e.Array(len(ids))
 	for _, id := range ids {
-		e.String(string(id))
+		e.Shared(string(id))
 	}
 }
 

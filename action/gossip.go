@@ -44,8 +44,8 @@ func (a GossipReceived) EncodeCBOR(e *codec.Encoder) {
 	} else {
 		e.Array(5)
 	}
-	e.String(string(a.Peer))
-	e.String(string(a.Author))
+	e.Shared(string(a.Peer))
+	e.Shared(string(a.Author))
 	e.Uint(uint64(a.Channel))
 	e.Uint(a.Msg)
 	if digested {
@@ -106,7 +106,7 @@ func (GossipStats) Kind() Kind { return KindGossipStats }
 // EncodeCBOR writes the action as a CBOR array of its fields.
 func (a GossipStats) EncodeCBOR(e *codec.Encoder) {
 	e.Array(7)
-	e.String(string(a.Peer))
+	e.Shared(string(a.Peer))
 	e.Uint(uint64(a.Invalid))
 	e.Uint(uint64(a.Oversized))
 	e.Uint(uint64(a.Duplicates))
@@ -135,7 +135,7 @@ func (GossipOffered) Kind() Kind { return KindGossipOffered }
 // EncodeCBOR writes the action as a CBOR array of its fields.
 func (a GossipOffered) EncodeCBOR(e *codec.Encoder) {
 	e.Array(6)
-	e.String(string(a.Peer))
+	e.Shared(string(a.Peer))
 	e.Uint(uint64(a.Channel))
 	e.Uint(uint64(a.Own))
 	e.Uint(a.OwnBytes)
@@ -157,7 +157,7 @@ func (Throttle) Kind() Kind { return KindThrottle }
 // EncodeCBOR writes the action as a CBOR array of its fields.
 func (a Throttle) EncodeCBOR(e *codec.Encoder) {
 	e.Array(2)
-	e.String(string(a.Peer))
+	e.Shared(string(a.Peer))
 	e.Uint(uint64(a.Channel))
 }
 
@@ -173,7 +173,7 @@ func (Unthrottle) Kind() Kind { return KindUnthrottle }
 // EncodeCBOR writes the action as a CBOR array of its fields.
 func (a Unthrottle) EncodeCBOR(e *codec.Encoder) {
 	e.Array(1)
-	e.String(string(a.Peer))
+	e.Shared(string(a.Peer))
 }
 
 func count32(d *codec.Decoder) uint32 { return uint32(d.UintMax(1<<32 - 1)) }

@@ -18,7 +18,7 @@ func (HelloReceived) Kind() Kind { return KindHelloReceived }
 // EncodeCBOR writes the action as a CBOR array of its fields.
 func (a HelloReceived) EncodeCBOR(e *codec.Encoder) {
 	e.Array(2)
-	e.String(string(a.Peer))
+	e.Shared(string(a.Peer))
 	e.Bytes(message.Marshal(a.Hello))
 }
 
@@ -34,7 +34,7 @@ func (HelloAckReceived) Kind() Kind { return KindHelloAckReceived }
 // EncodeCBOR writes the action as a CBOR array of its fields.
 func (a HelloAckReceived) EncodeCBOR(e *codec.Encoder) {
 	e.Array(2)
-	e.String(string(a.Peer))
+	e.Shared(string(a.Peer))
 	e.Bytes(message.Marshal(a.Ack))
 }
 
@@ -49,7 +49,7 @@ func (PeerReady) Kind() Kind { return KindPeerReady }
 // EncodeCBOR writes the action as a CBOR array of its fields.
 func (a PeerReady) EncodeCBOR(e *codec.Encoder) {
 	e.Array(1)
-	e.String(string(a.Peer))
+	e.Shared(string(a.Peer))
 }
 
 // decodeMessage reads an embedded control message of type T.

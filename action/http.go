@@ -25,7 +25,7 @@ func (HTTPAsk) Kind() Kind { return KindHTTPAsk }
 // EncodeCBOR writes the action as a CBOR array of its fields.
 func (a HTTPAsk) EncodeCBOR(e *codec.Encoder) {
 	e.Array(2)
-	e.String(string(a.Peer))
+	e.Shared(string(a.Peer))
 	e.Uint(a.Ticket)
 }
 
@@ -41,7 +41,7 @@ func (HTTPCancel) Kind() Kind { return KindHTTPCancel }
 // EncodeCBOR writes the action as a CBOR array of its fields.
 func (a HTTPCancel) EncodeCBOR(e *codec.Encoder) {
 	e.Array(2)
-	e.String(string(a.Peer))
+	e.Shared(string(a.Peer))
 	e.Uint(a.Ticket)
 }
 
@@ -66,7 +66,7 @@ func (HTTPExchanged) Kind() Kind { return KindHTTPExchanged }
 // EncodeCBOR writes the action as a CBOR array of its fields.
 func (a HTTPExchanged) EncodeCBOR(e *codec.Encoder) {
 	e.Array(8)
-	e.String(string(a.Peer))
+	e.Shared(string(a.Peer))
 	e.Bool(a.Inbound)
 	e.String(a.Method)
 	e.String(a.Path)
@@ -91,7 +91,7 @@ func (HTTPGrant) Kind() Kind { return KindHTTPGrant }
 // EncodeCBOR writes the action as a CBOR array of its fields.
 func (a HTTPGrant) EncodeCBOR(e *codec.Encoder) {
 	e.Array(3)
-	e.String(string(a.Peer))
+	e.Shared(string(a.Peer))
 	e.Uint(a.Ticket)
 	e.Bool(a.OK)
 }

@@ -57,7 +57,7 @@ func (FrameRejected) Kind() Kind { return KindFrameRejected }
 // EncodeCBOR writes the action as a CBOR array of its fields.
 func (a FrameRejected) EncodeCBOR(e *codec.Encoder) {
 	e.Array(4)
-	e.String(string(a.Peer))
+	e.Shared(string(a.Peer))
 	e.Uint(uint64(a.Channel))
 	e.Uint(a.Size)
 	e.String(a.Reason)
@@ -77,7 +77,7 @@ func (Misbehaved) Kind() Kind { return KindMisbehaved }
 // EncodeCBOR writes the action as a CBOR array of its fields.
 func (a Misbehaved) EncodeCBOR(e *codec.Encoder) {
 	e.Array(3)
-	e.String(string(a.Peer))
+	e.Shared(string(a.Peer))
 	e.Uint(uint64(a.Offence))
 	e.String(a.Detail)
 }

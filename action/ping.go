@@ -17,7 +17,7 @@ func (PingSend) Kind() Kind { return KindPingSend }
 // EncodeCBOR writes the action as a CBOR array of its fields.
 func (a PingSend) EncodeCBOR(e *codec.Encoder) {
 	e.Array(1)
-	e.String(string(a.Peer))
+	e.Shared(string(a.Peer))
 }
 
 // PingRequestReceived is a decoded PingRequest from a peer.
@@ -32,7 +32,7 @@ func (PingRequestReceived) Kind() Kind { return KindPingRequestReceived }
 // EncodeCBOR writes the action as a CBOR array of its fields.
 func (a PingRequestReceived) EncodeCBOR(e *codec.Encoder) {
 	e.Array(2)
-	e.String(string(a.Peer))
+	e.Shared(string(a.Peer))
 	e.Uint(a.Nonce)
 }
 
@@ -48,7 +48,7 @@ func (PingResponseReceived) Kind() Kind { return KindPingResponseReceived }
 // EncodeCBOR writes the action as a CBOR array of its fields.
 func (a PingResponseReceived) EncodeCBOR(e *codec.Encoder) {
 	e.Array(2)
-	e.String(string(a.Peer))
+	e.Shared(string(a.Peer))
 	e.Uint(a.Nonce)
 }
 

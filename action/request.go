@@ -33,7 +33,7 @@ func (a SendRequest) Len() int { return payloadLen(a.Data, a.Size) }
 // EncodeCBOR writes [peer, channel, payload…].
 func (a SendRequest) EncodeCBOR(e *codec.Encoder) {
 	payloadArray(e, 2, a.Data, a.Size)
-	e.String(string(a.Peer))
+	e.Shared(string(a.Peer))
 	e.Uint(uint64(a.Channel))
 	encodePayload(e, a.Data, a.Size, a.Sum)
 }
@@ -67,7 +67,7 @@ func (a RequestReceived) Len() int { return payloadLen(a.Data, a.Size) }
 // EncodeCBOR writes [peer, channel, id, payload…].
 func (a RequestReceived) EncodeCBOR(e *codec.Encoder) {
 	payloadArray(e, 3, a.Data, a.Size)
-	e.String(string(a.Peer))
+	e.Shared(string(a.Peer))
 	e.Uint(uint64(a.Channel))
 	e.Uint(a.ID)
 	encodePayload(e, a.Data, a.Size, a.Sum)
@@ -104,7 +104,7 @@ func (a SendResponse) Len() int { return payloadLen(a.Data, a.Size) }
 // EncodeCBOR writes [peer, channel, id, status, payload…].
 func (a SendResponse) EncodeCBOR(e *codec.Encoder) {
 	payloadArray(e, 4, a.Data, a.Size)
-	e.String(string(a.Peer))
+	e.Shared(string(a.Peer))
 	e.Uint(uint64(a.Channel))
 	e.Uint(a.ID)
 	e.Uint(uint64(a.Status))
@@ -141,7 +141,7 @@ func (a ResponseReceived) Len() int { return payloadLen(a.Data, a.Size) }
 // EncodeCBOR writes [peer, channel, id, status, payload…].
 func (a ResponseReceived) EncodeCBOR(e *codec.Encoder) {
 	payloadArray(e, 4, a.Data, a.Size)
-	e.String(string(a.Peer))
+	e.Shared(string(a.Peer))
 	e.Uint(uint64(a.Channel))
 	e.Uint(a.ID)
 	e.Uint(uint64(a.Status))
@@ -172,7 +172,7 @@ func (RequestFailed) Kind() Kind { return KindRequestFailed }
 // EncodeCBOR writes [peer, id, error].
 func (a RequestFailed) EncodeCBOR(e *codec.Encoder) {
 	e.Array(3)
-	e.String(string(a.Peer))
+	e.Shared(string(a.Peer))
 	e.Uint(a.ID)
 	e.String(a.Error)
 }
@@ -195,7 +195,7 @@ func (RequestDone) Kind() Kind { return KindRequestDone }
 // EncodeCBOR writes [peer, id, status, payload…].
 func (a RequestDone) EncodeCBOR(e *codec.Encoder) {
 	payloadArray(e, 3, a.Data, a.Size)
-	e.String(string(a.Peer))
+	e.Shared(string(a.Peer))
 	e.Uint(a.ID)
 	e.Uint(uint64(a.Status))
 	encodePayload(e, a.Data, a.Size, a.Sum)
@@ -218,7 +218,7 @@ func (ServeRequest) Kind() Kind { return KindServeRequest }
 // EncodeCBOR writes [peer, channel, id, payload…].
 func (a ServeRequest) EncodeCBOR(e *codec.Encoder) {
 	payloadArray(e, 3, a.Data, a.Size)
-	e.String(string(a.Peer))
+	e.Shared(string(a.Peer))
 	e.Uint(uint64(a.Channel))
 	e.Uint(a.ID)
 	encodePayload(e, a.Data, a.Size, a.Sum)
@@ -240,7 +240,7 @@ func (RequestRefused) Kind() Kind { return KindRequestRefused }
 // EncodeCBOR writes [peer, channel, id, status].
 func (a RequestRefused) EncodeCBOR(e *codec.Encoder) {
 	e.Array(4)
-	e.String(string(a.Peer))
+	e.Shared(string(a.Peer))
 	e.Uint(uint64(a.Channel))
 	e.Uint(a.ID)
 	e.Uint(uint64(a.Status))

@@ -83,7 +83,7 @@ func (SessionIncoming) Kind() Kind { return KindSessionIncoming }
 // EncodeCBOR writes [peer, network, stream].
 func (a SessionIncoming) EncodeCBOR(e *codec.Encoder) {
 	e.Array(3)
-	e.String(string(a.Peer))
+	e.Shared(string(a.Peer))
 	e.String(a.Network)
 	e.Uint(a.Stream)
 }
@@ -236,7 +236,7 @@ func (a SessionStart) EncodeCBOR(e *codec.Encoder) {
 	e.Array(6)
 	e.Uint(a.ID)
 	e.Uint(uint64(a.Network))
-	e.String(string(a.Peer))
+	e.Shared(string(a.Peer))
 	e.Uint(uint64(a.Timeout))
 	e.Bool(a.Inbound)
 	e.Uint(a.Stream)
@@ -292,7 +292,7 @@ func (SessionRefused) Kind() Kind { return KindSessionRefused }
 // EncodeCBOR writes [peer, network, stream, outcome, reason].
 func (a SessionRefused) EncodeCBOR(e *codec.Encoder) {
 	e.Array(5)
-	e.String(string(a.Peer))
+	e.Shared(string(a.Peer))
 	e.String(a.Network)
 	e.Uint(a.Stream)
 	e.Uint(uint64(a.Outcome))
@@ -309,7 +309,7 @@ type SessionPruned struct {
 func (SessionPruned) Kind() Kind { return KindSessionPruned }
 
 // EncodeCBOR writes [peer].
-func (a SessionPruned) EncodeCBOR(e *codec.Encoder) { e.Array(1); e.String(string(a.Peer)) }
+func (a SessionPruned) EncodeCBOR(e *codec.Encoder) { e.Array(1); e.Shared(string(a.Peer)) }
 
 func outcome(d *codec.Decoder) state.SessionOutcome {
 	return state.SessionOutcome(d.UintMax(uint64(state.MaxSessionOutcome)))

@@ -25,7 +25,7 @@ func (StreamOpened) Kind() Kind { return KindStreamOpened }
 // EncodeCBOR writes the action as a CBOR array of its fields.
 func (a StreamOpened) EncodeCBOR(e *codec.Encoder) {
 	e.Array(3)
-	e.String(string(a.Peer))
+	e.Shared(string(a.Peer))
 	e.Uint(a.Stream)
 	e.String(a.Protocol)
 }
@@ -42,7 +42,7 @@ func (StreamClosed) Kind() Kind { return KindStreamClosed }
 // EncodeCBOR writes the action as a CBOR array of its fields.
 func (a StreamClosed) EncodeCBOR(e *codec.Encoder) {
 	e.Array(2)
-	e.String(string(a.Peer))
+	e.Shared(string(a.Peer))
 	e.Uint(a.Stream)
 }
 

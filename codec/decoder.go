@@ -48,6 +48,8 @@ type Decoder struct {
 	// rather than one per message.
 	slab    []byte
 	useSlab bool
+	// shared is the table of shared strings, after Share.
+	shared *sharedTable
 }
 
 // slabSize is the size of one slab; slabMax the largest slice carved from

@@ -42,6 +42,8 @@ type Encoder struct {
 	// what its reader would refuse to read.
 	limits *Limits
 	over   error
+	// shared numbers the strings Shared entered (Share).
+	shared map[string]uint32
 }
 
 // Limits bound the items a decoder accepts: text and byte string lengths
