@@ -319,14 +319,29 @@ func (d Digest) String() string {
 // not resist an adversary. An application payload longer than Limit
 // enters it by its SHA-256, since a log records such a payload by its
 // SHA-256 only (Limit is the log's Config.RecordPayloadLimit); a shorter
-// one by its bytes. Logs of format 2 digest differently (Legacy).
+// one by its bytes. Logs of format 2 and 3 digest differently (Legacy,
+// Separate).
 type Digester struct {
 	Limit int
 	// Legacy computes the digests of format-2 logs: a CRC-32C and a
 	// 32-bit word-at-a-time hash (mix32) side by side. Its one multiply
 	// chain made it a fifth of a replay's time; sum64 runs four.
 	Legacy bool
-	buf    []byte
+	// Separate computes the digests of format-4 logs: the payload's
+	// hash (PayloadHash) apart from the fields' and then the two
+	// combined, so that a replay can hash a payload where it reads it,
+	// on its reading goroutine, and the goroutine that applies the
+	// action never touches the payload's bytes (KnowHash). Without it,
+	// the format-3 digest: one hash over the fields and then the payload.
+	Separate bool
+	buf      []byte
+	// hashed is a payload whose PayloadHash the caller already has
+	// (KnowHash).
+	hashed struct {
+		p *byte
+		n int
+		h uint64
+	}
 	// known is a payload whose sum the caller already has (Remember):
 	// the log records a large payload by digest and then digests the
 	// command that delivers it, and should hash it once.
@@ -346,8 +361,23 @@ func (g *Digester) Remember(data []byte, sum [32]byte) {
 	}
 }
 
-// Forget drops what Remember said.
-func (g *Digester) Forget() { g.known.p, g.known.n = nil, 0 }
+// Forget drops what Remember and KnowHash said.
+func (g *Digester) Forget() { g.known.p, g.known.n, g.hashed.p, g.hashed.n = nil, 0, nil, 0 }
+
+// KnowHash tells the digester the PayloadHash of a payload it is about to
+// meet in a command, until Forget: a command that carries these very bytes
+// (the same slice of memory, which holds the bytes hashed) then reuses it.
+// The digester holds data meanwhile, so no other payload can come to sit
+// at its address; the caller must not change the bytes.
+func (g *Digester) KnowHash(data []byte, h uint64) {
+	if len(data) > 0 {
+		g.hashed.p, g.hashed.n, g.hashed.h = &data[0], len(data), h
+	}
+}
+
+// PayloadHash is a payload's hash as format-4 digests take it in
+// (Digester.Separate).
+func PayloadHash(p []byte) uint64 { return finish64(sum64(uint64(len(p))*mixMul, p)) }
 
 // PayloadSum is the SHA-256 of an application payload.
 func (g *Digester) PayloadSum(data []byte) [32]byte {
@@ -481,9 +511,19 @@ func (g *Digester) SplitTo(d *Digest, c Command) (head, payload []byte) {
 }
 
 // Sum is the second half of Digest: it fills in d.Sum from what Split
-// returned. It reads nothing of g but Legacy, so a copy of g may run it
-// on another goroutine.
+// returned. It reads nothing of g but its settings and what KnowHash
+// said, so a copy of g may run it on another goroutine.
 func (g *Digester) Sum(d *Digest, head, payload []byte) {
+	if g.Separate {
+		var ph uint64
+		if len(payload) > 0 && &payload[0] == g.hashed.p && len(payload) == g.hashed.n {
+			ph = g.hashed.h
+		} else {
+			ph = PayloadHash(payload)
+		}
+		binary.BigEndian.PutUint64(d.Sum[:], finish64(sum64(uint64(len(head)), head)^bits.RotateLeft64(ph, 31)))
+		return
+	}
 	if !g.Legacy {
 		binary.BigEndian.PutUint64(d.Sum[:], finish64(sum64(sum64(uint64(len(head)), head)^uint64(len(payload))*mixMul, payload)))
 		return
