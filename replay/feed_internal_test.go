@@ -2,14 +2,14 @@ package replay
 
 import (
 	"bytes"
-
 	"errors"
 	"fmt"
-	"github.com/p2pcore/p2pcore/channel"
 	"os"
+	"reflect"
 	"testing"
 
 	"github.com/p2pcore/p2pcore/action"
+	"github.com/p2pcore/p2pcore/channel"
 	"github.com/p2pcore/p2pcore/message"
 	"github.com/p2pcore/p2pcore/state"
 	"github.com/p2pcore/p2pcore/store"
@@ -294,7 +294,7 @@ func TestPositionsWhileReadingAhead(t *testing.T) {
 		t.Fatalf("%d positions reading ahead, %d without", len(ahead), len(plain))
 	}
 	for i, p := range ahead {
-		if p != plain[i] {
+		if !reflect.DeepEqual(p, plain[i]) {
 			t.Fatalf("position %d: %+v reading ahead, %+v without", i, p, plain[i])
 		}
 		rd, err := OpenAt(path, p)

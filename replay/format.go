@@ -1,6 +1,6 @@
 // Package replay writes and reads p2pcore action logs and replays them.
 //
-// # Log format (version 2)
+// # Log format (version 4)
 //
 //	file    = magic record*
 //	magic   = "P2PCLOG\n"                                  8 bytes
@@ -16,10 +16,17 @@
 // are CBOR sequences:
 //
 //	input      = kind  id−prevID  time−prevTime  action-array
+//	peer ID    = string | 28(string) | 29(n)        (in an action-array)
 //	derived    = kind·2+dropped  id−prevID  id−parent
 //	commands   = [ [command-kind  channel  size  digest(8 bytes)] … ]
 //	checkpoint = lastID  hash(32 bytes)  [section-hash(8 bytes)…]
 //	end        = lastID  hash(32 bytes)  [section-hash(8 bytes)…]
+//
+// A peer ID in an input is a plain string, or (version 4) a string with
+// CBOR's shareable tag 28, which enters it in the log's table of shared
+// strings, or tag 29 and n, entry n of that table: the log names each peer
+// in full once (codec.Encoder.Shared). The table is the log's from start
+// to end, at most codec.MaxShared entries; a Position carries it.
 //
 // Inputs are recorded in full, derived actions as kind and ID (a replay
 // recomputes them and checks they match), and the state hash every
@@ -28,10 +35,11 @@
 // commands: for each command its kind, channel and size (payload bytes,
 // addresses, entries or stream number) and a 64-bit checksum (a
 // four-lane multiplicative hash; in version 2, CRC-32C and a one-lane
-// hash side by side) over all its fields, target and payload included —
-// a payload over the record limit by its SHA-256 (service.Digester) — so a
-// replay that would dial, send, close or deliver anything else is caught at
-// that action. A log without its end record was cut short: the reader
+// hash side by side; in version 4 the payload's hash apart, combined with
+// the hash of the other fields) over all its fields, target and payload
+// included — a payload over the record limit by its SHA-256
+// (service.Digester) — so a replay that would dial, send, close or deliver
+// anything else is caught at that action. A log without its end record was cut short: the reader
 // reports how many records were good. Version 1 logs, which have no
 // commands records, are read and replayed with their commands unchecked.
 package replay
@@ -47,9 +55,10 @@ import (
 const Magic = "P2PCLOG\n"
 
 // FormatVersion is the version of the record layout.
-// Version 3 changed only the command digest (service.Digester); versions
-// 1 and 2 are still read and replayed.
-const FormatVersion = 3
+// Version 4 names a peer in full once and by number afterwards (see the
+// package comment); version 3 changed only the command digest
+// (service.Digester). Versions 1 to 3 are still read and replayed.
+const FormatVersion = 4
 
 // Version is the p2pcore release; logs record it with the Go version.
 const Version = "0.1.0"

@@ -946,6 +946,20 @@ func cbor(fill func(e *codec.Encoder)) []byte {
 	return bytes.Clone(e.Encoded())
 }
 
+// sharedPeerInput is a MessageReceived input (#1, at the start time)
+// whose peer is the encoded item peer: a shared string or a reference.
+func sharedPeerInput(peer []byte) []byte {
+	return cbor(func(e *codec.Encoder) {
+		e.Uint(uint64(action.KindMessageReceived))
+		e.Uint(1)
+		e.Uint(0)
+		e.Array(3)
+		e.Raw(peer)
+		e.Uint(2)
+		e.Bytes([]byte("data"))
+	})
+}
+
 // TestReaderRejectsMalformedRecords feeds the reader records with valid
 // checksums whose framing or content is wrong: each must be reported
 // corrupt, not torn, at its own offset.
@@ -1014,6 +1028,8 @@ func TestReaderRejectsMalformedRecords(t *testing.T) {
 			e.Array(1)
 			e.String("node-000")
 		})), "Connected"},
+		{"input naming a shared peer never defined", record(replay.RecordInput, sharedPeerInput([]byte{0xd8, 29, 3})), "reference to shared string 3 of 0"},
+		{"input naming a peer by another tag", record(replay.RecordInput, sharedPeerInput([]byte{0xd8, 30, 0x61, 'a'})), "tag 30 where a string belongs"},
 		{"derived of no kind", record(replay.RecordDerived, cbor(func(e *codec.Encoder) { e.Uint(200 << 1); e.Uint(1); e.Uint(1) })), "derived record"},
 		{"derived without an ID step", record(replay.RecordDerived, cbor(func(e *codec.Encoder) {
 			e.Uint(uint64(action.KindPeerReady) << 1)
@@ -1257,8 +1273,7 @@ func TestCommandSumsComputedBehind(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var g service.Digester
-	g.Limit = st.Config.RecordPayloadLimit
+	g := service.Digester{Limit: st.Config.RecordPayloadLimit, Separate: replay.FormatVersion >= 4}
 	var want [][]service.Digest
 	data := make([]byte, 3000)
 	id := uint64(0)

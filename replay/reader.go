@@ -41,7 +41,10 @@ func (e *CorruptError) Error() string {
 
 // Record is one decoded log record.
 type Record struct {
-	Type   byte
+	Type byte
+	// shared is the size of the reader's table of shared strings before
+	// this record (for a Position).
+	shared uint32
 	Offset int64
 	// Meta and Kind describe input and derived records; Action is the
 	// input action; Dropped marks a derived action that was not enabled.
@@ -60,6 +63,30 @@ type Record struct {
 	// before is the number of good records before this one, header
 	// included (for a Position).
 	before uint64
+	// payloadHash is the service.PayloadHash of the input's payload
+	// (payloadOf), when hashed is set: in a log of format 4 the reading
+	// goroutine hashes a payload while its bytes are in its cache, and
+	// the replay's digests take the hash from here (see
+	// service.Digester.KnowHash).
+	payloadHash uint64
+	hashed      bool
+}
+
+// payloadOf is the payload an input action carries in full and hands on
+// to a command (Deliver, Validate, Send, Publish) unchanged: the payloads
+// worth hashing once, as the log is read.
+func payloadOf(a action.Action) []byte {
+	switch a := a.(type) {
+	case action.MessageReceived:
+		return a.Data
+	case action.GossipReceived:
+		return a.Data
+	case action.SendMessage:
+		return a.Data
+	case action.BroadcastMessage:
+		return a.Data
+	}
+	return nil
 }
 
 var headerDecMode = func() cbor.DecMode {
@@ -167,6 +194,9 @@ func NewReader(in io.Reader, size int64, name string) (*Reader, error) {
 	}
 	if err := r.header.Config.Validate(); err != nil {
 		return nil, r.corrupt(start, "header: %v", err)
+	}
+	if r.header.Format >= 4 {
+		r.dec.Share(nil)
 	}
 	r.prevT = r.header.StartTime
 	r.good = 1
@@ -343,11 +373,12 @@ func (r *Reader) NextInto(rec *Record) error {
 	if r.err != nil {
 		return r.err
 	}
+	shared := uint32(r.dec.SharedLen())
 	if err := r.next(rec); err != nil {
 		r.err = err
 		return err
 	}
-	rec.before = r.good
+	rec.before, rec.shared = r.good, shared
 	r.good++
 	return nil
 }
@@ -361,7 +392,7 @@ func (rec *Record) reset(typ byte, off int64, cmds []service.Digest, sections []
 		rec.Hash = state.Hash{}
 	}
 	rec.Type, rec.Offset = typ, off
-	rec.Meta, rec.Kind, rec.Dropped, rec.LastID = action.Meta{}, 0, false, 0
+	rec.Meta, rec.Kind, rec.Dropped, rec.LastID, rec.hashed = action.Meta{}, 0, false, 0, false
 	if rec.Action != nil {
 		rec.Action = nil
 	}
@@ -405,6 +436,11 @@ func (r *Reader) next(rec *Record) error {
 				return r.corrupt(start, "%v", err)
 			}
 			rec.Action = a
+			if r.header.Format >= 4 {
+				if p := payloadOf(a); len(p) > 0 && len(p) <= r.header.Config.RecordPayloadLimit {
+					rec.payloadHash, rec.hashed = service.PayloadHash(p), true
+				}
+			}
 		}
 		r.prevID, r.prevT, r.prevKind = rec.Meta.ID, rec.Meta.Time, rec.Kind
 	case RecordDerived:

@@ -159,6 +159,7 @@ func NewReplayer(rd *Reader, opts Options) (*Replayer, error) {
 	r := &Replayer{rd: rd, checkCommands: h.Format >= 2}
 	r.digest.Limit = h.Config.RecordPayloadLimit
 	r.digest.Legacy = h.Format < 3
+	r.digest.Separate = h.Format >= 4
 	r.st = store.New(st, nil, &r.clock, store.Options{
 		Observer:        (*verifier)(r),
 		CheckpointEvery: h.CheckpointEvery,
@@ -300,7 +301,11 @@ func (r *Replayer) Step() (bool, error) {
 	r.clock.t = in.Meta.Time
 	r.current = in.Meta.ID
 	r.kinds = append(r.kinds[:0], in.Kind)
+	if in.hashed {
+		r.digest.KnowHash(payloadOf(in.Action), in.payloadHash)
+	}
 	m, _ := r.st.Dispatch(in.Action)
+	r.digest.Forget()
 	r.sum.Inputs++
 	if r.diverged == nil && m.ID != in.Meta.ID {
 		r.diverge(m.ID, in.Kind, "the log gives this input ID #%d", in.Meta.ID)

@@ -23,6 +23,9 @@ type Position struct {
 	// Good is the number of good records before it, header included (for
 	// error messages).
 	Good uint64
+	// shared is the reader's table of shared strings (peer IDs) at the
+	// position, which the records after it refer to.
+	shared []string
 }
 
 // NextInput is where the replay's next input record starts, for reading
@@ -37,7 +40,8 @@ func (r *Replayer) NextInput() (p Position, ok bool) {
 	if r.current != 0 {
 		lastT = r.clock.t
 	}
-	return Position{Offset: r.next.Offset, LastID: r.st.LastID(), LastTime: lastT, Good: r.next.before}, true
+	shared := r.rd.dec.SharedPrefix(int(r.next.shared))
+	return Position{Offset: r.next.Offset, LastID: r.st.LastID(), LastTime: lastT, Good: r.next.before, shared: shared}, true
 }
 
 // OpenAt opens the log at path, checks its header, and positions the
@@ -72,5 +76,8 @@ func OpenAt(path string, p Position) (*Reader, error) {
 	r.off = p.Offset
 	r.prevID, r.prevT, r.prevKind = p.LastID, p.LastTime, action.Kind(0)
 	r.good = p.Good
+	if r.header.Format >= 4 {
+		r.dec.Share(p.shared)
+	}
 	return r, nil
 }

@@ -84,9 +84,18 @@ func NewWriter(out io.Writer, h Header) (*Writer, error) {
 	e.w, e.out, e.prevT, e.payloadLimit = out, make([]byte, 0, writeBuffer), h.StartTime, h.Config.RecordPayloadLimit
 	e.digest.Limit = h.Config.RecordPayloadLimit
 	e.digest.Legacy = h.Format < 3 // a copy of an older log keeps its digests
+	e.digest.Separate = h.Format >= 4
 	w.nowDigest = e.digest
 	e.enc.SetLimits(action.Limits())
 	e.inPlace.SetLimits(action.Limits())
+	if h.Format >= 4 {
+		// Peer IDs by reference after their first record. Only the
+		// background's encoder shares: it frames every record in file
+		// order. What the node's goroutine encodes (w.now) is framed
+		// later, between records the background encoded, so it names
+		// peers in full.
+		e.inPlace.Share()
+	}
 	w.now.SetLimits(action.Limits())
 	payload, err := headerEncMode.Marshal(h)
 	if err != nil {
