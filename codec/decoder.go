@@ -48,8 +48,9 @@ type Decoder struct {
 	// rather than one per message.
 	slab    []byte
 	useSlab bool
-	// shared is the table of shared strings, after Share.
-	shared *sharedTable
+	// sharing is set by Share; shared is the table of shared strings.
+	sharing bool
+	shared  []string
 }
 
 // slabSize is the size of one slab; slabMax the largest slice carved from

@@ -1,7 +1,5 @@
 package codec
 
-import "sync"
-
 // Shared strings: a stream that repeats the same few strings (a log names
 // the same peers in millions of records) writes each one in full once and
 // refers to it by number afterwards, with the value-sharing tags of the
@@ -59,41 +57,24 @@ func (e *Encoder) Shared(s string) {
 	e.String(s)
 }
 
-// sharedTable is a decoder's table of shared strings. Only the decoding
-// goroutine adds entries, under mu; another goroutine may take a prefix
-// (Prefix) under mu while it decodes. Entries never change once added.
-type sharedTable struct {
-	mu   sync.Mutex
-	list []string
-}
-
 // Share makes the decoder accept shared strings (SharedString), starting
 // from the table prefix, which a decoder of the same stream gave out with
 // SharedPrefix (nil at the stream's start).
 func (d *Decoder) Share(prefix []string) {
-	d.shared = &sharedTable{list: prefix[:len(prefix):len(prefix)]}
+	d.sharing, d.shared = true, prefix[:len(prefix):len(prefix)]
 }
 
 // SharedLen is the number of strings in the table, 0 without Share.
-func (d *Decoder) SharedLen() int {
-	if d.shared == nil {
-		return 0
-	}
-	return len(d.shared.list)
-}
+func (d *Decoder) SharedLen() int { return len(d.shared) }
 
 // SharedPrefix returns the first n entries of the table, for a decoder
 // that will read the stream from the point where the table held n (see
-// Share). It is safe to call from another goroutine while d decodes.
+// Share). Entries never change once added and later ones go past the
+// prefix, so the prefix may be handed to another goroutine (through a
+// channel, say) while d decodes on.
 func (d *Decoder) SharedPrefix(n int) []string {
-	if d.shared == nil {
-		return nil
-	}
-	t := d.shared
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	n = min(n, len(t.list))
-	return t.list[:n:n]
+	n = min(n, len(d.shared))
+	return d.shared[:n:n]
 }
 
 // SharedString reads a string written by Encoder.Shared: a plain string
@@ -101,7 +82,7 @@ func (d *Decoder) SharedPrefix(n int) []string {
 // max bytes, or, after Share, a shareable string, which enters the table,
 // or a reference to an entry.
 func (d *Decoder) SharedString(max int) string {
-	if d.shared == nil || d.err != nil || d.off >= len(d.data) || d.data[d.off]>>5 != majorTag {
+	if !d.sharing || d.err != nil || d.off >= len(d.data) || d.data[d.off]>>5 != majorTag {
 		return d.String(max)
 	}
 	start := d.off
@@ -112,14 +93,13 @@ func (d *Decoder) SharedString(max int) string {
 		if d.err != nil {
 			return ""
 		}
-		if i >= uint64(len(d.shared.list)) {
-			d.FailAt(start, "reference to shared string %d of %d", i, len(d.shared.list))
+		if i >= uint64(len(d.shared)) {
+			d.FailAt(start, "reference to shared string %d of %d", i, len(d.shared))
 			return ""
 		}
-		return d.shared.list[i]
+		return d.shared[i]
 	case tagShareable:
-		t := d.shared
-		if len(t.list) >= MaxShared {
+		if len(d.shared) >= MaxShared {
 			d.FailAt(start, "a shared string beyond the table's %d", MaxShared)
 			return ""
 		}
@@ -127,9 +107,7 @@ func (d *Decoder) SharedString(max int) string {
 		if d.err != nil {
 			return ""
 		}
-		t.mu.Lock()
-		t.list = append(t.list, s)
-		t.mu.Unlock()
+		d.shared = append(d.shared, s)
 		return s
 	}
 	d.FailAt(start, "tag %d where a string belongs", tag)

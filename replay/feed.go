@@ -34,6 +34,10 @@ type recordBatch struct {
 	err    error
 	offset int64  // the reader's offset after the batch
 	good   uint64 // the reader's good-record count after the batch
+	// shared is the reader's table of shared strings after the batch:
+	// its first rec.shared entries are the table before rec (for a
+	// Position), handed over with the batch.
+	shared []string
 }
 
 // Sizes of the feed: records per batch, and batches decoded ahead of the
@@ -86,6 +90,7 @@ func (f *feed) read(rd *Reader) {
 			b.n++
 		}
 		b.offset, b.good = rd.Offset(), rd.Good()
+		b.shared = rd.dec.SharedPrefix(rd.dec.SharedLen())
 		select {
 		case f.batches <- b:
 		case <-f.stop:
@@ -150,6 +155,12 @@ func (f *feed) release() {
 	if f.cur != nil {
 		f.held = append(f.held, f.cur)
 	}
+}
+
+// sharedBefore is the reader's table of shared strings before rec, the
+// record next returned last.
+func (f *feed) sharedBefore(rec *Record) []string {
+	return f.cur.shared[:rec.shared:rec.shared]
 }
 
 // offset is the reader's offset after the last batch received.

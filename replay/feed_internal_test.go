@@ -95,7 +95,7 @@ func replayWith(t *testing.T, data []byte, batch int) ([]seen, Summary) {
 	var got []seen
 	r.OnAction = func(e Event) { got = append(got, seen{e.Meta.ID, e.Action.Kind(), e.Input}) }
 	if batch > 0 {
-		r.feed = startFeed(r.rd, batch)
+		r.readAheadBy(batch)
 		defer r.Close()
 	}
 	for {
@@ -155,7 +155,7 @@ func TestFeedClose(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	r.feed = startFeed(r.rd, 2)
+	r.readAheadBy(2)
 	for range 10 {
 		if more, err := r.Step(); !more || err != nil {
 			t.Fatalf("step: %v %v", more, err)
@@ -189,7 +189,7 @@ func TestFeedReportsCorruption(t *testing.T) {
 			t.Fatal(err)
 		}
 		if batch > 0 {
-			r.feed = startFeed(r.rd, batch)
+			r.readAheadBy(batch)
 			defer r.Close()
 		}
 		for {
@@ -257,7 +257,7 @@ func TestPositionsWhileReadingAhead(t *testing.T) {
 			t.Fatal(err)
 		}
 		if ahead {
-			r.feed = startFeed(r.rd, 3)
+			r.readAheadBy(3)
 			defer r.Close()
 		}
 		var out []Position

@@ -97,9 +97,12 @@ type Replayer struct {
 	st    *store.Store
 	clock replayClock
 
-	next    *Record // the next input record, read ahead
-	end     *Record // the end record, once seen
-	readErr error   // a read error met while reading ahead
+	next *Record // the next input record, read ahead
+	// nextShared is the reader's table of shared strings before next,
+	// once the feed reads (the Reader then belongs to its goroutine).
+	nextShared []string
+	end        *Record // the end record, once seen
+	readErr    error   // a read error met while reading ahead
 
 	// Records are read into a ring of reusable slots: the input being
 	// applied, the one read ahead, and the group that follows each.
@@ -215,6 +218,9 @@ func (r *Replayer) readAhead() {
 		switch rec.Type {
 		case RecordInput:
 			r.next = rec
+			if r.feed != nil {
+				r.nextShared = r.feed.sharedBefore(rec)
+			}
 			return
 		case RecordEnd:
 			end := *rec
@@ -242,10 +248,19 @@ func (r *Replayer) read() (*Record, error) {
 // fast. Once it is called the Reader belongs to the replay; call Close if
 // the replay is abandoned before Step returns false. Run reads ahead by
 // itself.
-func (r *Replayer) ReadAhead() {
-	if r.feed == nil {
-		r.feed = startFeed(r.rd, feedBatch)
+func (r *Replayer) ReadAhead() { r.readAheadBy(feedBatch) }
+
+// readAheadBy starts the feed with batches of size records.
+func (r *Replayer) readAheadBy(size int) {
+	if r.feed != nil {
+		return
 	}
+	if r.next != nil {
+		// Read before the feed took the Reader: the table as it was then
+		// (see NextInput).
+		r.nextShared = r.rd.dec.SharedPrefix(int(r.next.shared))
+	}
+	r.feed = startFeed(r.rd, size)
 }
 
 // Close stops reading ahead, if ReadAhead started it. The replay can go on

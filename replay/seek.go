@@ -40,7 +40,12 @@ func (r *Replayer) NextInput() (p Position, ok bool) {
 	if r.current != 0 {
 		lastT = r.clock.t
 	}
-	shared := r.rd.dec.SharedPrefix(int(r.next.shared))
+	// With the feed the table came with next (see readAhead); without,
+	// it is the reader's own.
+	shared := r.nextShared
+	if r.feed == nil {
+		shared = r.rd.dec.SharedPrefix(int(r.next.shared))
+	}
 	return Position{Offset: r.next.Offset, LastID: r.st.LastID(), LastTime: lastT, Good: r.next.before, shared: shared}, true
 }
 
