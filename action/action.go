@@ -179,6 +179,19 @@ func Decode(k Kind, d *codec.Decoder) (Action, error) {
 	return a, nil
 }
 
+// DecodeItem reads an action of kind k as Decode does, but as one item of
+// a longer sequence: bytes may follow it.
+func DecodeItem(k Kind, d *codec.Decoder) (Action, error) {
+	if !k.Known() {
+		return nil, fmt.Errorf("unknown action kind %d", k)
+	}
+	a := kinds[k].decode(d)
+	if err := d.Err(); err != nil {
+		return nil, fmt.Errorf("decoding %s: %w", k, err)
+	}
+	return a, nil
+}
+
 // Unmarshal decodes an action of kind k from b.
 func Unmarshal(k Kind, b []byte) (Action, error) {
 	return Decode(k, codec.NewDecoder(b))

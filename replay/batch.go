@@ -70,25 +70,42 @@ const (
 func (e *logEncoder) encode(b *writeBatch) {
 	hashes := b.hashes
 	digests := b.digests
-	for i := range b.recs {
+	// commandsOf returns the commands of the commands record r and the
+	// digests computed for them already, taken from digests.
+	commandsOf := func(r *pendingRecord) ([]service.Command, []service.Digest) {
+		cmds := b.cmds[r.lo:r.hi]
+		n := 0
+		for _, c := range cmds {
+			if c == nil {
+				n++
+			}
+		}
+		ds := digests[:n]
+		digests = digests[n:]
+		return cmds, ds
+	}
+	for i := 0; i < len(b.recs); i++ {
 		r := &b.recs[i]
 		switch r.what {
-		case RecordInput:
-			e.input(r.m, r.a)
-		case recordInputEncoded:
-			e.inputEncoded(r.m, r.kind, b.encoded[r.lo:r.hi])
+		case RecordInput, recordInputEncoded:
+			// An input's commands, noted right after it, go in its own
+			// record (format 4): one record an action, not two. Split
+			// by a batch's end, they take a record of their own.
+			var cmds []service.Command
+			var ds []service.Digest
+			if e.inline && i+1 < len(b.recs) && b.recs[i+1].what == RecordCommands {
+				cmds, ds = commandsOf(&b.recs[i+1])
+				i++
+			}
+			if r.what == RecordInput {
+				e.input(r.m, r.a, cmds, ds)
+			} else {
+				e.inputEncoded(r.m, r.kind, b.encoded[r.lo:r.hi], cmds, ds)
+			}
 		case RecordDerived:
 			e.derived(r.m, r.kind, r.dropped)
 		case RecordCommands:
-			cmds := b.cmds[r.lo:r.hi]
-			n := 0
-			for _, c := range cmds {
-				if c == nil {
-					n++
-				}
-			}
-			e.commands(cmds, digests[:n])
-			digests = digests[n:]
+			e.commands(commandsOf(r))
 		case RecordCheckpoint:
 			e.hashRecord(RecordCheckpoint, r.m.ID, &hashes[0], b.sections[r.lo:r.hi])
 			hashes = hashes[1:]

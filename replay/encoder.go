@@ -30,8 +30,11 @@ type logEncoder struct {
 	cmdDigest service.Digest
 	// payloadLimit is the largest payload recorded in full; -1: all.
 	payloadLimit int
-	prevID       uint64
-	prevT        int64
+	// inline puts an input's commands in the input's own record (format
+	// 4), when they follow it in the same batch.
+	inline bool
+	prevID uint64
+	prevT  int64
 	// sumPayload is e.payloadSum as a func value, made once: a closure
 	// made per action would put its captures on the heap every time.
 	sumPayload func([]byte) [32]byte
@@ -163,8 +166,10 @@ func (e *logEncoder) flush() {
 }
 
 // input frames an input action in full, but for an application payload
-// over payloadLimit, which it records as length and SHA-256.
-func (e *logEncoder) input(m action.Meta, a action.Action) {
+// over payloadLimit, which it records as length and SHA-256; and after it,
+// in the same record, the digests of its commands, if given (see
+// appendCommands).
+func (e *logEncoder) input(m action.Meta, a action.Action, cmds []service.Command, digests []service.Digest) {
 	e.digest.Forget()
 	if d, ok := a.(action.Digester); ok && e.payloadLimit >= 0 {
 		if e.sumPayload == nil {
@@ -194,12 +199,16 @@ func (e *logEncoder) input(m action.Meta, a action.Action) {
 		return
 	}
 	e.prevID, e.prevT = m.ID, m.Time
+	if len(cmds) > 0 {
+		e.appendCommands(cmds, digests)
+	}
 	e.close(start, 2)
 	e.commit(start)
 }
 
-// inputEncoded frames an input action the node encoded itself (body).
-func (e *logEncoder) inputEncoded(m action.Meta, k action.Kind, body []byte) {
+// inputEncoded frames an input action the node encoded itself (body),
+// with its commands as input does.
+func (e *logEncoder) inputEncoded(m action.Meta, k action.Kind, body []byte, cmds []service.Command, digests []service.Digest) {
 	e.digest.Forget()
 	if e.err != nil {
 		return
@@ -212,6 +221,9 @@ func (e *logEncoder) inputEncoded(m action.Meta, k action.Kind, body []byte) {
 	c.Uint(uint64(m.Time - e.prevT))
 	e.out = append(c.Encoded(), body...)
 	e.prevID, e.prevT = m.ID, m.Time
+	if len(cmds) > 0 {
+		e.appendCommands(cmds, digests)
+	}
 	e.close(start, 2)
 	e.commit(start)
 }
@@ -256,6 +268,15 @@ func (e *logEncoder) commands(cmds []service.Command, digests []service.Digest) 
 	}
 	// A digest takes 12 to 20 bytes: a few fit a length of one byte.
 	start := e.open(RecordCommands, 1)
+	e.appendCommands(cmds, digests)
+	e.close(start, 1)
+	e.commit(start)
+}
+
+// appendCommands appends the digests of a commands record to the record
+// being framed: an array of a digest of each command, computed here, or
+// for a nil command the next of digests, computed by the node.
+func (e *logEncoder) appendCommands(cmds []service.Command, digests []service.Digest) {
 	if len(cmds) < 24 {
 		e.out = append(e.out, 0x80|byte(len(cmds))) // a short array's head
 	} else {
@@ -273,8 +294,6 @@ func (e *logEncoder) commands(cmds []service.Command, digests []service.Digest) 
 		}
 		e.out = appendDigest(e.out, d)
 	}
-	e.close(start, 1)
-	e.commit(start)
 }
 
 // appendDigest appends encodeDigest's encoding of d to b: for the usual

@@ -15,7 +15,7 @@
 // checkpoint interval and the hash of the initial state. The other payloads
 // are CBOR sequences:
 //
-//	input      = kind  id−prevID  time−prevTime  action-array
+//	input      = kind  id−prevID  time−prevTime  action-array  [commands]
 //	peer ID    = string | 28(string) | 29(n)        (in an action-array)
 //	derived    = kind·2+dropped  id−prevID  id−parent
 //	commands   = [ [command-kind  channel  size  digest(8 bytes)] … ]
@@ -27,6 +27,11 @@
 // strings, or tag 29 and n, entry n of that table: the log names each peer
 // in full once (codec.Encoder.Shared). The table is the log's from start
 // to end, at most codec.MaxShared entries; a Position carries it.
+//
+// In version 4 an input's commands (the array of a commands record) follow
+// its action in the input's own record, one record an action; only where
+// a writer's batch ended between the two do they take a record of their
+// own, as in earlier versions and as every derived action's do.
 //
 // Inputs are recorded in full, derived actions as kind and ID (a replay
 // recomputes them and checks they match), and the state hash every
@@ -55,7 +60,8 @@ import (
 const Magic = "P2PCLOG\n"
 
 // FormatVersion is the version of the record layout.
-// Version 4 names a peer in full once and by number afterwards (see the
+// Version 4 names a peer in full once and by number afterwards, puts an
+// input's commands in its own record and digests a payload apart (see the
 // package comment); version 3 changed only the command digest
 // (service.Digester). Versions 1 to 3 are still read and replayed.
 const FormatVersion = 4

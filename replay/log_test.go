@@ -218,6 +218,9 @@ func encodeLog(tb testing.TB, h replay.Header, recs []*replay.Record) []byte {
 		switch rec.Type {
 		case replay.RecordInput:
 			w.Input(rec.Meta, rec.Action)
+			if len(rec.Commands) > 0 {
+				w.CommandDigests(rec.Commands)
+			}
 		case replay.RecordDerived:
 			a, ok := action.Zero(rec.Kind)
 			if !ok {
@@ -1020,7 +1023,9 @@ func TestReaderRejectsMalformedRecords(t *testing.T) {
 		})), "not an input kind"},
 		{"input without an ID step", record(replay.RecordInput, tick(0, 0)), "does not advance"},
 		{"input time step too large", record(replay.RecordInput, tick(1, 1<<63)), "exceeds"},
-		{"input with trailing bytes", record(replay.RecordInput, append(tick(1, 0), 0)), "trailing"},
+		{"input with trailing bytes", record(replay.RecordInput, append(tick(1, 0), 0)), "the input's commands"},
+		{"input with an empty commands list", record(replay.RecordInput, append(tick(1, 0), 0x80)), "an empty commands record"},
+		{"input with commands and trailing bytes", record(replay.RecordInput, append(tick(1, 0), 0x81, 0x84, 1, 0, 0, 0x48, 0, 0, 0, 0, 0, 0, 0, 0, 0)), "trailing"},
 		{"input with a bad action", record(replay.RecordInput, cbor(func(e *codec.Encoder) {
 			e.Uint(uint64(action.KindConnected))
 			e.Uint(1)
@@ -1210,11 +1215,19 @@ func sectionsOf(sums [][8]byte) []state.SectionHash {
 // TestRecordLengthsAroundVarintSteps writes inputs and commands records
 // whose lengths take one, two and three bytes, on each side of every step
 // (records are framed in place, their payload moved when its length
-// takes more or fewer bytes than guessed), and reads each back.
+// takes more or fewer bytes than guessed), and reads each back: in format
+// 3, the commands in a record of their own; in format 4, in the input's.
 func TestRecordLengthsAroundVarintSteps(t *testing.T) {
+	for _, format := range []int{3, 4} {
+		t.Run(fmt.Sprint("format ", format), func(t *testing.T) { recordLengthsAroundVarintSteps(t, format) })
+	}
+}
+
+func recordLengthsAroundVarintSteps(t *testing.T, format int) {
 	st := state.New(state.DefaultConfig("t"), state.Self{ID: "self"}, 1, 0)
 	var buf bytes.Buffer
 	h := replay.NewHeader(st, 1, 0)
+	h.Format = format
 	w, err := replay.NewWriter(&buf, h)
 	if err != nil {
 		t.Fatal(err)
@@ -1253,8 +1266,16 @@ func TestRecordLengthsAroundVarintSteps(t *testing.T) {
 		if m, ok := rec.Action.(action.MessageReceived); !ok || len(m.Data) != n || (n > 0 && m.Data[n-1] != byte(n)) {
 			t.Fatalf("input of %d bytes read back as %v", n, rec.Action)
 		}
-		if rec, err = rd.Next(); err != nil || len(rec.Commands) != 1+n/16%30 || rec.Commands[0].Size != uint64(n) {
-			t.Fatalf("commands after the input of %d bytes: %v %v", n, rec, err)
+		if inline := len(rec.Commands) > 0; inline != (format >= 4) {
+			t.Fatalf("format %d, input of %d bytes: commands in the input's record: %v", format, n, inline)
+		}
+		if format < 4 {
+			if rec, err = rd.Next(); err != nil || rec.Type != replay.RecordCommands {
+				t.Fatalf("commands after the input of %d bytes: %v %v", n, rec, err)
+			}
+		}
+		if len(rec.Commands) != 1+n/16%30 || rec.Commands[0].Size != uint64(n) {
+			t.Fatalf("commands of the input of %d bytes: %v", n, rec.Commands)
 		}
 	}
 	if rec, err := rd.Next(); err != nil || rec.Type != replay.RecordEnd {
@@ -1305,12 +1326,16 @@ func TestCommandSumsComputedBehind(t *testing.T) {
 		t.Fatal(err)
 	}
 	for i, ds := range want {
-		if _, err := rd.Next(); err != nil {
-			t.Fatalf("input %d: %v", i, err)
-		}
 		rec, err := rd.Next()
 		if err != nil {
-			t.Fatalf("commands %d: %v", i, err)
+			t.Fatalf("input %d: %v", i, err)
+		}
+		// In the input's record, or, where a batch ended between them,
+		// in their own.
+		if len(rec.Commands) == 0 {
+			if rec, err = rd.Next(); err != nil || rec.Type != replay.RecordCommands {
+				t.Fatalf("commands %d: %v %v", i, rec, err)
+			}
 		}
 		if len(rec.Commands) != len(ds) {
 			t.Fatalf("commands %d: %d digests, want %d", i, len(rec.Commands), len(ds))

@@ -57,7 +57,9 @@ type Record struct {
 	Hash     state.Hash
 	Sections [][8]byte
 	// Commands are the digests of a commands record, whose action is the
-	// one recorded just before it (Meta.ID, Kind).
+	// one recorded just before it (Meta.ID, Kind); or, in an input record
+	// of format 4, of the commands of the input itself, which then have
+	// no record of their own.
 	Commands []service.Digest
 
 	// before is the number of good records before this one, header
@@ -431,7 +433,11 @@ func (r *Reader) next(rec *Record) error {
 		}
 		rec.Meta = action.Meta{ID: r.prevID + idDelta, Time: r.prevT + int64(tDelta)}
 		if d.Err() == nil {
-			a, err := action.Decode(rec.Kind, d)
+			decode := action.Decode
+			if r.header.Format >= 4 {
+				decode = action.DecodeItem // its commands may follow
+			}
+			a, err := decode(rec.Kind, d)
 			if err != nil {
 				return r.corrupt(start, "%v", err)
 			}
@@ -439,6 +445,17 @@ func (r *Reader) next(rec *Record) error {
 			if r.header.Format >= 4 {
 				if p := payloadOf(a); len(p) > 0 && len(p) <= r.header.Config.RecordPayloadLimit {
 					rec.payloadHash, rec.hashed = service.PayloadHash(p), true
+				}
+				// The digests of the input's commands may follow it in
+				// its own record.
+				if d.Err() == nil && d.Remaining() > 0 {
+					var msg string
+					if rec.Commands, msg = readDigests(d, payload[d.Offset():], cmds); msg == "" && d.Err() != nil {
+						msg = d.Err().Error()
+					}
+					if msg != "" {
+						return r.corrupt(start, "the input's commands: %s", msg)
+					}
 				}
 			}
 		}

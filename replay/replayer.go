@@ -110,8 +110,11 @@ type Replayer struct {
 	slot     int
 	group    []*Record // the records that followed the current input
 	groupBuf []*Record // group's backing array from its start (expect pops group's front)
-	diverged *DivergenceError
-	current  uint64
+	// inCommands stands in the group for the commands an input's own
+	// record holds (format 4).
+	inCommands Record
+	diverged   *DivergenceError
+	current    uint64
 	// kinds holds the kind of each action of the current input, indexed
 	// by ID − current, to name an action a divergence is found after.
 	kinds []action.Kind
@@ -170,7 +173,7 @@ func NewReplayer(rd *Reader, opts Options) (*Replayer, error) {
 		Intercept:       opts.Intercept,
 		AfterAction:     opts.AfterAction,
 	})
-	r.readAhead()
+	r.readAhead(nil)
 	if len(r.group) > 0 {
 		g := r.group[0]
 		return nil, &CorruptError{Name: rd.name, Offset: g.Offset, Good: 1,
@@ -202,9 +205,18 @@ func (r *Replayer) Offset() int64 {
 }
 
 // readAhead reads records up to the next input, collecting what follows
-// the current one.
-func (r *Replayer) readAhead() {
+// in, the current one (nil before the first): its commands first, if its
+// own record holds them.
+func (r *Replayer) readAhead(in *Record) {
 	r.group = r.groupBuf[:0]
+	if in != nil && len(in.Commands) > 0 {
+		// As the commands record it stands for, so that the verifier
+		// meets them where it meets a separate one.
+		c := &r.inCommands
+		c.Type, c.Offset, c.Meta, c.Kind, c.Commands = RecordCommands, in.Offset, in.Meta, in.Kind, in.Commands
+		r.group = append(r.group, c)
+		r.groupBuf = r.group[:0]
+	}
 	r.next = nil
 	for r.readErr == nil {
 		rec, err := r.read()
@@ -309,7 +321,7 @@ func (r *Replayer) Step() (bool, error) {
 	// verifier can compare as the store produces them. The group is
 	// complete once the next input or the end record is seen; if the log
 	// breaks before that, stop without applying this input.
-	r.readAhead()
+	r.readAhead(in)
 	if r.next == nil && r.end == nil && r.readErr != nil {
 		return false, r.readErr
 	}

@@ -88,6 +88,7 @@ func NewWriter(out io.Writer, h Header) (*Writer, error) {
 	w.nowDigest = e.digest
 	e.enc.SetLimits(action.Limits())
 	e.inPlace.SetLimits(action.Limits())
+	e.inline = h.Format >= 4
 	if h.Format >= 4 {
 		// Peer IDs by reference after their first record. Only the
 		// background's encoder shares: it frames every record in file
