@@ -182,6 +182,31 @@ func (d *Decoder) head() (major byte, arg uint64, ok bool) {
 	return major, arg, true
 }
 
+// shortHead reads a head whose argument takes no byte, one or two, in
+// its shortest form, as head does, with fewer checks; for anything else,
+// or near the end of the data or after an error, it reports false and
+// reads nothing, and head decides. A log's strings and payloads are
+// nearly all of these.
+func (d *Decoder) shortHead() (major byte, arg uint64, ok bool) {
+	if d.off+2 >= d.fast {
+		return 0, 0, false
+	}
+	b := d.data[d.off]
+	major = b >> 5
+	switch info := b & 0x1f; {
+	case info < 24:
+		d.off++
+		return major, uint64(info), true
+	case info == 24 && d.data[d.off+1] >= 24:
+		d.off += 2
+		return major, uint64(d.data[d.off-1]), true
+	case info == 25 && d.data[d.off+1] != 0:
+		d.off += 3
+		return major, uint64(d.data[d.off-2])<<8 | uint64(d.data[d.off-1]), true
+	}
+	return 0, 0, false
+}
+
 func (d *Decoder) expect(want byte, what string) (uint64, bool) {
 	start := d.off
 	major, arg, ok := d.head()
@@ -278,6 +303,22 @@ func (d *Decoder) Uint() uint64 {
 }
 
 func (d *Decoder) uint() uint64 {
+	// One- and two-byte arguments in their shortest form (a log's action
+	// kinds past 23 and its time steps): read here, not through head.
+	if d.off+2 < d.fast {
+		switch d.data[d.off] {
+		case 24:
+			if v := d.data[d.off+1]; v >= 24 {
+				d.off += 2
+				return uint64(v)
+			}
+		case 25:
+			if v := uint64(d.data[d.off+1])<<8 | uint64(d.data[d.off+2]); v > 0xff {
+				d.off += 3
+				return v
+			}
+		}
+	}
 	v, _ := d.expect(majorUint, "unsigned integer")
 	return v
 }
@@ -343,9 +384,11 @@ func (d *Decoder) Bool() bool {
 // view reads a byte or text string head and returns the content in place.
 func (d *Decoder) view(max int, allowText bool) (b []byte, text bool) {
 	start := d.off
-	major, n, ok := d.head()
+	major, n, ok := d.shortHead()
 	if !ok {
-		return nil, false
+		if major, n, ok = d.head(); !ok {
+			return nil, false
+		}
 	}
 	if major != majorBytes && !(allowText && major == majorText) {
 		d.off = start
