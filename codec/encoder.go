@@ -6,7 +6,9 @@
 // decode(b) followed by encode give b back byte for byte, which the fuzz
 // tests rely on, and it makes a state hash or a log file reproducible across
 // machines. The encoding is plain RFC 8949 CBOR in its core deterministic
-// form, so any CBOR tool can read a record.
+// form, so any CBOR tool can read a record. The one exception to a single
+// encoding per value is a shared string (Encoder.Shared, for a log's peer
+// IDs), whose form depends on what the stream wrote before it.
 //
 // The package is hand-written rather than reflection-based because the log
 // sits on the dispatch hot path: encoding and decoding an action must cost
