@@ -199,12 +199,29 @@ func (e *logEncoder) input(m action.Meta, a action.Action, cmds []service.Comman
 		return
 	}
 	e.prevID, e.prevT = m.ID, m.Time
-	if len(cmds) > 0 {
+	e.closeInput(start, cmds, digests)
+}
+
+// closeInput finishes an input record opened at start, its commands
+// appended if it has some and they fit: a record must stay within
+// MaxRecord for the reader to take it, so commands that would push a
+// very large input past it take a record of their own.
+func (e *logEncoder) closeInput(start int, cmds []service.Command, digests []service.Digest) {
+	inline := len(cmds) > 0 && len(e.out)-start+maxDigestLen*len(cmds)+16 <= MaxRecord
+	if inline {
 		e.appendCommands(cmds, digests)
 	}
 	e.close(start, 2)
 	e.commit(start)
+	if len(cmds) > 0 && !inline {
+		e.commands(cmds, digests)
+	}
 }
+
+// maxDigestLen bounds a digest's encoding in a commands list: an array
+// head, kind, channel, a size of up to nine bytes, and the 8-byte sum
+// with its head.
+const maxDigestLen = 1 + 2 + 2 + 9 + 9
 
 // inputEncoded frames an input action the node encoded itself (body),
 // with its commands as input does.
@@ -221,11 +238,7 @@ func (e *logEncoder) inputEncoded(m action.Meta, k action.Kind, body []byte, cmd
 	c.Uint(uint64(m.Time - e.prevT))
 	e.out = append(c.Encoded(), body...)
 	e.prevID, e.prevT = m.ID, m.Time
-	if len(cmds) > 0 {
-		e.appendCommands(cmds, digests)
-	}
-	e.close(start, 2)
-	e.commit(start)
+	e.closeInput(start, cmds, digests)
 }
 
 // refuse drops the record framed from start and stops the log with err,

@@ -124,3 +124,48 @@ func TestInputCommandsInline(t *testing.T) {
 		}
 	}
 }
+
+// TestLargeInputKeepsItsCommandsApart: an input whose payload nearly
+// fills a record (recorded in full) and whose commands would push it past
+// MaxRecord gets them in a record of their own, and the log reads back.
+// Through a Writer such an input always ends its batch, which parts it
+// from its commands anyway; the encoder is driven directly here.
+func TestLargeInputKeepsItsCommandsApart(t *testing.T) {
+	st := state.New(state.DefaultConfig("t"), state.Self{ID: "self"}, 1, 0)
+	var buf bytes.Buffer
+	w, err := NewWriter(&buf, NewHeader(st, 1, 0))
+	if err != nil {
+		t.Fatal(err)
+	}
+	w.KeepPayloads()
+	ds := make([]service.Digest, 6000)
+	for i := range ds {
+		ds[i] = service.Digest{Kind: service.CmdSend, Channel: 1, Size: 1 << 20, Sum: [8]byte{byte(i)}}
+	}
+	cmds := make([]service.Command, len(ds)) // nil: the next of ds
+	e := &w.enc
+	e.input(action.Meta{ID: 1, Time: 1}, action.MessageReceived{Peer: "p", Channel: 2, Data: make([]byte, action.MaxData)}, cmds, ds)
+	e.input(action.Meta{ID: 2, Time: 2}, action.MessageReceived{Peer: "p", Channel: 2, Data: []byte("small")}, cmds[:2], ds[:2])
+	e.flush()
+	if e.err != nil {
+		t.Fatal(e.err)
+	}
+	rd, err := NewReader(bytes.NewReader(buf.Bytes()), int64(buf.Len()), "big.log")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for {
+		rec, err := rd.Next()
+		if err != nil {
+			if !IsTorn(err) { // no end record: written directly
+				t.Fatal(err)
+			}
+			break
+		}
+		got = append(got, fmt.Sprintf("%s/%d", recordName(rec.Type), len(rec.Commands)))
+	}
+	if want := "input/0 commands/6000 input/2"; strings.Join(got, " ") != want {
+		t.Fatalf("records %v, want %s", got, want)
+	}
+}

@@ -149,7 +149,10 @@ type Options struct {
 	// dropped), with the state it left.
 	AfterAction func(st *state.State, m action.Meta, a action.Action)
 	// Intercept is store.Options.Intercept: tests use it to stand in for
-	// a changed reducer or effect.
+	// a changed reducer or effect. It must not change a command's payload
+	// in place (a replay knows the hash of an input's payload by the
+	// slice: see service.Digester.KnowHash); a changed payload is a new
+	// slice.
 	Intercept func(st *state.State, m action.Meta, a action.Action, cmds []service.Command) []service.Command
 }
 
@@ -275,9 +278,9 @@ func (r *Replayer) readAheadBy(size int) {
 	r.feed = startFeed(r.rd, size)
 }
 
-// Close stops reading ahead, if ReadAhead started it. The replay can go on
-// afterwards (Step reads the rest itself), but the records already read
-// ahead are lost to it: call Close when done.
+// Close stops reading ahead, if ReadAhead started it: call it when done.
+// A Step after Close applies what was read ahead already and then reports
+// that the replay was closed.
 func (r *Replayer) Close() {
 	if r.feed != nil {
 		r.feed.close()
