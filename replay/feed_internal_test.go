@@ -25,6 +25,21 @@ func (c *feedClock) Now() int64 { return c.t }
 // than any small batch.
 func feedLog(t *testing.T) []byte { return feedLogWith(t, nil, nil) }
 
+// readyPeers connects n inbound peers, named by the format idFormat, to
+// the node of s and completes their handshakes, 1 ms apart.
+func readyPeers(s *store.Store, clock *feedClock, idFormat string, n int) []state.PeerID {
+	cfg := &s.State().Config
+	ids := make([]state.PeerID, n)
+	for i := range ids {
+		clock.t += 1e6
+		ids[i] = state.PeerID(fmt.Sprintf(idFormat, i))
+		s.Dispatch(action.IncomingConnection{Peer: ids[i], Addr: state.Addr(fmt.Sprintf("/ip4/10.%d.0.1/tcp/4001", i+1))})
+		hello := message.Hello{Version: 2, Network: cfg.Network, UnixTime: clock.t / 1e9, Nonce: uint64(i + 1), Channels: message.ChannelInfos(cfg)}
+		s.Dispatch(action.MessageReceived{Peer: ids[i], Channel: state.ChannelControl, Data: message.Marshal(hello)})
+	}
+	return ids
+}
+
 // big is how many 1 MiB sync messages feedLogWith adds before the
 // shutdown (with payloads recorded in full when the writer hook asks).
 var big = 0
@@ -49,14 +64,7 @@ func feedLogWith(t *testing.T, header func(*Header), writer func(*Writer)) []byt
 	}
 	clock := &feedClock{t: epoch}
 	s := store.New(st, nil, clock, store.Options{Observer: w, CheckpointEvery: 64})
-	ids := make([]state.PeerID, 40)
-	for i := range ids {
-		clock.t += 1e6
-		ids[i] = state.PeerID(fmt.Sprintf("peer-%02d", i))
-		s.Dispatch(action.IncomingConnection{Peer: ids[i], Addr: state.Addr(fmt.Sprintf("/ip4/10.%d.0.1/tcp/4001", i+1))})
-		hello := message.Hello{Version: 2, Network: "feed", UnixTime: clock.t / 1e9, Nonce: uint64(i + 1), Channels: message.ChannelInfos(&st.Config)}
-		s.Dispatch(action.MessageReceived{Peer: ids[i], Channel: state.ChannelControl, Data: message.Marshal(hello)})
-	}
+	ids := readyPeers(s, clock, "peer-%02d", 40)
 	for i := range 500 {
 		clock.t += 1e6
 		s.Dispatch(action.Tick{})

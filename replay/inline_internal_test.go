@@ -8,7 +8,6 @@ import (
 
 	"github.com/p2pcore/p2pcore/action"
 	"github.com/p2pcore/p2pcore/channel"
-	"github.com/p2pcore/p2pcore/message"
 	"github.com/p2pcore/p2pcore/service"
 	"github.com/p2pcore/p2pcore/state"
 	"github.com/p2pcore/p2pcore/store"
@@ -30,14 +29,7 @@ func deliverLog(t *testing.T) []byte {
 	}
 	clock := &feedClock{t: epoch}
 	s := store.New(st, nil, clock, store.Options{Observer: w, CheckpointEvery: 256})
-	ids := make([]state.PeerID, 30)
-	for i := range ids {
-		clock.t += 1e6
-		ids[i] = state.PeerID(fmt.Sprintf("12D3KooWInlinePeer%034d", i))
-		s.Dispatch(action.IncomingConnection{Peer: ids[i], Addr: state.Addr(fmt.Sprintf("/ip4/10.%d.0.1/tcp/4001", i+1))})
-		hello := message.Hello{Version: 2, Network: "inline", UnixTime: clock.t / 1e9, Nonce: uint64(i + 1), Channels: message.ChannelInfos(&st.Config)}
-		s.Dispatch(action.MessageReceived{Peer: ids[i], Channel: state.ChannelControl, Data: message.Marshal(hello)})
-	}
+	ids := readyPeers(s, clock, "12D3KooWInlinePeer%034d", 30)
 	for i := range 6000 {
 		clock.t += 100_000
 		if i%97 == 0 {
